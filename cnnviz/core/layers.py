@@ -1,0 +1,133 @@
+"""Layer specifications: small frozen dataclasses that describe, never compute.
+
+Shapes follow Keras' channels-last convention: an image tensor is (H, W, C) per
+example, a batch is (N, H, W, C). Every layer knows how to explain its own output
+shape (see ``core.shapes``) and how many parameters and multiply-accumulates it costs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, ClassVar, Literal
+
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "none")
+PADDINGS = ("valid", "same")
+
+Activation = Literal["relu", "sigmoid", "tanh", "none"]
+Padding = Literal["valid", "same"]
+
+
+@dataclass(frozen=True)
+class Conv2D:
+    """2-D convolution (cross-correlation, as every framework computes it).
+
+    in (H, W, C) -> out (H', W', filters), where for 'valid' padding
+    H' = floor((H - K) / S) + 1 and for 'same' padding H' = ceil(H / S).
+    Kernel (K, K, C, filters), bias (filters,).
+    """
+
+    filters: int
+    kernel_size: int = 3
+    stride: int = 1
+    padding: Padding = "valid"
+    activation: Activation = "relu"
+
+    kind: ClassVar[str] = "conv2d"
+    short: ClassVar[str] = "conv"
+
+
+@dataclass(frozen=True)
+class MaxPool2D:
+    """Max pooling over pool_size x pool_size windows. in (H, W, C) -> out (H', W', C),
+    H' = floor((H - P) / S) + 1; stride defaults to the pool size (no overlap)."""
+
+    pool_size: int = 2
+    stride: int | None = None
+
+    kind: ClassVar[str] = "maxpool2d"
+    short: ClassVar[str] = "maxpool"
+
+
+@dataclass(frozen=True)
+class AvgPool2D:
+    """Average pooling; shapes as MaxPool2D."""
+
+    pool_size: int = 2
+    stride: int | None = None
+
+    kind: ClassVar[str] = "avgpool2d"
+    short: ClassVar[str] = "avgpool"
+
+
+@dataclass(frozen=True)
+class Flatten:
+    """in (H, W, C) -> out (H * W * C,), row-major like Keras and numpy."""
+
+    kind: ClassVar[str] = "flatten"
+    short: ClassVar[str] = "flatten"
+
+
+@dataclass(frozen=True)
+class GlobalAvgPool:
+    """Mean over the spatial axes: in (H, W, C) -> out (C,)."""
+
+    kind: ClassVar[str] = "globalavgpool"
+    short: ClassVar[str] = "gap"
+
+
+@dataclass(frozen=True)
+class Dense:
+    """Fully connected layer: in (D,) -> out (units,). Kernel (D, units), bias (units,)."""
+
+    units: int
+    activation: Activation = "relu"
+
+    kind: ClassVar[str] = "dense"
+    short: ClassVar[str] = "dense"
+
+
+@dataclass(frozen=True)
+class Dropout:
+    """Zeroes a fraction `rate` of its inputs while training (scaled by 1 / (1 - rate)),
+    the identity at evaluation. Shape unchanged."""
+
+    rate: float = 0.5
+
+    kind: ClassVar[str] = "dropout"
+    short: ClassVar[str] = "dropout"
+
+
+Layer = Conv2D | MaxPool2D | AvgPool2D | Flatten | GlobalAvgPool | Dense | Dropout
+LAYER_TYPES: dict[str, type] = {
+    t.kind: t for t in (Conv2D, MaxPool2D, AvgPool2D, Flatten, GlobalAvgPool, Dense, Dropout)
+}
+
+
+def pool_stride(layer: MaxPool2D | AvgPool2D) -> int:
+    return layer.pool_size if layer.stride is None else layer.stride
+
+
+def layer_to_dict(layer: Layer) -> dict[str, Any]:
+    return {"type": layer.kind, **asdict(layer)}
+
+
+class LayerFormatError(ValueError):
+    """A layer description (e.g. from a JSON file) that cannot even be read."""
+
+
+def layer_from_dict(data: dict[str, Any]) -> Layer:
+    if not isinstance(data, dict) or "type" not in data:
+        raise LayerFormatError(f"a layer must be an object with a 'type', got {data!r}")
+    kind = data["type"]
+    cls = LAYER_TYPES.get(kind)
+    if cls is None:
+        known = ", ".join(LAYER_TYPES)
+        raise LayerFormatError(f"unknown layer type {kind!r} (known: {known})")
+    names = {f.name for f in fields(cls)}
+    extra = set(data) - names - {"type"}
+    if extra:
+        raise LayerFormatError(f"{kind}: unknown field(s) {', '.join(sorted(extra))}")
+    try:
+        return cls(**{k: v for k, v in data.items() if k != "type"})
+    except TypeError as exc:  # a required field is missing
+        raise LayerFormatError(f"{kind}: {exc}") from None

@@ -1,0 +1,70 @@
+"""Named reference networks a learner can start from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cnnviz.core.layers import AvgPool2D, Conv2D, Dense, Flatten, MaxPool2D
+from cnnviz.core.network import NetworkSpec
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    description: str
+    spec: NetworkSpec
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset(
+            "tiny",
+            "Two small conv blocks: the quick default for the built-in shapes dataset.",
+            NetworkSpec((28, 28, 1), (
+                Conv2D(8, 3), MaxPool2D(2), Conv2D(16, 3), MaxPool2D(2),
+                Flatten(), Dense(5, "none"),
+            )),
+        ),
+        Preset(
+            "keras-cifar10",
+            "The Keras/TensorFlow CIFAR-10 tutorial CNN: 122,570 parameters.",
+            NetworkSpec((32, 32, 3), (
+                Conv2D(32, 3), MaxPool2D(2), Conv2D(64, 3), MaxPool2D(2), Conv2D(64, 3),
+                Flatten(), Dense(64), Dense(10, "none"),
+            )),
+        ),
+        Preset(
+            "lenet5",
+            "LeCun et al. 1998: two conv + average-pool stages, then 120-84-10 dense layers.",
+            NetworkSpec((28, 28, 1), (
+                Conv2D(6, 5, padding="same", activation="tanh"), AvgPool2D(2),
+                Conv2D(16, 5, activation="tanh"), AvgPool2D(2), Flatten(),
+                Dense(120, "tanh"), Dense(84, "tanh"), Dense(10, "none"),
+            )),
+        ),
+        Preset(
+            "tinyvgg",
+            "The TinyVGG network of CNN Explainer: two blocks of two 3x3 convs and a max pool.",
+            NetworkSpec((64, 64, 3), (
+                Conv2D(10, 3), Conv2D(10, 3), MaxPool2D(2),
+                Conv2D(10, 3), Conv2D(10, 3), MaxPool2D(2),
+                Flatten(), Dense(10, "none"),
+            )),
+        ),
+    )
+}
+
+DEFAULT_PRESET = "tiny"
+
+
+class UnknownPresetError(KeyError):
+    def __str__(self) -> str:
+        return f"unknown preset {self.args[0]!r} (known: {', '.join(PRESETS)})"
+
+
+def get_preset(name: str) -> NetworkSpec:
+    try:
+        return PRESETS[name].spec
+    except KeyError:
+        raise UnknownPresetError(name) from None

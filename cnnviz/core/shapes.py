@@ -1,0 +1,138 @@
+"""Shape inference with explanations: each rule says which numbers broke it.
+
+``layer_output_shape`` returns a layer's output shape for a given input shape or
+raises ``ShapeError`` whose message a learner can act on, e.g.
+``kernel 5 > input 3x3; out = floor((W - K + 2P) / S) + 1 = floor((3 - 5 + 0) / 1) + 1 = -1``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from cnnviz.core.layers import (
+    ACTIVATIONS,
+    PADDINGS,
+    AvgPool2D,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAvgPool,
+    Layer,
+    MaxPool2D,
+    pool_stride,
+)
+
+Shape = tuple[int, ...]
+
+
+class ShapeError(ValueError):
+    """A layer that cannot work on the shape it receives, with the reason."""
+
+
+def fmt_shape(shape: Shape) -> str:
+    return "x".join(str(d) for d in shape)
+
+
+def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """Keras/TensorFlow 'same' padding (before, after) along one axis: the output is
+    ceil(size / stride) and any odd padding goes after."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def _check_int(name: str, value: object, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ShapeError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+
+
+def _check_activation(activation: object) -> None:
+    if activation not in ACTIVATIONS:
+        raise ShapeError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
+
+
+def _need_image(layer_kind: str, shape: Shape) -> tuple[int, int, int]:
+    if len(shape) != 3:
+        raise ShapeError(
+            f"{layer_kind} needs an image-shaped input (H, W, C) but gets a flat vector of "
+            f"{fmt_shape(shape)} values; put it before Flatten / GlobalAvgPool"
+        )
+    return shape  # type: ignore[return-value]
+
+
+def _window_out(size: int, window: int, stride: int, pad: int, axis: str, what: str) -> int:
+    out = (size - window + 2 * pad) // stride + 1
+    if out < 1:
+        raise ShapeError(
+            f"{what} {window} > input {axis} {size}; out = floor(({axis} - K + 2P) / S) + 1 "
+            f"= floor(({size} - {window} + {2 * pad}) / {stride}) + 1 = {out}"
+        )
+    return out
+
+
+def layer_output_shape(layer: Layer, shape: Shape) -> Shape:
+    if isinstance(layer, Conv2D):
+        for name in ("filters", "kernel_size", "stride"):
+            _check_int(name, getattr(layer, name))
+        if layer.padding not in PADDINGS:
+            raise ShapeError(f"padding must be 'valid' or 'same', got {layer.padding!r}")
+        _check_activation(layer.activation)
+        h, w, _ = _need_image("Conv2D", shape)
+        k, s = layer.kernel_size, layer.stride
+        if layer.padding == "same":
+            return (-(-h // s), -(-w // s), layer.filters)
+        return (
+            _window_out(h, k, s, 0, "H", "kernel"),
+            _window_out(w, k, s, 0, "W", "kernel"),
+            layer.filters,
+        )
+    if isinstance(layer, MaxPool2D | AvgPool2D):
+        _check_int("pool_size", layer.pool_size)
+        if layer.stride is not None:
+            _check_int("stride", layer.stride)
+        h, w, c = _need_image(type(layer).__name__, shape)
+        p, s = layer.pool_size, pool_stride(layer)
+        return (
+            _window_out(h, p, s, 0, "H", "pool"),
+            _window_out(w, p, s, 0, "W", "pool"),
+            c,
+        )
+    if isinstance(layer, Flatten):
+        if len(shape) == 1:
+            raise ShapeError("input is already flat; remove this Flatten")
+        return (math.prod(shape),)
+    if isinstance(layer, GlobalAvgPool):
+        return (_need_image("GlobalAvgPool", shape)[2],)
+    if isinstance(layer, Dense):
+        _check_int("units", layer.units)
+        _check_activation(layer.activation)
+        if len(shape) != 1:
+            raise ShapeError(
+                f"Dense needs a flat input but gets {fmt_shape(shape)}; "
+                "add Flatten or GlobalAvgPool before it"
+            )
+        return (layer.units,)
+    if isinstance(layer, Dropout):
+        rate = layer.rate
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate < 1:
+            raise ShapeError(f"rate must be in [0, 1), got {rate!r}")
+        return shape
+    raise ShapeError(f"unknown layer {layer!r}")
+
+
+def layer_param_count(layer: Layer, in_shape: Shape) -> int:
+    if isinstance(layer, Conv2D):
+        return layer.kernel_size**2 * in_shape[-1] * layer.filters + layer.filters
+    if isinstance(layer, Dense):
+        return in_shape[-1] * layer.units + layer.units
+    return 0
+
+
+def layer_macs(layer: Layer, in_shape: Shape, out_shape: Shape) -> int:
+    """Multiply-accumulates for one example (pooling and activations count as none)."""
+    if isinstance(layer, Conv2D):
+        return math.prod(out_shape) * layer.kernel_size**2 * in_shape[-1]
+    if isinstance(layer, Dense):
+        return in_shape[-1] * layer.units
+    return 0

@@ -1,0 +1,50 @@
+"""A text table of a network, laid out like Keras' ``model.summary()``."""
+
+from __future__ import annotations
+
+from cnnviz.core.layers import Layer
+from cnnviz.core.network import Analysis, NetworkSpec
+from cnnviz.core.shapes import Shape
+
+
+def describe_layer(layer: Layer) -> str:
+    """One-line human description, e.g. 'Conv2D 32 3x3 /1 valid relu'."""
+    kind = type(layer).__name__
+    match kind:
+        case "Conv2D":
+            return (f"Conv2D {layer.filters} {layer.kernel_size}x{layer.kernel_size} "
+                    f"/{layer.stride} {layer.padding} {layer.activation}")
+        case "MaxPool2D" | "AvgPool2D":
+            stride = layer.pool_size if layer.stride is None else layer.stride
+            return f"{kind} {layer.pool_size}x{layer.pool_size} /{stride}"
+        case "Dense":
+            return f"Dense {layer.units} {layer.activation}"
+        case "Dropout":
+            return f"Dropout {layer.rate:g}"
+    return kind
+
+
+def shape_text(shape: Shape | None) -> str:
+    return "?" if shape is None else "(None, " + ", ".join(str(d) for d in shape) + ")"
+
+
+def summary_table(spec: NetworkSpec, analysis: Analysis | None = None) -> str:
+    analysis = analysis or spec.analyze()
+    rows = [("Layer (type)", "Output Shape", "Param #", "MACs")]
+    rows.append((f"input {shape_text(spec.input_shape)}", shape_text(spec.input_shape), "0", "0"))
+    for info in analysis.layers:
+        rows.append((f"{info.name} ({describe_layer(info.layer)})", shape_text(info.out_shape),
+                     f"{info.params:,}", f"{info.macs:,}"))
+    widths = [max(len(r[i]) for r in rows) + 2 for i in range(4)]
+    line = "".join(r.ljust(w) if i < 2 else r.rjust(w) for i, (r, w) in
+                   enumerate(zip(rows[0], widths, strict=True)))
+    rule = "=" * len(line)
+    out = [rule, line, rule]
+    for row in rows[1:]:
+        out.append("".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in
+                           enumerate(zip(row, widths, strict=True))))
+    out += [rule, f"Total params: {analysis.total_params:,}",
+            f"Trainable params: {analysis.total_params:,}",
+            f"MACs per example: {analysis.total_macs:,}", rule]
+    out += [f"{p.severity.upper()} {p}" for p in analysis.problems]
+    return "\n".join(out)
