@@ -30,7 +30,8 @@ class DatasetInfo:
 @dataclass(frozen=True)
 class DatasetEntry:
     info: DatasetInfo
-    load: Callable[..., Dataset]  # load(seed=, validation_fraction=, data_dir=, progress=)
+    # load(seed=, validation_fraction=, data_dir=, image_size=, progress=)
+    load: Callable[..., Dataset]
 
 
 def _load_shapes(seed: int, validation_fraction: float, **_: object) -> Dataset:
@@ -53,11 +54,11 @@ def list_datasets() -> list[DatasetInfo]:
 
 
 def load_dataset(name: str, *, seed: int = 0, validation_fraction: float = 0.1,
-                 data_dir: str | Path | None = None, progress: Progress | None = None
-                 ) -> Dataset:
+                 data_dir: str | Path | None = None, image_size: int | None = None,
+                 progress: Progress | None = None) -> Dataset:
     entry = DATASETS.get(name)
     if entry is None:
         raise DatasetError(f"unknown dataset {name!r} (known: {', '.join(DATASETS)})")
     return entry.load(seed=seed, validation_fraction=validation_fraction,
                       data_dir=Path(data_dir).expanduser() if data_dir else None,
-                      progress=progress)
+                      image_size=image_size, progress=progress)
