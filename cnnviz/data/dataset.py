@@ -28,6 +28,7 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     description: str = ""
+    notes: tuple[str, ...] = ()  # things the user should know, e.g. files that were skipped
 
     def __post_init__(self) -> None:
         for split in ("train", "val", "test"):
@@ -43,6 +44,16 @@ class Dataset:
                 raise DatasetError(f"{self.name}: {split} labels outside 0..{self.num_classes - 1}")
         if not self.x_train.shape[1:] == self.x_val.shape[1:] == self.x_test.shape[1:]:
             raise DatasetError(f"{self.name}: splits have different image shapes")
+
+    @classmethod
+    def from_train_test(cls, name: str, class_names: tuple[str, ...], x: np.ndarray,
+                        y: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, *, seed: int,
+                        validation_fraction: float, description: str = "",
+                        notes: tuple[str, ...] = ()) -> Dataset:
+        """The dataset with a seeded validation split taken from the training images."""
+        x_train, y_train, x_val, y_val = split_off_validation(x, y, validation_fraction, seed)
+        return cls(name, class_names, x_train, y_train, x_val, y_val, x_test, y_test,
+                   description, notes)
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -66,3 +77,14 @@ def split_off_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: in
     mask = np.ones(len(y), bool)
     mask[val] = False
     return x[mask], y[mask], x[val], y[val]
+
+
+# Datasets without a standard test split hold one out with this seed, whatever the run's
+# seed, so test accuracy stays comparable across runs.
+TEST_SEED = 10_007
+
+
+def split_off_test(x: np.ndarray, y: np.ndarray, fraction: float
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x_rest, y_rest, x_test, y_test): a fixed, stratified `fraction` held out for testing."""
+    return split_off_validation(x, y, fraction, TEST_SEED)

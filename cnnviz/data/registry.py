@@ -1,17 +1,25 @@
-"""Every dataset cnnviz knows by name, and one way to load any of them."""
+"""Every dataset cnnviz knows by name, and one way to load any of them.
+
+Names: the built-in ones (no download), the standard ones (downloaded once, then cached)
+and `folder:PATH` for the user's own images.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
+from cnnviz.data import digits, standard
 from cnnviz.data.dataset import Dataset, DatasetError
+from cnnviz.data.download import Progress
+from cnnviz.data.folder import load_folder
+from cnnviz.data.resize import resize_images
 from cnnviz.data.shapes import CLASS_NAMES as SHAPES_CLASSES
 from cnnviz.data.shapes import load_shapes
 
-# progress(done_bytes, total_bytes_or_None, message) while a download runs
-Progress = Callable[[int, int | None, str], None]
+FOLDER_PREFIX = "folder:"
 
 
 @dataclass(frozen=True)
@@ -24,13 +32,15 @@ class DatasetInfo:
     builtin: bool  # needs no download
 
     def cached(self, data_dir: Path | None = None) -> bool:
-        return self.builtin
+        """Whether it loads without a download: built in, or all its files are present in
+        `data_dir` (if given) or the cache."""
+        return self.builtin or standard.is_cached(self.name, data_dir)
 
 
 @dataclass(frozen=True)
 class DatasetEntry:
     info: DatasetInfo
-    # load(seed=, validation_fraction=, data_dir=, image_size=, progress=)
+    # load(seed=, validation_fraction=, data_dir=, progress=) at the dataset's own size
     load: Callable[..., Dataset]
 
 
@@ -38,12 +48,35 @@ def _load_shapes(seed: int, validation_fraction: float, **_: object) -> Dataset:
     return load_shapes(seed, validation_fraction)
 
 
+def _load_digits(name: str, size: int, seed: int, validation_fraction: float,
+                 **_: object) -> Dataset:
+    return digits.load_digits(name, size, seed=seed, validation_fraction=validation_fraction)
+
+
+def _standard_entry(spec: standard.StandardDataset) -> DatasetEntry:
+    info = DatasetInfo(spec.name, spec.description, spec.input_shape, len(spec.class_names),
+                       spec.size, builtin=False)
+    return DatasetEntry(info, partial(standard.load_standard, spec.name))
+
+
+_DIGITS = "UCI handwritten digits (1,797)"
 DATASETS: dict[str, DatasetEntry] = {
     "shapes": DatasetEntry(
         DatasetInfo("shapes", "Generated circles, squares, triangles, crosses and lines",
                     (28, 28, 1), len(SHAPES_CLASSES), 6000, True),
         _load_shapes,
     ),
+    "digits": DatasetEntry(
+        DatasetInfo("digits", f"{_DIGITS}, upscaled from 8x8 to 28x28", (28, 28, 1),
+                    len(digits.CLASS_NAMES), digits.SIZE, True),
+        partial(_load_digits, "digits", 28),
+    ),
+    "digits-8x8": DatasetEntry(
+        DatasetInfo("digits-8x8", f"{_DIGITS} at their native 8x8", (8, 8, 1),
+                    len(digits.CLASS_NAMES), digits.SIZE, True),
+        partial(_load_digits, "digits-8x8", digits.NATIVE_SIZE),
+    ),
+    **{name: _standard_entry(spec) for name, spec in standard.STANDARD.items()},
 }
 
 DEFAULT_DATASET = "shapes"
@@ -53,12 +86,28 @@ def list_datasets() -> list[DatasetInfo]:
     return [entry.info for entry in DATASETS.values()]
 
 
+def _resized(dataset: Dataset, size: int) -> Dataset:
+    return replace(dataset, **{f"x_{split}": resize_images(getattr(dataset, f"x_{split}"), size)
+                               for split in ("train", "val", "test")})
+
+
 def load_dataset(name: str, *, seed: int = 0, validation_fraction: float = 0.1,
                  data_dir: str | Path | None = None, image_size: int | None = None,
                  progress: Progress | None = None) -> Dataset:
+    """The dataset called `name` with fixed, seeded splits; images `image_size` square if
+    given (a folder dataset's default is 32, the others keep their own size)."""
+    if image_size is not None and image_size < 1:
+        raise DatasetError(f"image size must be at least 1, got {image_size}")
+    if name.startswith(FOLDER_PREFIX):
+        return load_folder(name[len(FOLDER_PREFIX):], image_size=image_size, seed=seed,
+                           validation_fraction=validation_fraction, progress=progress)
     entry = DATASETS.get(name)
     if entry is None:
-        raise DatasetError(f"unknown dataset {name!r} (known: {', '.join(DATASETS)})")
-    return entry.load(seed=seed, validation_fraction=validation_fraction,
-                      data_dir=Path(data_dir).expanduser() if data_dir else None,
-                      image_size=image_size, progress=progress)
+        raise DatasetError(f"unknown dataset {name!r} (known: {', '.join(DATASETS)}, "
+                           f"or {FOLDER_PREFIX}PATH for a folder of your own images)")
+    dataset = entry.load(seed=seed, validation_fraction=validation_fraction,
+                         data_dir=Path(data_dir).expanduser() if data_dir else None,
+                         progress=progress)
+    if image_size is not None and dataset.input_shape[:2] != (image_size, image_size):
+        dataset = _resized(dataset, image_size)
+    return dataset

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnviz.data.dataset import Dataset, split_off_validation
+from cnnviz.data.dataset import TEST_SEED, Dataset
 
 CLASS_NAMES = ("circle", "square", "triangle", "cross", "line")
 SIZE = 28
@@ -62,12 +62,13 @@ def load_shapes(seed: int = 0, validation_fraction: float = 0.1, train_size: int
                 test_size: int = 1000) -> Dataset:
     """The dataset for `seed`; the test split does not depend on the seed, so test
     accuracy is comparable across runs."""
-    test_rng = np.random.default_rng(10_007)
+    test_rng = np.random.default_rng(TEST_SEED)
     y_test = np.resize(np.arange(len(CLASS_NAMES), dtype=np.int32), test_size)
     x_test = draw_shapes(y_test, test_rng)
     rng = np.random.default_rng(seed)
     y = rng.integers(0, len(CLASS_NAMES), train_size).astype(np.int32)
     x = draw_shapes(y, rng)
-    x_train, y_train, x_val, y_val = split_off_validation(x, y, validation_fraction, seed)
-    return Dataset("shapes", CLASS_NAMES, x_train, y_train, x_val, y_val, x_test, y_test,
-                   "Generated circles, squares, triangles, crosses and lines, 28x28 gray.")
+    return Dataset.from_train_test(
+        "shapes", CLASS_NAMES, x, y, x_test, y_test, seed=seed,
+        validation_fraction=validation_fraction,
+        description="Generated circles, squares, triangles, crosses and lines, 28x28 gray.")

@@ -1,0 +1,68 @@
+"""CIFAR-10, binary version: records of one label byte and 3,072 pixel bytes.
+
+The pixels of a record are the red plane, then green, then blue, each 32x32 row-major.
+We read the binary version rather than the Python one so that loading never unpickles.
+Batches come either from the downloaded archive (read in memory, never extracted, so a
+crafted member path cannot write anywhere) or from its unpacked folder.
+"""
+
+from __future__ import annotations
+
+import tarfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from cnnviz.data.dataset import DatasetError
+
+SIDE = 32
+RECORD_BYTES = 1 + 3 * SIDE * SIDE
+TRAIN_BATCHES = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
+TEST_BATCH = "test_batch.bin"
+
+
+def parse_batch(data: bytes, source: str) -> tuple[np.ndarray, np.ndarray]:
+    """Images (N, 32, 32, 3) uint8 and labels (N,) int32 of one batch file's bytes."""
+    if not data or len(data) % RECORD_BYTES:
+        raise DatasetError(f"{source}: {len(data)} bytes is not a whole number of "
+                           f"{RECORD_BYTES}-byte CIFAR records (truncated or not CIFAR binary)")
+    records = np.frombuffer(data, np.uint8).reshape(-1, RECORD_BYTES)
+    images = records[:, 1:].reshape(-1, 3, SIDE, SIDE).transpose(0, 2, 3, 1)  # (N, H, W, C)
+    return np.ascontiguousarray(images), records[:, 0].astype(np.int32)
+
+
+def _batches_from_archive(path: Path) -> dict[str, bytes]:
+    wanted = {*TRAIN_BATCHES, TEST_BATCH}
+    found: dict[str, bytes] = {}
+    try:
+        with tarfile.open(path, "r:*") as archive:
+            for member in archive:
+                name = Path(member.name).name
+                if member.isfile() and name in wanted:
+                    found[name] = archive.extractfile(member).read()  # type: ignore[union-attr]
+    except (tarfile.TarError, EOFError, zlib.error) as exc:
+        raise DatasetError(f"{path}: damaged or truncated archive ({exc})") from None
+    missing = sorted(wanted - found.keys())
+    if missing:
+        raise DatasetError(f"{path}: archive lacks {', '.join(missing)}")
+    return found
+
+
+def _batches_from_folder(folder: Path) -> dict[str, bytes]:
+    found = {}
+    for name in (*TRAIN_BATCHES, TEST_BATCH):
+        try:
+            found[name] = (folder / name).read_bytes()
+        except OSError as exc:
+            raise DatasetError(f"{folder / name}: cannot read ({exc.strerror or exc})") from None
+    return found
+
+
+def read_cifar10(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x_train, y_train, x_test, y_test) from the .tar.gz archive or its unpacked folder."""
+    batches = _batches_from_folder(path) if path.is_dir() else _batches_from_archive(path)
+    train = [parse_batch(batches[name], f"{path}: {name}") for name in TRAIN_BATCHES]
+    x_test, y_test = parse_batch(batches[TEST_BATCH], f"{path}: {TEST_BATCH}")
+    return (np.concatenate([x for x, _ in train]), np.concatenate([y for _, y in train]),
+            x_test, y_test)
