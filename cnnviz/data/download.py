@@ -54,7 +54,7 @@ def _fetch(url: str, file: RemoteFile, part: Path, progress: Progress | None) ->
         out.flush()
         os.fsync(out.fileno())
     if done != file.size:
-        raise _Corrupt(f"got {done} of {file.size} bytes")
+        raise _Corrupt(f"connection closed after {done} of {file.size} bytes")
     if digest.hexdigest() != file.sha256:
         raise _Corrupt(f"sha256 {digest.hexdigest()} is not the published {file.sha256}")
 
@@ -85,10 +85,8 @@ def _reason(exc: BaseException) -> str:
     inner = getattr(exc, "reason", None)
     if isinstance(inner, BaseException):
         return _reason(inner)
-    if isinstance(exc, http.client.IncompleteRead):
-        return f"connection dropped after {len(exc.partial)} bytes"
-    if isinstance(exc, http.client.RemoteDisconnected | ConnectionError):
-        return f"connection dropped ({exc})"
     if isinstance(exc, TimeoutError):
         return "timed out"
+    if isinstance(exc, OSError) and exc.strerror:  # e.g. "Connection refused"
+        return exc.strerror
     return str(exc) or type(exc).__name__

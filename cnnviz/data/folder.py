@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from cnnviz.data.dataset import Dataset, DatasetError, split_off_test
 from cnnviz.data.download import Progress
@@ -59,7 +59,9 @@ def load_folder(path: str | Path, *, image_size: int | None = None, seed: int = 
                 images.append(_read_image(path, size))
                 labels.append(label)
             except (OSError, ValueError, Image.DecompressionBombError) as exc:
-                notes.append(f"skipped {path.relative_to(root)}: cannot read it ({exc})")
+                why = ("damaged, or not a PNG, JPEG or BMP image"
+                       if isinstance(exc, UnidentifiedImageError) else str(exc))
+                notes.append(f"skipped {path.relative_to(root)}: cannot read it ({why})")
                 if progress:
                     progress(len(images) + len(notes), total, notes[-1])
             done = len(images) + len(notes)
