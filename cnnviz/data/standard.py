@@ -52,7 +52,8 @@ def _idx_files(sizes_and_sums: tuple[tuple[int, str], ...]) -> tuple[RemoteFile,
                  for name, (size, sha256) in zip(_IDX_UNPACKED, sizes_and_sums, strict=True))
 
 
-# Sizes and sha256 of the files as published (they match the md5 sums the authors list).
+# Sizes and sha256 of the files as their publishers serve them (the values TensorFlow
+# Datasets records, which match the md5 sums the authors list).
 STANDARD: dict[str, StandardDataset] = {
     "mnist": StandardDataset(
         "mnist", "Handwritten digits 0-9 (LeCun, Cortes, Burges), 28x28 gray",
@@ -155,7 +156,7 @@ def load_mnist_test_split(directory: Path, *, seed: int = 0, validation_fraction
     spec = STANDARD["mnist"]
     paths = _find(spec, directory)[2:]
     if None in paths:
-        raise DatasetError(f"mnist test files (t10k-images-idx3-ubyte.gz, "
+        raise DatasetError("mnist test files (t10k-images-idx3-ubyte.gz, "
                            f"t10k-labels-idx1-ubyte.gz) not found in {directory}")
     x, y = read_idx_images_labels(*paths)  # type: ignore[arg-type]
     x_train, y_train, x_test, y_test = split_off_test(x, y, test_fraction)
