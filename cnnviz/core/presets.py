@@ -10,9 +10,13 @@ from cnnviz.core.network import NetworkSpec
 
 @dataclass(frozen=True)
 class Preset:
+    """A network and the training settings that suit it on its usual data."""
+
     name: str
     description: str
     spec: NetworkSpec
+    learning_rate: float = 1e-3
+    epochs: int = 5
 
 
 PRESETS: dict[str, Preset] = {
@@ -22,9 +26,10 @@ PRESETS: dict[str, Preset] = {
             "tiny",
             "Two small conv blocks: the quick default for the built-in shapes dataset.",
             NetworkSpec((28, 28, 1), (
-                Conv2D(8, 3), MaxPool2D(2), Conv2D(16, 3), MaxPool2D(2),
-                Flatten(), Dense(5, "none"),
+                Conv2D(16, 3), MaxPool2D(2), Conv2D(32, 3), MaxPool2D(2),
+                Flatten(), Dense(64), Dense(5, "none"),
             )),
+            learning_rate=3e-3, epochs=6,
         ),
         Preset(
             "keras-cifar10",
@@ -33,6 +38,7 @@ PRESETS: dict[str, Preset] = {
                 Conv2D(32, 3), MaxPool2D(2), Conv2D(64, 3), MaxPool2D(2), Conv2D(64, 3),
                 Flatten(), Dense(64), Dense(10, "none"),
             )),
+            epochs=10,
         ),
         Preset(
             "lenet5",
@@ -63,8 +69,8 @@ class UnknownPresetError(KeyError):
         return f"unknown preset {self.args[0]!r} (known: {', '.join(PRESETS)})"
 
 
-def get_preset(name: str) -> NetworkSpec:
+def get_preset(name: str) -> Preset:
     try:
-        return PRESETS[name].spec
+        return PRESETS[name]
     except KeyError:
         raise UnknownPresetError(name) from None

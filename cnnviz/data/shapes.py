@@ -36,7 +36,7 @@ def draw_shapes(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     n = len(labels)
     grid = (np.arange(SIZE * _SUPERSAMPLE) + 0.5) / _SUPERSAMPLE  # pixel coordinates
     ys, xs = np.meshgrid(grid, grid, indexing="ij")
-    radius = rng.uniform(5.0, 11.0, n)
+    radius = rng.uniform(6.0, 11.0, n)
     margin = radius * 0.8
     cx = rng.uniform(margin, SIZE - margin)
     cy = rng.uniform(margin, SIZE - margin)
@@ -58,7 +58,7 @@ def draw_shapes(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return (np.clip(images, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)[..., None]
 
 
-def load_shapes(seed: int = 0, validation_fraction: float = 0.1, train_size: int = 5000,
+def load_shapes(seed: int = 0, validation_fraction: float = 0.1, train_size: int = 10000,
                 test_size: int = 1000) -> Dataset:
     """The dataset for `seed`; the test split does not depend on the seed, so test
     accuracy is comparable across runs."""

@@ -1,0 +1,231 @@
+"""The Trainer: a plain generator of Snapshots, steered by commands between steps.
+
+All JAX work happens in the thread that iterates ``run()``. The training set goes to
+the device once; each dispatch trains ``steps_per_dispatch`` batches gathered by index
+inside one jitted call, so there is no per-step host-to-device copy and (on CPU) the
+per-call overhead is shared by several steps. Snapshots are throttled by time.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Iterator
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from cnnviz.core.commands import Command, Pause, Resume, SetLearningRate, StepOnce, Stop
+from cnnviz.core.config import TrainConfig
+from cnnviz.core.history import History
+from cnnviz.core.network import NetworkSpec
+from cnnviz.core.snapshot import COMPILING, FINISHED, PAUSED, RUNNING, STOPPED, Snapshot
+from cnnviz.data.dataset import Dataset, DatasetError
+from cnnviz.engine.model import Params, init_params, params_to_numpy
+from cnnviz.engine.steps import config_optimizer, make_eval_step, make_train_step, set_learning_rate
+
+EVAL_BATCH = 256
+
+
+def default_steps_per_dispatch(batch_size: int) -> int:
+    """Enough steps per jitted call to amortise dispatch at small batches (measured by
+    benchmarks/train_speed.py); one at large batches, where compile time would grow."""
+    return max(1, min(8, 256 // batch_size))
+
+
+def evaluate(spec: NetworkSpec, params: Params, x: np.ndarray, y: np.ndarray,
+             eval_step=None) -> tuple[float, float]:
+    """(mean loss, accuracy) over all of x, in fixed-size batches (one compilation)."""
+    if len(x) == 0:
+        return float("nan"), float("nan")
+    eval_step = eval_step or make_eval_step(spec)
+    loss_sum = correct = 0.0
+    for start in range(0, len(x), EVAL_BATCH):
+        xb, yb = x[start:start + EVAL_BATCH], y[start:start + EVAL_BATCH]
+        pad = EVAL_BATCH - len(xb)
+        weight = np.concatenate([np.ones(len(xb), np.float32), np.zeros(pad, np.float32)])
+        if pad:
+            xb = np.concatenate([xb, np.zeros((pad, *xb.shape[1:]), xb.dtype)])
+            yb = np.concatenate([yb, np.zeros(pad, yb.dtype)])
+        ls, c = eval_step(params, xb, yb, weight)
+        loss_sum += float(ls)
+        correct += float(c)
+    return loss_sum / len(x), correct / len(x)
+
+
+class Trainer:
+    """Trains `spec` on `dataset` as `config` says, from `params` if given (else a fresh
+    seeded init). Iterate ``run()``; call ``command()`` from any thread."""
+
+    def __init__(self, spec: NetworkSpec, dataset: Dataset, config: TrainConfig,
+                 params: Params | None = None, history: History | None = None, *,
+                 snapshot_interval: float = 0.05, steps_per_dispatch: int | None = None):
+        spec.check(dataset.num_classes)
+        if tuple(spec.input_shape) != dataset.input_shape:
+            raise DatasetError(f"the network takes {spec.input_shape} images but {dataset.name} "
+                               f"has {dataset.input_shape}")
+        if len(dataset.x_train) < config.batch_size:
+            raise DatasetError(f"batch size {config.batch_size} is larger than the "
+                               f"{len(dataset.x_train)} training images")
+        self.spec, self.dataset, self.config = spec, dataset, config
+        self.history = history or History()
+        self.snapshot_interval = snapshot_interval
+        self.steps_per_dispatch = steps_per_dispatch or default_steps_per_dispatch(
+            config.batch_size)
+        self.steps_per_epoch = len(dataset.x_train) // config.batch_size
+        self.learning_rate = config.learning_rate
+        self._commands: queue.Queue[Command] = queue.Queue()
+        self._key = jax.random.PRNGKey(config.seed)
+        self.params = params if params is not None else init_params(
+            spec, jax.random.fold_in(self._key, 0))
+        self.optimizer = config_optimizer(config)
+        self.opt_state = self.optimizer.init(self.params)
+        self.state = COMPILING
+
+    # -- commands -------------------------------------------------------------------
+    def command(self, cmd: Command) -> None:
+        """Thread-safe; applied before the next step."""
+        self._commands.put(cmd)
+
+    def numpy_params(self) -> list[dict[str, np.ndarray]]:
+        return params_to_numpy(self.params)
+
+    # -- the run ---------------------------------------------------------------------
+    def run(self) -> Iterator[Snapshot]:
+        cfg = self.config
+        self._started = time.perf_counter()
+        self._pending_loss: list = []  # device arrays of steps not yet synced
+        self._pending_acc: list = []
+        self._unsent = (np.zeros(0, np.float32), np.zeros(0, np.float32))  # synced, not shown
+        self._images_since = 0
+        self._rate_clock = self._started
+        self._rate = 0.0
+        yield self._snapshot(COMPILING)
+        self.state = RUNNING
+        x_all = jax.device_put(self.dataset.x_train)  # (N, H, W, C), once for the whole run
+        y_all = jax.device_put(self.dataset.y_train.astype(np.int32))
+        # One jitted function; it compiles once for k = 1 (first step, single steps, so the
+        # first step shows quickly) and once for k = steps_per_dispatch.
+        train_step = make_train_step(self.spec, self.optimizer, cfg.augment)
+        eval_step = make_eval_step(self.spec)
+        step = self.history.steps
+        start_epoch = step // self.steps_per_epoch
+        last_emit = time.perf_counter()
+        stepping = False  # paused, but one StepOnce pending
+        first = True
+        for epoch in range(start_epoch, cfg.epochs):
+            epoch_clock = time.perf_counter()
+            order = np.random.default_rng([cfg.seed, epoch]).permutation(len(self.dataset.x_train))
+            batches = order[: self.steps_per_epoch * cfg.batch_size].reshape(
+                self.steps_per_epoch, cfg.batch_size).astype(np.int32)
+            i = step - epoch * self.steps_per_epoch
+            while i < self.steps_per_epoch:
+                # commands; a pause blocks here until resume / step / stop
+                while True:
+                    action = self._drain_commands(block=self.state == PAUSED and not stepping)
+                    if action == STOPPED:
+                        yield self._finish(STOPPED)
+                        return
+                    if action == PAUSED and self.state != PAUSED:
+                        self.state = PAUSED
+                        yield self._snapshot(PAUSED)
+                    elif action == "step":
+                        stepping = True
+                    if self.state != PAUSED or stepping:
+                        break
+                # k is 1 or steps_per_dispatch, never another size: each size compiles
+                k = self.steps_per_dispatch
+                if stepping or first or i + k > self.steps_per_epoch:
+                    k = 1
+                self.params, self.opt_state, losses, accs = train_step(
+                    self.params, self.opt_state, x_all, y_all, jnp.asarray(batches[i:i + k]),
+                    self._key, step + 1)
+                self._pending_loss.append(losses)
+                self._pending_acc.append(accs)
+                self._images_since += k * cfg.batch_size
+                step += k
+                i += k
+                now = time.perf_counter()
+                if stepping or first or now - last_emit >= self.snapshot_interval:
+                    yield self._snapshot(PAUSED if stepping else RUNNING)
+                    last_emit = time.perf_counter()
+                    stepping = False
+                first = False
+            self._flush()
+            val_loss, val_acc = evaluate(self.spec, self.params, self.dataset.x_val,
+                                         self.dataset.y_val, eval_step)
+            recent = slice(-self.steps_per_epoch, None)
+            self.history.epochs.append({
+                "loss": float(np.mean(self.history.step_loss[recent])),
+                "accuracy": float(np.mean(self.history.step_accuracy[recent])),
+                "val_loss": None if np.isnan(val_loss) else val_loss,
+                "val_accuracy": None if np.isnan(val_acc) else val_acc,
+                "seconds": time.perf_counter() - epoch_clock,
+            })
+            yield self._snapshot(self.state, epoch_done=True, epoch=epoch,
+                                 val=(val_loss, val_acc))
+            last_emit = time.perf_counter()
+        yield self._finish(FINISHED)
+
+    def _drain_commands(self, block: bool) -> str | None:
+        """Apply queued commands; returns STOPPED, PAUSED, RUNNING or 'step' for the
+        last state-changing one (None if none)."""
+        action = None
+        while True:
+            try:
+                cmd = self._commands.get(timeout=0.1) if block else self._commands.get_nowait()
+            except queue.Empty:
+                if block and action is None:
+                    continue
+                return action
+            block = False
+            match cmd:
+                case Stop():
+                    return STOPPED
+                case Pause():
+                    action = PAUSED
+                case Resume():
+                    self.state = RUNNING
+                    action = RUNNING
+                case StepOnce():
+                    action = "step"
+                case SetLearningRate(value=value):
+                    self.learning_rate = float(value)
+                    self.opt_state = set_learning_rate(self.opt_state, self.learning_rate)
+
+    def _flush(self) -> None:
+        """Move finished steps' metrics to the host (one sync, not one per step)."""
+        if not self._pending_loss:
+            return
+        losses = np.concatenate(jax.device_get(self._pending_loss)).astype(np.float32)
+        accs = np.concatenate(jax.device_get(self._pending_acc)).astype(np.float32)
+        self._pending_loss, self._pending_acc = [], []
+        self.history.add_steps(losses, accs)
+        self._unsent = (np.concatenate([self._unsent[0], losses]),
+                        np.concatenate([self._unsent[1], accs]))
+
+    def _snapshot(self, state: str, *, epoch_done: bool = False, epoch: int | None = None,
+                  val: tuple[float, float] | None = None) -> Snapshot:
+        self._flush()
+        losses, accs = self._unsent
+        self._unsent = (np.zeros(0, np.float32), np.zeros(0, np.float32))
+        now = time.perf_counter()
+        if now - self._rate_clock > 0.5 and self._images_since:
+            self._rate = self._images_since / (now - self._rate_clock)
+            self._images_since, self._rate_clock = 0, now
+        step = self.history.steps
+        if epoch is None:
+            epoch = min(step // self.steps_per_epoch, self.config.epochs - 1)
+        val_loss, val_acc = val if val is not None else (None, None)
+        return Snapshot(
+            state=state, step=step, epoch=epoch, epochs=self.config.epochs,
+            steps_per_epoch=self.steps_per_epoch, learning_rate=self.learning_rate,
+            elapsed=now - self._started, images_per_second=self._rate,
+            step_losses=losses, step_accuracies=accs, epoch_done=epoch_done,
+            val_loss=None if val_loss is None or np.isnan(val_loss) else val_loss,
+            val_accuracy=None if val_acc is None or np.isnan(val_acc) else val_acc)
+
+    def _finish(self, state: str) -> Snapshot:
+        self.state = state
+        return self._snapshot(state)
