@@ -2,7 +2,8 @@
 
 Trains lenet5 with the engine's Trainer and reports test accuracy against a target:
 
-- `digits` (UCI digits upscaled to 28x28, 1,438 train / 359 test): >= 97 %
+- `digits` (UCI digits upscaled to 28x28, 1,438 train / 359 test), 40 epochs with
+  small random rotations (1,438 images are few; rotation is what helps): >= 97 %
 - the MNIST test set from shared/data/mnist split 8,000 / 2,000, 2 epochs: >= 97 %
   (skipped when shared/ is not there)
 
@@ -15,6 +16,7 @@ import argparse
 import json
 import sys
 import time
+from collections import deque
 from pathlib import Path
 
 import cnnviz.engine  # noqa: F401  (sets XLA's CPU flags before JAX starts)
@@ -31,13 +33,11 @@ TARGET = 0.97
 
 
 def run(label: str, dataset: Dataset, load_seconds: float, config: TrainConfig) -> dict:
-    spec = get_preset("lenet5")
+    spec = get_preset("lenet5").spec
     trainer = Trainer(spec, dataset, config)
     started = time.perf_counter()
-    last = None
-    for last in trainer.run():
-        pass
-    assert last is not None and last.state == FINISHED, last
+    last = deque(trainer.run(), maxlen=1)[0]  # only the final snapshot matters
+    assert last.state == FINISHED, last
     seconds = time.perf_counter() - started
     _, accuracy = evaluate(spec, trainer.params, dataset.x_test, dataset.y_test)
     result = {"run": label, "dataset": dataset.name, "train": len(dataset.x_train),
@@ -63,8 +63,10 @@ def main() -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, help="write the results as JSON here")
     args = p.parse_args()
-    results = [run("lenet5 on digits", *timed(lambda: load_dataset("digits")),
-                   TrainConfig(epochs=20, batch_size=32))]
+    # No validation split: nothing here early-stops or tunes, so every image trains.
+    results = [run("lenet5 on digits", *timed(lambda: load_dataset("digits",
+                                                                   validation_fraction=0)),
+                   TrainConfig(epochs=40, batch_size=16, augment=("rotate",)))]
     if SHARED_MNIST.is_dir():
         results.append(run("lenet5 on MNIST 8k/2k",
                            *timed(lambda: load_mnist_test_split(SHARED_MNIST)),
