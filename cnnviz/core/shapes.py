@@ -136,3 +136,13 @@ def layer_macs(layer: Layer, in_shape: Shape, out_shape: Shape) -> int:
     if isinstance(layer, Dense):
         return in_shape[-1] * layer.units
     return 0
+
+
+def layer_param_shapes(layer: Layer, in_shape: Shape) -> dict[str, Shape]:
+    """The weight arrays a layer owns, in Keras' layout."""
+    if isinstance(layer, Conv2D):
+        k = layer.kernel_size
+        return {"kernel": (k, k, in_shape[-1], layer.filters), "bias": (layer.filters,)}
+    if isinstance(layer, Dense):
+        return {"kernel": (in_shape[-1], layer.units), "bias": (layer.units,)}
+    return {}

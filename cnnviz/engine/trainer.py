@@ -9,6 +9,7 @@ per-call overhead is shared by several steps. Snapshots are throttled by time.
 from __future__ import annotations
 
 import queue
+import threading
 import time
 from collections.abc import Iterator
 
@@ -52,6 +53,27 @@ def evaluate(spec: NetworkSpec, params: Params, x: np.ndarray, y: np.ndarray,
         loss_sum += float(ls)
         correct += float(c)
     return loss_sum / len(x), correct / len(x)
+
+
+class _BackgroundCompile:
+    """Compile `jitted` for these argument shapes on a helper thread. Not a daemon: the
+    interpreter must not tear down while XLA is compiling (that aborts the process), so
+    exiting waits for a compile still in flight."""
+
+    def __init__(self, jitted, *args):
+        # shapes only: the arrays themselves may be donated by a step meanwhile
+        args = jax.tree.map(lambda a: jax.ShapeDtypeStruct(np.shape(a), jnp.result_type(a)),
+                            args)
+        self.compiled = None
+        self.done = threading.Event()
+        threading.Thread(target=self._run, args=(jitted, args), name="cnnviz-compile").start()
+
+    def _run(self, jitted, args) -> None:
+        try:
+            self.compiled = jitted.lower(*args).compile()
+            self.done.set()
+        except Exception:  # noqa: BLE001 - training then stays on the one-step path
+            return
 
 
 class Trainer:
@@ -105,9 +127,15 @@ class Trainer:
         self.state = RUNNING
         x_all = jax.device_put(self.dataset.x_train)  # (N, H, W, C), once for the whole run
         y_all = jax.device_put(self.dataset.y_train.astype(np.int32))
-        # One jitted function; it compiles once for k = 1 (first step, single steps, so the
-        # first step shows quickly) and once for k = steps_per_dispatch.
+        # One jitted function: k = 1 compiles first, so the first step shows quickly;
+        # k = steps_per_dispatch compiles in the background meanwhile and takes over when
+        # ready. (Both give bit-identical results, so the switch point does not matter.)
         train_step = make_train_step(self.spec, self.optimizer, cfg.augment)
+        fast = None
+        if self.steps_per_dispatch > 1 and self._steps_left() > 8 * self.steps_per_dispatch:
+            fast = _BackgroundCompile(
+                train_step, self.params, self.opt_state, x_all, y_all,
+                np.zeros((self.steps_per_dispatch, cfg.batch_size), np.int32), self._key, 0)
         eval_step = make_eval_step(self.spec)
         step = self.history.steps
         start_epoch = step // self.steps_per_epoch
@@ -136,9 +164,11 @@ class Trainer:
                         break
                 # k is 1 or steps_per_dispatch, never another size: each size compiles
                 k = self.steps_per_dispatch
-                if stepping or first or i + k > self.steps_per_epoch:
+                if stepping or first or i + k > self.steps_per_epoch or not (
+                        fast and fast.done.is_set()):
                     k = 1
-                self.params, self.opt_state, losses, accs = train_step(
+                fn = fast.compiled if k > 1 else train_step
+                self.params, self.opt_state, losses, accs = fn(
                     self.params, self.opt_state, x_all, y_all, jnp.asarray(batches[i:i + k]),
                     self._key, step + 1)
                 self._pending_loss.append(losses)
@@ -167,6 +197,9 @@ class Trainer:
                                  val=(val_loss, val_acc))
             last_emit = time.perf_counter()
         yield self._finish(FINISHED)
+
+    def _steps_left(self) -> int:
+        return self.config.epochs * self.steps_per_epoch - self.history.steps
 
     def _drain_commands(self, block: bool) -> str | None:
         """Apply queued commands; returns STOPPED, PAUSED, RUNNING or 'step' for the

@@ -1,0 +1,84 @@
+"""cnnviz's own training step on the keras-cifar10 preset, as the Trainer runs it.
+
+The training set (random uint8 images) lives on the device; each jitted call trains
+`steps_per_dispatch` batches gathered by index, exactly as cnnviz.engine.trainer does.
+    uv run python benchmarks/peers/cnnviz_engine.py --batch-size 32 --steps 64 --repeats 3
+Prints one JSON line (the same contract as the other peers).
+"""
+
+import argparse
+import json
+import resource
+import statistics
+import time
+
+import cnnviz.engine  # noqa: F401  (sets XLA flags before JAX starts)
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from cnnviz.core.presets import get_preset
+from cnnviz.engine.model import init_params
+from cnnviz.engine.steps import make_optimizer, make_train_step
+from cnnviz.engine.trainer import default_steps_per_dispatch
+
+DATASET = 4096
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--steps", type=int, default=40)
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--steps-per-dispatch", type=int, help="default: the Trainer's choice")
+    a = p.parse_args()
+    k = a.steps_per_dispatch or default_steps_per_dispatch(a.batch_size)
+    spec = get_preset("keras-cifar10").spec
+    rng = np.random.default_rng(0)
+    x_all = jax.device_put(rng.integers(0, 256, (DATASET, 32, 32, 3), dtype=np.uint8))
+    y_all = jax.device_put(rng.integers(0, 10, DATASET).astype(np.int32))
+    key = jax.random.PRNGKey(0)
+    params = init_params(spec, key)
+    optimizer = make_optimizer("adam", 1e-3)
+    opt_state = optimizer.init(params)
+    step_fn = make_train_step(spec, optimizer)
+
+    def indices(n):
+        return jnp.asarray(rng.integers(0, DATASET, (n, a.batch_size)).astype(np.int32))
+
+    step = 0
+
+    def run(n):
+        nonlocal params, opt_state, step
+        params, opt_state, losses, _ = step_fn(params, opt_state, x_all, y_all, indices(n),
+                                               key, step)
+        step += n
+        return losses
+
+    clock = time.perf_counter()
+    run(1).block_until_ready()  # the Trainer's first dispatch is one step
+    first = time.perf_counter() - clock
+    clock = time.perf_counter()
+    run(k).block_until_ready()
+    compile_k = time.perf_counter() - clock
+    for _ in range(max(1, a.warmup // k)):
+        run(k)
+    rates = []
+    dispatches = max(1, a.steps // k)
+    for _ in range(a.repeats):
+        clock = time.perf_counter()
+        for _ in range(dispatches):
+            losses = run(k)
+        losses.block_until_ready()
+        rates.append(dispatches * k * a.batch_size / (time.perf_counter() - clock))
+    print(json.dumps({
+        "framework": f"cnnviz (k={k})", "version": jax.__version__, "batch_size": a.batch_size,
+        "images_per_second": statistics.median(rates), "all": rates,
+        "first_step_seconds": first, "compile_k_seconds": compile_k,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }))
+
+
+if __name__ == "__main__":
+    main()
