@@ -101,15 +101,20 @@ def _download_progress(args: argparse.Namespace):
     def report(done: int, total: int | None, message: str) -> None:
         if args.json:
             return
-        amount = f"{done / 1e6:.1f}/{total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
-        print(f"\r{message} {amount}", end="", file=sys.stderr, flush=True)
+        # units differ (bytes of a download, files of a folder): show a percentage
+        amount = f"{100 * done / total:3.0f}%" if total else f"{done:,}"
+        print(f"\r{message} {amount}", end="" if total is None or done < total else "\n",
+              file=sys.stderr, flush=True)
     return report
 
 
 def _load_data(args: argparse.Namespace, name: str, seed: int, validation_fraction: float):
-    return load_dataset(name, seed=seed, validation_fraction=validation_fraction,
-                        data_dir=args.data_dir, image_size=args.image_size,
-                        progress=_download_progress(args))
+    dataset = load_dataset(name, seed=seed, validation_fraction=validation_fraction,
+                           data_dir=args.data_dir, image_size=args.image_size,
+                           progress=_download_progress(args))
+    for note in dataset.notes:  # e.g. image files that could not be read and were skipped
+        print(f"note: {note}", file=sys.stderr)
+    return dataset
 
 
 def cmd_train(args: argparse.Namespace) -> int:

@@ -17,6 +17,8 @@ from cnnviz.data.download import Progress
 from cnnviz.data.folder import load_folder
 from cnnviz.data.resize import resize_images
 from cnnviz.data.shapes import CLASS_NAMES as SHAPES_CLASSES
+from cnnviz.data.shapes import TEST_SIZE as SHAPES_TEST
+from cnnviz.data.shapes import TRAIN_SIZE as SHAPES_TRAIN
 from cnnviz.data.shapes import load_shapes
 
 FOLDER_PREFIX = "folder:"
@@ -63,7 +65,7 @@ _DIGITS = "UCI handwritten digits (1,797)"
 DATASETS: dict[str, DatasetEntry] = {
     "shapes": DatasetEntry(
         DatasetInfo("shapes", "Generated circles, squares, triangles, crosses and lines",
-                    (28, 28, 1), len(SHAPES_CLASSES), 6000, True),
+                    (28, 28, 1), len(SHAPES_CLASSES), SHAPES_TRAIN + SHAPES_TEST, True),
         _load_shapes,
     ),
     "digits": DatasetEntry(

@@ -58,8 +58,11 @@ def draw_shapes(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return (np.clip(images, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)[..., None]
 
 
-def load_shapes(seed: int = 0, validation_fraction: float = 0.1, train_size: int = 10000,
-                test_size: int = 1000) -> Dataset:
+TRAIN_SIZE, TEST_SIZE = 10_000, 1_000
+
+
+def load_shapes(seed: int = 0, validation_fraction: float = 0.1, train_size: int = TRAIN_SIZE,
+                test_size: int = TEST_SIZE) -> Dataset:
     """The dataset for `seed`; the test split does not depend on the seed, so test
     accuracy is comparable across runs."""
     test_rng = np.random.default_rng(TEST_SEED)
