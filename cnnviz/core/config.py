@@ -13,6 +13,10 @@ class ConfigError(ValueError):
     pass
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     optimizer: str = "adam"
@@ -28,16 +32,16 @@ class TrainConfig:
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, "
                               f"got {self.optimizer!r}")
-        if not (isinstance(self.learning_rate, int | float) and 0 < self.learning_rate <= 10):
+        if not (_is_number(self.learning_rate) and 0 < self.learning_rate <= 10):
             raise ConfigError(f"learning rate must be in (0, 10], got {self.learning_rate!r}")
         for name in ("batch_size", "epochs"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name.replace('_', ' ')} must be a whole number >= 1, "
                                   f"got {value!r}")
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
-            raise ConfigError(f"seed must be a whole number, got {self.seed!r}")
-        if not 0 <= self.validation_fraction < 1:
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise ConfigError(f"seed must be a whole number >= 0, got {self.seed!r}")
+        if not (_is_number(self.validation_fraction) and 0 <= self.validation_fraction < 1):
             raise ConfigError("validation fraction must be in [0, 1), "
                               f"got {self.validation_fraction!r}")
         unknown = [a for a in self.augment if a not in AUGMENTATIONS]

@@ -119,7 +119,7 @@ def layer_from_dict(data: dict[str, Any]) -> Layer:
     if not isinstance(data, dict) or "type" not in data:
         raise LayerFormatError(f"a layer must be an object with a 'type', got {data!r}")
     kind = data["type"]
-    cls = LAYER_TYPES.get(kind)
+    cls = LAYER_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         known = ", ".join(LAYER_TYPES)
         raise LayerFormatError(f"unknown layer type {kind!r} (known: {known})")

@@ -20,7 +20,7 @@ def describe_layer(layer: Layer) -> str:
         case "Dense":
             return f"Dense {layer.units} {layer.activation}"
         case "Dropout":
-            return f"Dropout {layer.rate:g}"
+            return f"Dropout {layer.rate}"
     return kind
 
 
