@@ -1,0 +1,43 @@
+"""Starting the GUI: `main(argv)` is what the `cnnviz` command calls with no subcommand.
+
+Only Qt, pyqtgraph and the pure-numpy layers load before the window shows; JAX loads in
+the background afterwards (see TrainingWorker.load_engine), so the window appears fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pyqtgraph as pg
+from PyQt6.QtCore import QSettings
+from PyQt6.QtWidgets import QApplication
+
+from cnnviz.qt.main_window import MainWindow
+from cnnviz.qt.theme import apply_theme
+
+ORGANIZATION = APPLICATION = "cnnviz"
+LATE_SHUTDOWN_S = 60.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Open the window (and a project file, if one is given); returns the exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    app = QApplication.instance() or QApplication([sys.argv[0], *argv])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName("cnnviz")
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+    settings = QSettings()
+    apply_theme(app, str(settings.value("view/theme", "system")))
+    window = MainWindow(settings)
+    window.show()
+    files = [a for a in argv if not a.startswith("-")]
+    if files:
+        window.open_file(files[0])
+    code = app.exec()
+    window.finish_threads(LATE_SHUTDOWN_S)  # the window is gone; let stragglers end cleanly
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

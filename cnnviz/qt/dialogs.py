@@ -1,0 +1,60 @@
+"""Every question and message box the window shows, in one place.
+
+The window calls these through the module (``dialogs.ask_save_changes(...)``), so tests
+can replace them with answers instead of blocking on a modal dialog.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from cnnviz.io.project import SUFFIX
+
+SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
+PROJECT_FILTER = f"cnnviz projects (*{SUFFIX});;All files (*)"
+
+
+def ask_save_changes(parent: QWidget, name: str, training: bool) -> str:
+    """SAVE, DISCARD or CANCEL."""
+    box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
+                      f"Save the changes to {name}?", parent=parent)
+    box.setInformativeText("Training is running; it will be stopped first." if training else
+                           "Your changes are lost if you don't save them.")
+    box.setStandardButtons(QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                           | QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(QMessageBox.StandardButton.Save)
+    answer = box.exec()
+    if answer == QMessageBox.StandardButton.Save:
+        return SAVE
+    return DISCARD if answer == QMessageBox.StandardButton.Discard else CANCEL
+
+
+def show_error(parent: QWidget, title: str, message: str) -> QMessageBox:
+    """A non-modal error box: the window stays usable behind it."""
+    box = QMessageBox(QMessageBox.Icon.Critical, title, message, parent=parent)
+    box.setWindowModality(Qt.WindowModality.NonModal)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.show()
+    return box
+
+
+def open_path(parent: QWidget, directory: str) -> str | None:
+    path, _ = QFileDialog.getOpenFileName(parent, "Open project", directory, PROJECT_FILTER)
+    return path or None
+
+
+def save_path(parent: QWidget, suggested: str) -> str | None:
+    path, _ = QFileDialog.getSaveFileName(parent, "Save project", suggested, PROJECT_FILTER)
+    if not path:
+        return None
+    return path if Path(path).suffix else path + SUFFIX
+
+
+def show_about(parent: QWidget) -> None:
+    QMessageBox.about(parent, "About cnnviz", (
+        "<h3>cnnviz</h3><p>Build a convolutional neural network, train it with JAX and "
+        "watch it learn.</p><p>Hover over any control for what it does; the Output and "
+        "Params columns explain their numbers.</p>"))

@@ -1,0 +1,357 @@
+"""The main window: the models, the panels around them, menus, files and shutdown.
+
+Panels are docks (`add_dock`) or tabs of the central area (`add_tab`); a live view
+subscribes to `window.worker.snapshot`, the one stream of training data. The window
+computes nothing about the model itself: core analyses the network, the engine trains
+it in the worker's thread, io reads and writes the files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PyQt6.QtCore import QSettings, Qt, QTimer
+from PyQt6.QtGui import QActionGroup, QCloseEvent
+from PyQt6.QtWidgets import QApplication, QDockWidget, QMainWindow, QTabWidget, QWidget
+
+from cnnviz.core.config import OPTIMIZERS, TrainConfig
+from cnnviz.core.presets import DEFAULT_PRESET, PRESETS, get_preset
+from cnnviz.core.snapshot import COMPILING, PAUSED, RUNNING
+from cnnviz.data.dataset import Dataset
+from cnnviz.data.registry import DATASETS, DEFAULT_DATASET, FOLDER_PREFIX, load_dataset
+from cnnviz.io.project import ProjectFileError
+from cnnviz.qt import dialogs
+from cnnviz.qt.actions import Icon, make_actions
+from cnnviz.qt.dataset_loader import DatasetLoader
+from cnnviz.qt.network_model import NetworkModel
+from cnnviz.qt.project_file import ProjectFile
+from cnnviz.qt.session import AGAIN, CONTINUE, Session
+from cnnviz.qt.theme import THEMES, apply_theme
+from cnnviz.qt.widgets.builder import ArchitectureBuilder
+from cnnviz.qt.widgets.curves import CurvesPanel
+from cnnviz.qt.widgets.training_panel import TrainingPanel
+from cnnviz.qt.worker import TrainingWorker
+
+START_TEXT = {CONTINUE: "Continue", AGAIN: "Train again"}
+SHUTDOWN_S = 1.5  # closing must end within 2 s; a training dispatch takes far less
+
+
+def _restored_dataset(settings: QSettings) -> str:
+    name = str(settings.value("data/name", DEFAULT_DATASET))
+    if name in DATASETS or (name.startswith(FOLDER_PREFIX)
+                            and Path(name.removeprefix(FOLDER_PREFIX)).is_dir()):
+        return name
+    return DEFAULT_DATASET
+
+
+def _restored_config(settings: QSettings) -> TrainConfig:
+    """The default preset's settings, with the learner's last optimizer, batch and seed."""
+    preset = get_preset(DEFAULT_PRESET)
+    optimizer = str(settings.value("config/optimizer", "adam"))
+    return TrainConfig(optimizer=optimizer if optimizer in OPTIMIZERS else "adam",
+                       learning_rate=preset.learning_rate, epochs=preset.epochs,
+                       batch_size=max(1, settings.value("config/batch_size", 32, type=int)),
+                       seed=max(0, settings.value("config/seed", 0, type=int)))
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings,
+                 load: Callable[..., Dataset] = load_dataset, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.settings = settings
+        self.network = NetworkModel(get_preset(DEFAULT_PRESET).spec, parent=self)
+        self.worker = TrainingWorker(self)
+        self.loader = DatasetLoader(load, self)
+        self.session = Session(self.network, self.worker, self.loader,
+                               _restored_config(settings), _restored_dataset(settings), self)
+        self.file = ProjectFile(self.network, self.session, settings, self)
+        self.actions = make_actions(self)
+        self.builder = ArchitectureBuilder(self.network)
+        self.training = TrainingPanel(self.session, self.actions.run)
+        self.curves = CurvesPanel(self.session,
+                                  settings.value("curves/smoothing", 0.9, type=float))
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.setCentralWidget(self.tabs)
+        self.view_menu = None
+        self._build_menus()
+        self.add_tab(self.curves, "Training curves")
+        self.add_dock(self.builder, "Network", Qt.DockWidgetArea.LeftDockWidgetArea
+                      ).setMinimumWidth(400)
+        self.add_dock(self.training, "Training", Qt.DockWidgetArea.RightDockWidgetArea)
+        self._build_status_bar()
+        self._connect()
+        self.resize(1400, 860)
+        self.restoreGeometry(settings.value("window/geometry", b""))
+        self.restoreState(settings.value("window/state", b""))
+        self._update_title()
+        self._update_run_actions()
+        QTimer.singleShot(0, self._after_show)
+
+    def _after_show(self) -> None:
+        """Slow starts that must not delay the first paint: the data and JAX."""
+        self.session.load_data()
+        self.worker.load_engine()
+
+    # -- extension points ---------------------------------------------------------------
+    def add_dock(self, widget: QWidget, title: str, area: Qt.DockWidgetArea) -> QDockWidget:
+        """Dock `widget`; it gets a View menu entry and its place is remembered."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock-{title.lower().replace(' ', '-')}")  # key for saveState
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.view_menu.insertAction(self._view_separator, dock.toggleViewAction())
+        return dock
+
+    def add_tab(self, widget: QWidget, title: str) -> None:
+        self.tabs.addTab(widget, title)
+
+    # -- construction -----------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        a = self.actions
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        file.addActions([a.new, a.open])
+        self.recent_menu = file.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file.addActions([a.save, a.save_as])
+        file.addSeparator()
+        file.addAction(a.quit)
+        edit = bar.addMenu("&Edit")
+        edit.addActions([a.undo, a.redo])
+        edit.addSeparator()
+        edit.addActions(self.builder.layer_actions)
+        network = bar.addMenu("&Network")
+        presets = network.addMenu("&Presets")
+        self.preset_actions = []
+        for preset in PRESETS.values():
+            action = presets.addAction(preset.name)
+            action.setStatusTip(preset.description)
+            action.setToolTip(preset.description)
+            action.triggered.connect(lambda _checked, p=preset: self._use_preset(p))
+            self.preset_actions.append(action)
+        presets.setToolTipsVisible(True)
+        train = bar.addMenu("&Train")
+        train.addActions(list(a.run))
+        self.view_menu = bar.addMenu("&View")
+        self._view_separator = self.view_menu.addSeparator()
+        self._build_theme_menu()
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction("&About cnnviz", self._about)
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("toolbar-main")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        toolbar.addActions([a.new, a.open, a.save])
+        toolbar.addSeparator()
+        toolbar.addActions([a.undo, a.redo])
+        toolbar.addSeparator()
+        toolbar.addActions(list(a.run))
+        self.view_menu.insertAction(self._view_separator, toolbar.toggleViewAction())
+
+    def _build_theme_menu(self) -> None:
+        themes = self.view_menu.addMenu("&Theme")
+        group = QActionGroup(self)
+        current = str(self.settings.value("view/theme", "system"))
+        for name in THEMES:
+            action = themes.addAction(name.capitalize())
+            action.setCheckable(True)
+            action.setChecked(name == current)
+            action.triggered.connect(lambda _checked, n=name: self._set_theme(n))
+            group.addAction(action)
+
+    def _build_status_bar(self) -> None:
+        self.statusBar().showMessage("Loading JAX in the background; you can build the "
+                                     "network meanwhile.", 5000)
+
+    def _connect(self) -> None:
+        a, s = self.actions, self.session
+        a.new.triggered.connect(self._new)
+        a.open.triggered.connect(self._open)
+        a.save.triggered.connect(self._save)
+        a.save_as.triggered.connect(self._save_as)
+        a.quit.triggered.connect(self.close)
+        a.start_pause.triggered.connect(self._start_pause)
+        a.step.triggered.connect(s.step)
+        a.stop.triggered.connect(s.stop)
+        a.reset_weights.triggered.connect(s.reset_weights)
+        s.run_changed.connect(self._update_run_actions)
+        s.data_changed.connect(self._update_run_actions)
+        s.config_changed.connect(self._update_run_actions)
+        self.network.changed.connect(self._update_run_actions)
+        a.undo.triggered.connect(self.network.undo_stack.undo)
+        a.redo.triggered.connect(self.network.undo_stack.redo)
+        self.network.undo_stack.indexChanged.connect(self._update_undo_actions)
+        s.error.connect(self._show_error)
+        self.file.changed.connect(self._update_title)
+        self.worker.device_found.connect(self._on_device)
+
+    # -- training ------------------------------------------------------------------------
+    def _start_pause(self) -> None:
+        s = self.session
+        if not s.active:
+            s.start()
+        elif s.state == PAUSED:
+            s.resume()
+        else:
+            s.pause()
+
+    def _update_run_actions(self) -> None:
+        a, s = self.actions, self.session
+        blocker = s.blocker()
+        if s.active:
+            paused = s.state == PAUSED
+            a.start_pause.setText("Resume" if paused else "Pause")
+            a.start_pause.setIcon(self.style().standardIcon(
+                Icon.SP_MediaPlay if paused else Icon.SP_MediaPause))
+            a.start_pause.setEnabled(s.state in (RUNNING, PAUSED, COMPILING))
+        else:
+            a.start_pause.setText(START_TEXT.get(s.start_mode(), "Start"))
+            a.start_pause.setIcon(self.style().standardIcon(Icon.SP_MediaPlay))
+            a.start_pause.setEnabled(blocker is None)
+        why = f"Cannot train: {blocker}" if blocker and not s.active else ""
+        a.start_pause.setToolTip(why or "Start, pause or resume training (Space)")
+        a.step.setEnabled(s.state == PAUSED if s.active else blocker is None)
+        a.stop.setEnabled(s.active)
+        a.reset_weights.setEnabled(not s.active and (s.weights is not None
+                                                     or bool(s.history.steps)))
+        a.save.setEnabled(not s.active or s.state == PAUSED)
+        a.save_as.setEnabled(a.save.isEnabled())
+        for action in self.preset_actions:
+            action.setEnabled(not s.active)
+        self.builder.set_editable(not s.active)
+        self._update_undo_actions()
+        if blocker and not s.active and s.dataset is not None:
+            self.statusBar().showMessage(f"Cannot train: {blocker}", 8000)
+
+    def _update_undo_actions(self) -> None:
+        """Undo/redo name what they would do, and rest while a run trains the network."""
+        stack, editable = self.network.undo_stack, not self.session.active
+        for action, verb, can, text in ((self.actions.undo, "Undo", stack.canUndo(),
+                                         stack.undoText()),
+                                        (self.actions.redo, "Redo", stack.canRedo(),
+                                         stack.redoText())):
+            action.setEnabled(editable and can)
+            action.setText(f"{verb} {text}" if can else verb)
+
+    def _use_preset(self, preset) -> None:
+        self.network.edit(self.network.fitted(preset.spec).layers, f"Use preset {preset.name}")
+        self.session.set_config(learning_rate=preset.learning_rate, epochs=preset.epochs)
+        self.statusBar().showMessage(f"{preset.name}: {preset.description}", 8000)
+
+    def _on_device(self, device: str) -> None:
+        self.statusBar().showMessage(f"JAX is ready; training runs on {device}.", 5000)
+
+    def _show_error(self, title: str, message: str) -> None:
+        self.error_box = dialogs.show_error(self, title, message)
+
+    # -- files ------------------------------------------------------------------------------
+    def _update_title(self) -> None:
+        self.setWindowTitle(f"{self.file.name}[*] — cnnviz")
+        self.setWindowModified(self.file.modified)
+
+    def _settle(self) -> bool:
+        """Before unsaved work is replaced: offer to save it (stopping any run first).
+        False if the user cancels."""
+        s = self.session
+        if not (self.file.modified or s.active):
+            return True
+        choice = dialogs.ask_save_changes(self, self.file.name, s.active)
+        if choice == dialogs.CANCEL:
+            return False
+        self.worker.stop_and_wait(SHUTDOWN_S)
+        return choice == dialogs.DISCARD or self._save()
+
+    def _new(self) -> None:
+        if self._settle():
+            self.file.new(get_preset(DEFAULT_PRESET))
+            self.statusBar().showMessage("New project", 3000)
+
+    def _open(self) -> None:
+        if self._settle():
+            path = dialogs.open_path(self, self._last_dir())
+            if path:
+                self.open_file(path)
+
+    def open_file(self, path: str) -> bool:
+        try:
+            self.file.open(path)
+        except ProjectFileError as exc:
+            self._show_error("Could not open the project", str(exc))
+            return False
+        self.settings.setValue("files/last_dir", str(Path(path).parent))
+        self.statusBar().showMessage(f"Opened {path}", 5000)
+        return True
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.file.recent():
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setStatusTip(path)
+            action.triggered.connect(lambda _checked, p=path: self._open_recent(p))
+        self.recent_menu.setEnabled(bool(self.file.recent()))
+        if not self.file.recent():
+            self.recent_menu.addAction("No recent projects").setEnabled(False)
+
+    def _open_recent(self, path: str) -> None:
+        if self._settle() and not self.open_file(path):
+            self.file.forget_recent(path)
+
+    def _save(self) -> bool:
+        if self.file.path is None:
+            return self._save_as()
+        return self._write(self.file.path)
+
+    def _save_as(self) -> bool:
+        suggested = str(Path(self._last_dir()) / f"{Path(self.file.name).stem}.cnnviz")
+        path = dialogs.save_path(self, suggested)
+        return path is not None and self._write(Path(path))
+
+    def _write(self, path: Path) -> bool:
+        try:
+            self.file.save(path)
+        except OSError as exc:
+            self._show_error("Could not save the project", f"{path}: {exc.strerror or exc}")
+            return False
+        self.settings.setValue("files/last_dir", str(path.parent))
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    def _last_dir(self) -> str:
+        return str(self.settings.value("files/last_dir", str(Path.home())))
+
+    # -- view, settings, shutdown ------------------------------------------------------------
+    def _set_theme(self, name: str) -> None:
+        apply_theme(QApplication.instance(), name)
+        self.settings.setValue("view/theme", name)
+
+    def _about(self) -> None:
+        dialogs.show_about(self)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._settle():
+            event.ignore()
+            return
+        self._save_settings()
+        self.hide()  # closed as far as the user can tell, while the threads wind down
+        self.finish_threads(SHUTDOWN_S)
+        event.accept()
+
+    def finish_threads(self, timeout_s: float) -> bool:
+        """Stop training and loading and wait for their threads; True if all ended.
+        (A JAX compile cannot be interrupted, so a run that is still compiling may
+        take longer than a running one, which stops after its current batch.)"""
+        worker_done = self.worker.shutdown(timeout_s)
+        loader_done = self.loader.shutdown(timeout_s)
+        return worker_done and loader_done
+
+    def _save_settings(self) -> None:
+        st, c = self.settings, self.session.config
+        st.setValue("window/geometry", self.saveGeometry())
+        st.setValue("window/state", self.saveState())
+        st.setValue("data/name", self.session.dataset_name)
+        st.setValue("config/optimizer", c.optimizer)
+        st.setValue("config/batch_size", c.batch_size)
+        st.setValue("config/seed", c.seed)
+        st.setValue("curves/smoothing", self.curves.smoothing.value())
+        st.sync()

@@ -1,0 +1,244 @@
+"""The training side of the window: data, hyper-parameters, weights, history and the run.
+
+Panels read a Session and call its methods; the dataset loader and the training worker
+feed it. Weights and history belong to the network they were trained with: when the
+network changes, the history (the curves) is cleared, and the weights too unless every
+weight keeps its name and shape (e.g. after changing an activation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PyQt6.QtCore import QObject, pyqtSignal
+
+from cnnviz.core.commands import Pause, Resume, SetLearningRate, StepOnce, Stop
+from cnnviz.core.config import TrainConfig
+from cnnviz.core.history import History
+from cnnviz.core.network import NetworkError, NetworkSpec
+from cnnviz.core.snapshot import COMPILING, FINISHED, PAUSED, STOPPED, Snapshot
+from cnnviz.data.dataset import Dataset
+from cnnviz.io.weights import WeightsError, flat_names, from_flat_names
+from cnnviz.qt.dataset_loader import DataRequest, DatasetLoader
+from cnnviz.qt.network_model import NetworkModel
+from cnnviz.qt.worker import Checkpoint, TrainingWorker, Weights
+
+IDLE = "idle"  # no run in progress; a Snapshot's states cover the rest
+
+# What Start does next, given the weights and history it finds.
+FRESH, CONTINUE, AGAIN = "fresh", "continue", "again"
+
+
+class Session(QObject):
+    config_changed = pyqtSignal()
+    data_changed = pyqtSignal()  # dataset name, loading state or the loaded data
+    run_changed = pyqtSignal()  # state, activity or weights: what the controls allow
+    history_reset = pyqtSignal()  # history replaced wholesale; curves redraw from it
+    edited = pyqtSignal()  # something worth saving changed
+    error = pyqtSignal(str, str)  # title, message
+
+    def __init__(self, network: NetworkModel, worker: TrainingWorker, loader: DatasetLoader,
+                 config: TrainConfig, dataset_name: str, parent: QObject | None = None):
+        super().__init__(parent)
+        self.network, self.worker, self.loader = network, worker, loader
+        self.config = config
+        self.dataset_name = dataset_name
+        self.dataset: Dataset | None = None
+        self.data_error: str | None = None
+        self.weights: Weights | None = None
+        self.history = History()
+        self.state = IDLE
+        self._trained_spec = network.spec  # the network weights and history belong to
+        self._step_when_paused = False
+        network.changed.connect(self._on_network_changed)
+        loader.loaded.connect(self._on_loaded)
+        loader.failed.connect(self._on_load_failed)
+        worker.snapshot.connect(self._on_snapshot)
+        worker.checkpoint.connect(self._on_checkpoint)
+        worker.failed.connect(self._on_failed)
+        worker.running_changed.connect(self._on_running_changed)
+
+    # -- data ------------------------------------------------------------------------
+    def _request(self) -> DataRequest:
+        return DataRequest(self.dataset_name, self.config.seed, self.config.validation_fraction)
+
+    def select_dataset(self, name: str) -> None:
+        """Switch to another dataset; its curves start afresh, the weights stay if they fit."""
+        if name == self.dataset_name and (self.dataset is not None or self.loader.loading):
+            return
+        self.dataset_name = name
+        self._clear_history()
+        self.edited.emit()
+        self.load_data()
+
+    def load_data(self) -> None:
+        self.dataset, self.data_error = None, None
+        self.loader.request(self._request())
+        self.data_changed.emit()
+
+    def _on_loaded(self, req: DataRequest, dataset: Dataset) -> None:
+        if req != self._request():
+            return
+        self.dataset = dataset
+        self.network.set_data_shape(dataset.input_shape, dataset.num_classes)
+        self.data_changed.emit()
+        self.run_changed.emit()
+
+    def _on_load_failed(self, req: DataRequest, exc: Exception) -> None:
+        if req != self._request():
+            return
+        self.data_error = str(exc)
+        self.data_changed.emit()
+        self.error.emit(f"Could not load {req.name}", str(exc))
+
+    def steps_per_epoch(self) -> int | None:
+        if self.dataset is None:
+            return None
+        return len(self.dataset.x_train) // self.config.batch_size
+
+    # -- hyper-parameters ----------------------------------------------------------------
+    def set_config(self, **changes: object) -> None:
+        """Change hyper-parameters; the learning rate also reaches a running trainer."""
+        config = replace(self.config, **changes)
+        if config == self.config:
+            return
+        reload = (config.seed, config.validation_fraction) != (
+            self.config.seed, self.config.validation_fraction)
+        self.config = config
+        if "learning_rate" in changes and self.active:
+            self.worker.command(SetLearningRate(config.learning_rate))
+        self.config_changed.emit()
+        self.edited.emit()
+        if reload:
+            self.load_data()
+        self.run_changed.emit()
+
+    # -- weights and history -------------------------------------------------------------
+    def _clear_history(self) -> None:
+        if self.history.steps or self.history.epochs:
+            self.history = History()
+            self.history_reset.emit()
+
+    def _on_network_changed(self) -> None:
+        spec = self.network.spec
+        if spec == self._trained_spec:
+            return
+        self._clear_history()
+        if self.weights is not None:
+            self.weights = _refit(self.weights, self._trained_spec, spec)
+        self._trained_spec = spec
+        self.run_changed.emit()
+
+    def reset_weights(self) -> None:
+        """Forget the training: fresh weights at the next Start, empty curves."""
+        self.weights = None
+        self._clear_history()
+        self.state = IDLE
+        self.edited.emit()
+        self.run_changed.emit()
+
+    def load_state(self, config: TrainConfig, dataset_name: str, weights: Weights | None,
+                   history: History) -> None:
+        """A project's training side (opened from a file, or a new one), for the network
+        as it is now; loads the data it names unless that is already loaded."""
+        same_data = (dataset_name, config.seed, config.validation_fraction) == (
+            self.dataset_name, self.config.seed, self.config.validation_fraction)
+        self.config, self.dataset_name = config, dataset_name
+        self.weights, self.history = weights, history
+        self._trained_spec = self.network.spec
+        self.state = IDLE
+        self.config_changed.emit()
+        if not same_data or (self.dataset is None and not self.loader.loading):
+            self.load_data()
+        self.history_reset.emit()
+        self.run_changed.emit()
+
+    # -- the run ---------------------------------------------------------------------------
+    @property
+    def active(self) -> bool:
+        return self.worker.is_running()
+
+    def start_mode(self) -> str:
+        if self.weights is None:
+            return FRESH
+        spe = self.steps_per_epoch()
+        if spe is None or self.history.steps < spe * self.config.epochs:
+            return CONTINUE
+        return AGAIN
+
+    def blocker(self) -> str | None:
+        """Why training cannot start now, or None if it can."""
+        if self.active:
+            return "training is already running"
+        if self.dataset is None:
+            return (f"{self.dataset_name} did not load: {self.data_error}" if self.data_error
+                    else f"{self.dataset_name} is still loading")
+        analysis = self.network.analysis
+        if not analysis.ok:
+            return "fix the network first: " + "; ".join(map(str, analysis.errors))
+        spe = self.steps_per_epoch()
+        if not spe:
+            return (f"batch size {self.config.batch_size} is larger than the "
+                    f"{len(self.dataset.x_train)} training images")
+        return None
+
+    def start(self, *, paused: bool = False) -> None:
+        if self.blocker() is not None:
+            return
+        if self.start_mode() == AGAIN:
+            self.weights = None
+            self._clear_history()
+        self.state = COMPILING  # until the trainer's first snapshot says more
+        self.worker.start(self.network.spec, self.dataset, self.config, self.weights,
+                          self.history)
+        if paused:
+            self.worker.command(Pause())
+
+    def pause(self) -> None:
+        self.worker.command(Pause())
+
+    def resume(self) -> None:
+        self.worker.command(Resume())
+
+    def step(self) -> None:
+        """One batch, then paused; from idle this starts a run that waits after it."""
+        if self.active:
+            self.worker.command(StepOnce())
+        else:
+            self._step_when_paused = True
+            self.start(paused=True)
+
+    def stop(self) -> None:
+        self.worker.command(Stop())
+
+    def _on_snapshot(self, snap: Snapshot) -> None:
+        if snap.state != self.state:
+            self.state = snap.state
+            self.run_changed.emit()
+        if snap.state == PAUSED and self._step_when_paused:
+            self._step_when_paused = False
+            self.worker.command(StepOnce())
+
+    def _on_checkpoint(self, checkpoint: Checkpoint) -> None:
+        self.weights, self.history = checkpoint.weights, checkpoint.history
+        self._trained_spec = self.network.spec
+        self.edited.emit()
+        self.run_changed.emit()
+
+    def _on_failed(self, exc: Exception) -> None:
+        self.error.emit("Training failed", str(exc) or type(exc).__name__)
+
+    def _on_running_changed(self, running: bool) -> None:
+        if not running:
+            self._step_when_paused = False
+            if self.state not in (FINISHED, STOPPED):  # it failed: nothing to show
+                self.state = IDLE
+        self.run_changed.emit()
+
+
+def _refit(weights: Weights, old: NetworkSpec, new: NetworkSpec) -> Weights | None:
+    """The weights for `new` if every one of them keeps its name and shape, else None."""
+    try:
+        return from_flat_names(new, flat_names(old, weights))
+    except (WeightsError, NetworkError):
+        return None

@@ -1,0 +1,57 @@
+"""Light and dark themes: the Fusion style with a matching palette on every platform."""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtGui import QColor, QPalette
+from PyQt6.QtWidgets import QApplication
+
+THEMES = ("system", "light", "dark")
+
+_DARK = {
+    QPalette.ColorRole.Window: "#2d2f33",
+    QPalette.ColorRole.WindowText: "#e6e6e6",
+    QPalette.ColorRole.Base: "#202225",
+    QPalette.ColorRole.AlternateBase: "#292b2f",
+    QPalette.ColorRole.ToolTipBase: "#202225",
+    QPalette.ColorRole.ToolTipText: "#e6e6e6",
+    QPalette.ColorRole.PlaceholderText: "#8a8d91",
+    QPalette.ColorRole.Text: "#e6e6e6",
+    QPalette.ColorRole.Button: "#34373c",
+    QPalette.ColorRole.ButtonText: "#e6e6e6",
+    QPalette.ColorRole.BrightText: "#ff6b6b",
+    QPalette.ColorRole.Light: "#45484d",
+    QPalette.ColorRole.Midlight: "#3a3d42",
+    QPalette.ColorRole.Mid: "#25272a",
+    QPalette.ColorRole.Dark: "#1a1b1e",
+    QPalette.ColorRole.Shadow: "#000000",
+    QPalette.ColorRole.Highlight: "#3d7fd6",
+    QPalette.ColorRole.HighlightedText: "#ffffff",
+    QPalette.ColorRole.Link: "#6aa7f0",
+}
+_DARK_DISABLED = {
+    QPalette.ColorRole.WindowText: "#7d8085",
+    QPalette.ColorRole.Text: "#7d8085",
+    QPalette.ColorRole.ButtonText: "#7d8085",
+    QPalette.ColorRole.HighlightedText: "#b0b0b0",
+}
+
+
+def dark_palette() -> QPalette:
+    palette = QPalette()
+    for role, color in _DARK.items():
+        palette.setColor(role, QColor(color))
+    for role, color in _DARK_DISABLED.items():
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(color))
+    return palette
+
+
+def is_dark(name: str) -> bool:
+    if name == "system":
+        return QApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
+    return name == "dark"
+
+
+def apply_theme(app: QApplication, name: str) -> None:
+    app.setStyle("Fusion")
+    app.setPalette(dark_palette() if is_dark(name) else app.style().standardPalette())

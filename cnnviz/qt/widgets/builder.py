@@ -1,0 +1,171 @@
+"""The architecture builder: palette, layer list, property editor, totals and problems.
+
+Every control edits the NetworkModel; everything shown is read back from it (and from
+core's analysis of the spec) whenever it changes.
+"""
+
+from __future__ import annotations
+
+import html
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtGui import QAction, QKeySequence
+from PyQt6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cnnviz.core.layers import Layer
+from cnnviz.qt.network_model import NetworkModel
+from cnnviz.qt.widgets.layer_editor import LayerEditor
+from cnnviz.qt.widgets.layer_palette import LayerPalette
+from cnnviz.qt.widgets.layer_table import LayerTable, shape_label
+
+TOTALS_TIP = ("Parameters: every weight and bias that training adjusts.\n"
+              "Multiply-adds: the arithmetic of one image's forward pass, a rough measure of "
+              "how long the network takes to run.")
+ERROR_COLOR, WARNING_COLOR = "#d64541", "#c08000"
+
+
+def _count(n: int) -> str:
+    for size, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return str(n)
+
+
+class ArchitectureBuilder(QWidget):
+    def __init__(self, network: NetworkModel, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.network = network
+        self.layer_palette = LayerPalette()
+        self.table = LayerTable(network)
+        self.editor = LayerEditor(network)
+        self._input = QLabel()
+        self._input.setToolTip("The shape of one image of the chosen dataset: height x width "
+                               "x channels (1 for grey, 3 for colour).")
+        self._totals = QLabel()
+        self._totals.setToolTip(TOTALS_TIP)
+        self._problems = QLabel()
+        self._problems.setWordWrap(True)
+        self._problems.setTextFormat(Qt.TextFormat.RichText)
+        self.remove_action = self._action("Remove layer", QKeySequence.StandardKey.Delete,
+                                          "Remove the selected layer", self._remove)
+        self.duplicate_action = self._action("Duplicate layer", "Ctrl+D",
+                                             "Insert a copy of the selected layer after it",
+                                             self._duplicate)
+        self.up_action = self._action("Move layer up", "Alt+Up", "Move the selected layer "
+                                      "one place earlier", lambda: self._move(-1))
+        self.down_action = self._action("Move layer down", "Alt+Down", "Move the selected "
+                                        "layer one place later", lambda: self._move(+1))
+        self.layer_actions = (self.remove_action, self.duplicate_action, self.up_action,
+                              self.down_action)
+        self._layout()
+        self.layer_palette.chosen.connect(self._add)
+        self.table.current_row_changed.connect(self._on_row)
+        network.changed.connect(self._refresh)
+        self._refresh()
+        self.table.select_row(0)
+
+    def _action(self, text: str, key, tip: str, slot) -> QAction:
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(key))
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.setToolTip(f"{tip} ({QKeySequence(key).toString()})")
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _layout(self) -> None:
+        buttons = QHBoxLayout()
+        for action, label in zip(self.layer_actions, ("Remove", "Duplicate", "▲", "▼"),
+                                 strict=True):
+            action.setIconText(label)  # what the button shows; menus show the full text
+            button = QToolButton()
+            button.setDefaultAction(action)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        settings = QGroupBox("Layer settings")
+        QVBoxLayout(settings).addWidget(self.editor)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.layer_palette)
+        layout.addWidget(self._input)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self._totals)
+        layout.addWidget(self._problems)
+        layout.addWidget(settings)
+
+    # -- editing ------------------------------------------------------------------------
+    def set_editable(self, editable: bool) -> None:
+        """Lock editing while a run trains this network (the list stays readable)."""
+        for widget in (self.layer_palette, self.editor):
+            widget.setEnabled(editable)
+        self.table.setDragEnabled(editable)
+        self.setToolTip("" if editable else "Stop training to change the network.")
+        self._update_actions()
+
+    def _add(self, layer: Layer) -> None:
+        row = self.table.current_row()
+        at = len(self.network.spec.layers) if row < 0 else row + 1
+        self.network.insert(at, layer)
+        self.table.select_row(at)
+
+    def _remove(self) -> None:
+        self.network.remove(self.table.current_row())
+
+    def _duplicate(self) -> None:
+        row = self.table.current_row()
+        self.network.duplicate(row)
+        self.table.select_row(row + 1)
+
+    def _move(self, delta: int) -> None:
+        row = self.table.current_row()
+        self.network.move(row, row + delta)
+        self.table.select_row(row + delta)
+
+    # -- showing the model ------------------------------------------------------------------
+    def _on_row(self, row: int) -> None:
+        self.editor.set_row(row)
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        row, count = self.table.current_row(), len(self.network.spec.layers)
+        editable = self.editor.isEnabled()
+        self.remove_action.setEnabled(editable and row >= 0)
+        self.duplicate_action.setEnabled(editable and row >= 0)
+        self.up_action.setEnabled(editable and row > 0)
+        self.down_action.setEnabled(editable and 0 <= row < count - 1)
+
+    def _refresh(self) -> None:
+        spec, analysis = self.network.spec, self.network.analysis
+        classes = self.network.num_classes
+        self._input.setText(f"Input  {shape_label(spec.input_shape)}"
+                            + (f"   →   {classes} classes" if classes else ""))
+        self._totals.setText(f"<b>{analysis.total_params:,}</b> parameters · "
+                             f"{_count(analysis.total_macs)} multiply-adds per image")
+        lines = [f'<span style="color:{ERROR_COLOR if p.severity == "error" else WARNING_COLOR}">'
+                 f'{"✖" if p.severity == "error" else "⚠"} {html.escape(str(p))}</span>'
+                 for p in analysis.problems]
+        if not analysis.ok:
+            lines.append("<i>Training is disabled until the errors are fixed.</i>")
+        self._problems.setText("<br>".join(lines))
+        self._problems.setVisible(bool(lines))
+        self._update_actions()
+
+
+if __name__ == "__main__":
+    from PyQt6.QtWidgets import QApplication
+
+    from cnnviz.core.presets import get_preset
+
+    app = QApplication([])
+    builder = ArchitectureBuilder(NetworkModel(get_preset("tiny").spec, num_classes=5))
+    builder.resize(420, 720)
+    builder.show()
+    app.exec()

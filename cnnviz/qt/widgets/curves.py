@@ -1,0 +1,250 @@
+"""Live training curves: loss and accuracy per step (raw and smoothed) and per epoch on
+the validation set.
+
+The plot items are built once; snapshots only append to preallocated buffers, and a
+single-shot timer redraws at most REDRAW_HZ times a second, because repainting, not
+appending, is what would stall the GUI. Hovering shows the values under the cursor.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import QEvent, QPointF, Qt, QTimer
+from PyQt6.QtGui import QColor, QPalette
+from PyQt6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from cnnviz.core.snapshot import Snapshot
+from cnnviz.qt.session import Session
+from cnnviz.qt.widgets.series import Ema, Series
+
+REDRAW_HZ = 15
+TRAIN_COLOR, VAL_COLOR = QColor(31, 119, 180), QColor(230, 110, 20)
+HOVER_HINT = "Hover over a curve to read its values."
+SMOOTHING_TIP = ("How much the bold curve averages over past steps (an exponential moving "
+                 "average, as in TensorBoard): 0 shows every step as it is, 0.99 is very "
+                 "smooth. The thin curve is always the raw per-batch value.")
+
+
+class MetricPlot:
+    """One metric's three curves (raw, smoothed, validation) in one PlotItem."""
+
+    def __init__(self, plot: pg.PlotItem, name: str, smoothing: float,
+                 legend_offset: tuple[int, int]):
+        self.plot, self.name = plot, name
+        self.raw, self.smooth, self.val = Series(), Series(), Series()
+        self.ema = Ema(smoothing)
+        faint = QColor(TRAIN_COLOR)
+        faint.setAlpha(70)
+        plot.setLabel("left", name)
+        plot.setLabel("bottom", "step")
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.setClipToView(True)  # draw only the visible points
+        plot.addLegend(offset=legend_offset)  # in the corner the curve moves away from
+        self.raw_item = plot.plot(pen=pg.mkPen(faint, width=1), name=f"training {name}",
+                                  skipFiniteCheck=True)
+        self.raw_item.setDownsampling(auto=True, method="peak")
+        self.smooth_item = plot.plot(pen=pg.mkPen(TRAIN_COLOR, width=2.5), antialias=True,
+                                     name="smoothed", skipFiniteCheck=True)
+        self.smooth_item.setDownsampling(auto=True, method="mean")
+        self.val_item = plot.plot(pen=pg.mkPen(VAL_COLOR, width=2), symbol="o", symbolSize=7,
+                                  symbolBrush=VAL_COLOR, symbolPen=None, antialias=True,
+                                  name=f"validation {name}")
+        self.cursor = pg.InfiniteLine(angle=90, movable=False,
+                                      pen=pg.mkPen((128, 128, 128), style=Qt.PenStyle.DashLine))
+        self.cursor.hide()
+        plot.addItem(self.cursor, ignoreBounds=True)
+
+    def clear(self) -> None:
+        for series in (self.raw, self.smooth, self.val):
+            series.clear()
+        self.ema.reset()
+
+    def add_steps(self, first_step: int, values: np.ndarray) -> None:
+        steps = np.arange(first_step, first_step + len(values), dtype=np.float64)
+        self.raw.extend(steps, values)
+        self.smooth.extend(steps, self.ema(values))
+
+    def resmooth(self, weight: float) -> None:
+        self.ema.reset(weight)
+        x = self.raw.x.copy()
+        self.smooth.clear()
+        self.smooth.extend(x, self.ema(self.raw.y))
+
+    def redraw(self) -> None:
+        self.raw_item.setData(self.raw.x, self.raw.y, skipFiniteCheck=True)
+        self.smooth_item.setData(self.smooth.x, self.smooth.y, skipFiniteCheck=True)
+        self.val_item.setData(self.val.x, self.val.y)
+
+    def readout(self, step: float) -> str:
+        """'loss 0.412 (smoothed 0.398), validation 0.35 at step 840' near `step`."""
+        parts = []
+        if len(self.raw):
+            i = int(np.clip(np.searchsorted(self.raw.x, step), 0, len(self.raw) - 1))
+            parts.append(f"{self.name} {self.raw.y[i]:.4g} (smoothed {self.smooth.y[i]:.4g})")
+        if len(self.val):
+            j = int(np.argmin(np.abs(self.val.x - step)))
+            parts.append(f"validation {self.val.y[j]:.4g} at step {int(self.val.x[j]):,}")
+        return ", ".join(parts)
+
+
+class CurvesPanel(QWidget):
+    """Live points come from the worker's snapshots; a reset history (a file opened,
+    weights reset) is redrawn from the session's record."""
+
+    def __init__(self, session: Session, smoothing: float = 0.9, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.view = pg.GraphicsLayoutWidget()
+        loss_plot = self.view.addPlot(row=0, col=0)
+        acc_plot = self.view.addPlot(row=1, col=0)
+        acc_plot.setXLink(loss_plot)
+        acc_plot.setYRange(0, 1, padding=0.02)
+        acc_plot.enableAutoRange(axis="y", enable=False)
+        self.metrics = (MetricPlot(loss_plot, "loss", smoothing, (-10, 10)),
+                        MetricPlot(acc_plot, "accuracy", smoothing, (-10, -10)))
+        self.smoothing = QDoubleSpinBox()
+        self.smoothing.setRange(0.0, 0.99)
+        self.smoothing.setSingleStep(0.05)
+        self.smoothing.setValue(smoothing)
+        self.smoothing.setToolTip(SMOOTHING_TIP)
+        self.smoothing.valueChanged.connect(self._resmooth)
+        self.readout = QLabel(HOVER_HINT)
+        bar = QHBoxLayout()
+        bar.addWidget(self.readout, 1)
+        bar.addWidget(QLabel("Smoothing"))
+        bar.addWidget(self.smoothing)
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.view, 1)
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.setInterval(1000 // REDRAW_HZ)
+        self._redraw_timer.timeout.connect(self._redraw)
+        self._hover = pg.SignalProxy(self.view.scene().sigMouseMoved, rateLimit=30,
+                                     slot=self._on_mouse)
+        self._apply_palette()
+        session.worker.snapshot.connect(self.add_snapshot)
+        session.history_reset.connect(self.show_history)
+        session.data_changed.connect(self._on_data)
+        self.show_history()
+
+    # -- data in ------------------------------------------------------------------------
+    def add_snapshot(self, snap: Snapshot) -> None:
+        first = snap.step - len(snap.step_losses) + 1
+        if len(snap.step_losses):
+            loss, acc = self.metrics
+            loss.add_steps(first, snap.step_losses)
+            acc.add_steps(first, snap.step_accuracies)
+        if snap.val_loss is not None:
+            self._add_val(snap.step, snap.val_loss, snap.val_accuracy)
+        self._schedule()
+
+    def _add_val(self, step: int, loss: float, accuracy: float | None) -> None:
+        for metric, value in zip(self.metrics, (loss, accuracy), strict=True):
+            metric.val.extend(np.array([step], np.float64), np.array([value], np.float64))
+
+    def show_history(self) -> None:
+        """Redraw everything from the session's record; validation points sit at epoch ends."""
+        history, steps_per_epoch = self.session.history, self.session.steps_per_epoch()
+        for metric in self.metrics:
+            metric.clear()
+        if history.steps:
+            self.metrics[0].add_steps(1, np.asarray(history.step_loss, np.float64))
+            self.metrics[1].add_steps(1, np.asarray(history.step_accuracy, np.float64))
+        spe = steps_per_epoch or history.steps // max(len(history.epochs), 1)
+        for i, epoch in enumerate(history.epochs):
+            if epoch.get("val_loss") is not None:
+                self._add_val((i + 1) * spe, epoch["val_loss"], epoch["val_accuracy"])
+        self._schedule()
+
+    def _on_data(self) -> None:
+        # the epoch length, hence where validation points sit, is known once data loads
+        if self.session.history.epochs and not self.session.active:
+            self.show_history()
+
+    def _resmooth(self, weight: float) -> None:
+        for metric in self.metrics:
+            metric.resmooth(weight)
+        self._schedule()
+
+    # -- drawing ----------------------------------------------------------------------------
+    def _schedule(self) -> None:
+        if not self._redraw_timer.isActive():
+            self._redraw_timer.start()
+
+    def _redraw(self) -> None:
+        for metric in self.metrics:
+            metric.redraw()
+
+    def _on_mouse(self, event: tuple[QPointF]) -> None:
+        pos = event[0]
+        for metric in self.metrics:
+            if metric.plot.sceneBoundingRect().contains(pos):
+                step = metric.plot.vb.mapSceneToView(pos).x()
+                break
+        else:
+            for metric in self.metrics:
+                metric.cursor.hide()
+            self.readout.setText(HOVER_HINT)
+            return
+        texts = [m.readout(step) for m in self.metrics]
+        for metric in self.metrics:
+            metric.cursor.setPos(step)
+            metric.cursor.show()
+        self.readout.setText(f"step {max(step, 0):,.0f}: " + "; ".join(t for t in texts if t)
+                             if any(texts) else HOVER_HINT)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            self._apply_palette()
+        super().changeEvent(event)
+
+    def _apply_palette(self) -> None:
+        """Follow the window's light or dark theme."""
+        palette = self.palette()
+        self.view.setBackground(palette.color(QPalette.ColorRole.Base))
+        text = palette.color(QPalette.ColorRole.Text)
+        for metric in self.metrics:
+            for side in ("left", "bottom"):
+                axis = metric.plot.getAxis(side)
+                axis.setPen(text)
+                axis.setTextPen(text)
+            metric.plot.legend.setLabelTextColor(text)
+
+
+if __name__ == "__main__":  # synthetic snapshots at the trainer's pace, no training
+    from PyQt6.QtWidgets import QApplication
+
+    from cnnviz.core.config import TrainConfig
+    from cnnviz.core.presets import get_preset
+    from cnnviz.qt.dataset_loader import DatasetLoader
+    from cnnviz.qt.network_model import NetworkModel
+    from cnnviz.qt.worker import TrainingWorker
+
+    app = QApplication([])
+    worker = TrainingWorker()
+    session = Session(NetworkModel(get_preset("tiny").spec), worker, DatasetLoader(),
+                      TrainConfig(), "shapes")
+    panel = CurvesPanel(session)
+    rng = np.random.default_rng(0)
+    step = 0
+
+    def tick() -> None:
+        global step
+        steps = np.arange(step + 1, step + 9)
+        loss = 1.6 * np.exp(-steps / 150) + 0.1 + rng.normal(0, 0.08, 8)
+        done = (step + 8) % 100 < 8
+        worker.snapshot.emit(Snapshot(
+            "running", step + 8, step // 100, 10, 100, 1e-3, step / 160,
+            step_losses=loss.astype(np.float32),
+            step_accuracies=np.clip(1 - loss / 1.8, 0, 1).astype(np.float32),
+            epoch_done=done, val_loss=float(loss[-1]) if done else None,
+            val_accuracy=float(1 - loss[-1] / 1.8) if done else None))
+        step += 8
+
+    timer = QTimer(interval=50, timeout=tick)
+    timer.start()
+    panel.resize(900, 600)
+    panel.show()
+    app.exec()

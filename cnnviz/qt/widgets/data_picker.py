@@ -1,0 +1,102 @@
+"""The dataset picker: every dataset the registry lists, or a folder of the learner's own
+images, with what it holds and how far loading (or downloading) has got."""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QLabel,
+    QProgressBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cnnviz.data.registry import FOLDER_PREFIX, DatasetInfo, list_datasets
+from cnnviz.qt.session import Session
+
+FOLDER_ITEM = "Folder of images…"
+FOLDER_TIP = ("Your own images: one sub-folder per class (e.g. cats/, dogs/), resized to "
+              "32 x 32.")
+
+
+def describe(info: DatasetInfo) -> str:
+    h, w, c = info.input_shape
+    where = ("built in" if info.builtin else
+             "downloaded" if info.cached() else "downloads once, then works offline")
+    return (f"{info.description}. {h} × {w} × {c}, {info.num_classes} classes, "
+            f"{info.size:,} images; {where}.")
+
+
+class DataPicker(QWidget):
+    def __init__(self, session: Session, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = session
+        self._infos = {info.name: info for info in list_datasets()}
+        self.combo = QComboBox()
+        self.combo.setToolTip("The images to train on. The network's input shape and its "
+                              "number of outputs follow the dataset you pick.")
+        for name, info in self._infos.items():
+            self.combo.addItem(name, name)
+            self.combo.setItemData(self.combo.count() - 1, describe(info),
+                                   Qt.ItemDataRole.ToolTipRole)
+        self.combo.addItem(FOLDER_ITEM, None)
+        self.combo.setItemData(self.combo.count() - 1, FOLDER_TIP, Qt.ItemDataRole.ToolTipRole)
+        self.about = QLabel()
+        self.about.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.combo)
+        layout.addWidget(self.about)
+        layout.addWidget(self.progress)
+        self.combo.activated.connect(self._on_activated)
+        session.data_changed.connect(self._refresh)
+        session.loader.progress.connect(self._on_progress)
+        self._refresh()
+
+    def _on_activated(self, index: int) -> None:
+        name = self.combo.itemData(index)
+        if name is None:
+            folder = QFileDialog.getExistingDirectory(self, "Folder of images, one sub-folder "
+                                                      "per class")
+            if not folder:
+                self._refresh()  # back to the dataset in use
+                return
+            name = FOLDER_PREFIX + folder
+        self.session.select_dataset(name)
+
+    def _refresh(self) -> None:
+        name = self.session.dataset_name
+        index = self.combo.findData(name)
+        if index < 0:  # a folder: list it so the combo can show it
+            self.combo.insertItem(self.combo.count() - 1, name.removeprefix(FOLDER_PREFIX), name)
+            index = self.combo.count() - 2
+        self.combo.setCurrentIndex(index)
+        dataset, error = self.session.dataset, self.session.data_error
+        info = self._infos.get(name)
+        if dataset is not None:
+            h, w, c = dataset.input_shape
+            self.about.setText(
+                f"{info.description if info else dataset.description}. {h} × {w} × {c}, "
+                f"{dataset.num_classes} classes: {len(dataset.x_train):,} training, "
+                f"{len(dataset.x_val):,} validation, {len(dataset.x_test):,} test images.")
+            self.progress.hide()
+        elif error:
+            self.about.setText(f"Could not load {name}: {error}")
+            self.progress.hide()
+        else:
+            self.about.setText(describe(info) if info else f"Reading {name}…")
+            self.progress.setRange(0, 0)  # busy until the first progress report
+            self.progress.setFormat(f"Loading {name}…")
+            self.progress.show()
+
+    def _on_progress(self, done: int, total: int | None, message: str) -> None:
+        if total:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * done / total))
+            self.progress.setFormat(f"{message}: %p%")
+        else:
+            self.progress.setFormat(message)

@@ -1,0 +1,191 @@
+"""The training panel: data, hyper-parameters, the run's controls and its progress.
+
+Controls write to the Session; their values are read back from it on `config_changed`.
+Progress comes from the worker's snapshot signal like every other live view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PyQt6.QtGui import QAction
+from PyQt6.QtWidgets import (
+    QAbstractSpinBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QLabel,
+    QProgressBar,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cnnviz.core.config import OPTIMIZERS
+from cnnviz.core.progress import format_duration
+from cnnviz.core.snapshot import COMPILING, FINISHED, PAUSED, RUNNING, STOPPED, Snapshot
+from cnnviz.qt.session import IDLE, Session
+from cnnviz.qt.widgets.data_picker import DataPicker
+
+TIPS = {
+    "optimizer": "How the gradient turns into a weight update.\n"
+                 "adam: a step size per weight, from running averages of its gradients; a "
+                 "robust default.\nsgd-momentum: plain gradient descent that keeps part of its "
+                 "last direction.\nrmsprop: steps scaled by a running average of squared "
+                 "gradients.",
+    "learning_rate": "How far each update moves the weights along the gradient. Too high and "
+                     "the loss jumps about or blows up; too low and it creeps down. You can "
+                     "change it while training runs.",
+    "batch_size": "Images per update step. Larger batches give smoother but fewer updates "
+                  "per epoch.",
+    "epochs": "Passes over the whole training set.",
+    "seed": "Fixes everything random (initial weights, the validation split, the order of "
+            "the images), so the same settings give the same curves again.",
+}
+STATE_TEXT = {
+    IDLE: "Ready",
+    COMPILING: "Compiling… (JAX turns the network into machine code before the first step)",
+    RUNNING: "Training",
+    PAUSED: "Paused",
+    FINISHED: "Finished",
+    STOPPED: "Stopped",
+}
+
+
+def _spin(maximum: int, tip: str) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(0 if maximum > 1e6 else 1, maximum)
+    box.setToolTip(tip)
+    box.setKeyboardTracking(False)
+    return box
+
+
+class TrainingPanel(QWidget):
+    def __init__(self, session: Session, run_actions: Sequence[QAction],
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.data = DataPicker(session)
+        self.optimizer = QComboBox()
+        self.optimizer.addItems(OPTIMIZERS)
+        self.optimizer.setToolTip(TIPS["optimizer"])
+        self.learning_rate = QDoubleSpinBox()
+        self.learning_rate.setDecimals(5)
+        self.learning_rate.setRange(1e-5, 10.0)
+        self.learning_rate.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+        self.learning_rate.setToolTip(TIPS["learning_rate"])
+        self.learning_rate.setKeyboardTracking(False)
+        self.batch_size = _spin(4096, TIPS["batch_size"])
+        self.epochs = _spin(1000, TIPS["epochs"])
+        self.seed = _spin(2**31 - 1, TIPS["seed"])
+        self.progress = QProgressBar()
+        self.state = QLabel()
+        self.state.setWordWrap(True)
+        self.metrics = QLabel()
+        self.device = QLabel()
+        self.device.setToolTip("Where JAX runs the training: the CPU, or a GPU if JAX finds "
+                               "one (install cnnviz[cuda] for NVIDIA GPUs).")
+        self._last_val: tuple[float | None, float | None] = (None, None)
+        self._layout(run_actions)
+        self._connect()
+        self._show_config()
+        self._show_run()
+        self._show_device(session.worker.device)
+
+    def _layout(self, run_actions: Sequence[QAction]) -> None:
+        data = QGroupBox("Data")
+        QVBoxLayout(data).addWidget(self.data)
+        params = QGroupBox("Hyper-parameters")
+        form = QFormLayout(params)
+        for label, widget in (("Optimizer", self.optimizer),
+                              ("Learning rate", self.learning_rate),
+                              ("Batch size", self.batch_size), ("Epochs", self.epochs),
+                              ("Seed", self.seed)):
+            form.addRow(label, widget)
+        run = QGroupBox("Run")
+        grid = QGridLayout(run)
+        for i, action in enumerate(run_actions):
+            button = QToolButton()
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(button.toolButtonStyle().ToolButtonTextBesideIcon)
+            button.setSizePolicy(button.sizePolicy().Policy.Expanding,
+                                 button.sizePolicy().Policy.Fixed)
+            grid.addWidget(button, i // 2, i % 2)
+        rows = (len(run_actions) + 1) // 2
+        for row, widget in enumerate((self.progress, self.state, self.metrics, self.device)):
+            grid.addWidget(widget, rows + row, 0, 1, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(data)
+        layout.addWidget(params)
+        layout.addWidget(run)
+        layout.addStretch(1)
+
+    def _connect(self) -> None:
+        s = self.session
+        self.optimizer.currentTextChanged.connect(lambda v: s.set_config(optimizer=v))
+        self.learning_rate.valueChanged.connect(lambda v: s.set_config(learning_rate=v))
+        self.batch_size.valueChanged.connect(lambda v: s.set_config(batch_size=v))
+        self.epochs.valueChanged.connect(lambda v: s.set_config(epochs=v))
+        self.seed.valueChanged.connect(lambda v: s.set_config(seed=v))
+        s.config_changed.connect(self._show_config)
+        s.run_changed.connect(self._show_run)
+        s.data_changed.connect(self._show_run)
+        s.history_reset.connect(self._show_run)
+        s.worker.snapshot.connect(self._on_snapshot)
+        s.worker.device_found.connect(self._show_device)
+
+    def _show_config(self) -> None:
+        c = self.session.config
+        for widget, value in ((self.optimizer, c.optimizer), (self.learning_rate, c.learning_rate),
+                              (self.batch_size, c.batch_size), (self.epochs, c.epochs),
+                              (self.seed, c.seed)):
+            widget.blockSignals(True)  # showing the model's value is not an edit
+            if isinstance(widget, QComboBox):
+                widget.setCurrentText(value)
+            else:
+                widget.setValue(value)
+            widget.blockSignals(False)
+
+    def _show_device(self, device: str | None) -> None:
+        self.device.setText(f"Device: {device}" if device else "Device: loading JAX…")
+
+    def _show_run(self) -> None:
+        """Enable what may change now and show the progress the history records."""
+        s = self.session
+        for widget in (self.data, self.optimizer, self.batch_size, self.epochs, self.seed):
+            widget.setEnabled(not s.active)
+        self.state.setText(STATE_TEXT[s.state] if s.dataset is not None or s.active
+                           else "Waiting for the data")
+        spe = s.steps_per_epoch()
+        if spe and not s.active:
+            self._show_progress(s.history.steps, spe, s.config.epochs, None)
+        if not s.history.steps:
+            self.metrics.setText("")
+            self._last_val = (None, None)
+
+    def _show_progress(self, step: int, steps_per_epoch: int, epochs: int,
+                       eta: float | None) -> None:
+        total = steps_per_epoch * epochs
+        epoch = min(step // steps_per_epoch + 1, epochs)
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(min(step, total))
+        text = f"Epoch {epoch}/{epochs} · step {step:,}/{total:,}"
+        self.progress.setFormat(text + (f" · ETA {format_duration(eta)}" if eta else ""))
+
+    def _on_snapshot(self, snap: Snapshot) -> None:
+        self._show_progress(snap.step, snap.steps_per_epoch, snap.epochs,
+                            snap.eta_seconds if snap.state == RUNNING else None)
+        if snap.val_loss is not None:
+            self._last_val = (snap.val_loss, snap.val_accuracy)
+        parts = []
+        if snap.loss is not None:
+            parts.append(f"loss {snap.loss:.3f} · accuracy {snap.accuracy:.1%}")
+        if self._last_val[1] is not None:
+            parts.append(f"validation {self._last_val[1]:.1%}")
+        if snap.images_per_second:
+            parts.append(f"{snap.images_per_second:,.0f} images/s")
+        if parts:
+            self.metrics.setText(" · ".join(parts))

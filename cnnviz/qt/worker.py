@@ -1,0 +1,223 @@
+"""Long work off the GUI thread: a function or generator in a thread, its results as signals.
+
+`GeneratorThread` is the one adapter. It calls its function inside its own thread and, if
+that returns a generator, iterates it there too, so imports, JAX calls and downloads never
+touch the GUI thread. Values cross back as queued signals, by reference (snapshots are
+immutable numpy data). `TrainingWorker` runs one such thread per training run behind
+signals that live as long as the window, so views connect to `snapshot` once.
+
+The thread is a Python (non-daemon) thread rather than a QThread on purpose: Python
+treats a QThread as a daemon, and threads started inside one inherit that, so a helper
+thread JAX code starts there (the engine compiles in the background) would be killed
+mid-compile at exit, which aborts the process. A non-daemon thread, and every thread it
+starts, is joined before the interpreter shuts down.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+from PyQt6.QtCore import QCoreApplication, QEvent, QObject, pyqtSignal
+
+from cnnviz.core.commands import Command, Stop
+from cnnviz.core.config import TrainConfig
+from cnnviz.core.history import History
+from cnnviz.core.network import NetworkSpec
+from cnnviz.core.snapshot import FINISHED, PAUSED, STOPPED, Snapshot
+from cnnviz.data.dataset import Dataset
+
+log = logging.getLogger(__name__)
+
+Weights = list[dict[str, np.ndarray]]
+
+# States in which the trainer waits (or is done), so its weights can be copied safely.
+RESTING = (PAUSED, FINISHED, STOPPED)
+
+
+class GeneratorThread(QObject):
+    """Runs `fn()` in a thread of its own: a generator's items arrive as `yielded`, a
+    plain return value as `returned`, an exception as `errored`; then `finished`.
+
+    It has no Qt parent: the running thread keeps it alive, so it can still report if
+    its listeners are gone (a window closed while JAX was importing); Qt then drops
+    the signals."""
+
+    yielded = pyqtSignal(object)
+    returned = pyqtSignal(object)
+    errored = pyqtSignal(object)
+    finished = pyqtSignal()
+
+    def __init__(self, fn: Callable[[], object], name: str):
+        super().__init__()
+        self._fn = fn
+        self._thread = threading.Thread(target=self._run, name=f"cnnviz-{name}", daemon=False)
+        self._done = threading.Event()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def is_running(self) -> bool:
+        """True from start() until its work is done (so also while `finished` is queued)."""
+        return self._thread.is_alive() and not self._done.is_set()
+
+    def wait(self, timeout_s: float) -> bool:
+        """Wait for the thread to end; True if it has (or never started)."""
+        if self._thread.ident is not None:
+            self._thread.join(timeout_s)
+        return not self._thread.is_alive()
+
+    def _run(self) -> None:
+        try:
+            result = self._fn()
+            if isinstance(result, Iterator):
+                for item in result:
+                    self.yielded.emit(item)
+                result = None
+            self.returned.emit(result)
+        except Exception as exc:  # shown to the user by whoever listens; keep the trace here
+            log.exception("background task failed")
+            self.errored.emit(exc)
+        finally:
+            self._done.set()
+            self.finished.emit()
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The trainer's weights and history, copied in its own thread while it rests."""
+
+    weights: Weights
+    history: History
+
+
+def load_engine() -> str:
+    """Import the engine (and with it JAX) and say which device it trains on."""
+    importlib.import_module("cnnviz.engine.trainer")  # first: it sets XLA's flags for JAX
+    return _device_text()
+
+
+def _device_text() -> str:
+    import jax
+
+    device = jax.devices()[0]
+    if device.platform == "cpu":
+        return f"CPU ({os.cpu_count()} cores)"
+    return f"{device.platform.upper()} {device.id}: {device.device_kind}"
+
+
+class TrainingWorker(QObject):
+    """Runs Trainer.run() in a thread per run and relays what it yields.
+
+    `snapshot` is the one signal views subscribe to for live training data. Commands
+    (pause, step, learning rate, ...) go straight to the trainer, which is thread-safe;
+    ones sent before the trainer exists are handed over as soon as it does.
+    """
+
+    snapshot = pyqtSignal(object)  # Snapshot
+    checkpoint = pyqtSignal(object)  # Checkpoint, after every snapshot in a RESTING state
+    failed = pyqtSignal(object)  # the exception that ended a run
+    device_found = pyqtSignal(str)  # once JAX has loaded
+    running_changed = pyqtSignal(bool)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._lock = threading.Lock()
+        self._trainer = None
+        self._early: list[Command] = []
+        self._run_thread: GeneratorThread | None = None
+        self._engine_thread: GeneratorThread | None = None
+        self.device: str | None = None
+
+    # -- JAX, loaded once in the background ------------------------------------------
+    def load_engine(self) -> None:
+        """Start importing JAX now, so the first Start does not wait for it."""
+        if self._engine_thread is not None:
+            return
+        self._engine_thread = GeneratorThread(load_engine, "engine")
+        self._engine_thread.returned.connect(self._on_device)
+        self._engine_thread.errored.connect(self.failed)
+        self._engine_thread.start()
+
+    def _on_device(self, text: str) -> None:
+        self.device = text
+        self.device_found.emit(text)
+
+    # -- runs --------------------------------------------------------------------------
+    def is_running(self) -> bool:
+        return self._run_thread is not None and self._run_thread.is_running()
+
+    def start(self, spec: NetworkSpec, dataset: Dataset, config: TrainConfig,
+              weights: Weights | None, history: History) -> None:
+        if self.is_running():
+            raise RuntimeError("a training run is already in progress")
+        self._early = []
+        history = History.from_dict(history.to_dict())  # the trainer appends to its own copy
+        thread = GeneratorThread(partial(self._train, spec, dataset, config, weights, history),
+                                 "training")
+        thread.yielded.connect(self._relay)
+        thread.errored.connect(self.failed)
+        thread.finished.connect(self._on_finished)
+        self._run_thread = thread
+        thread.start()
+        self.running_changed.emit(True)
+
+    def _train(self, spec, dataset, config, weights, history):
+        """The run, in the worker thread: the trainer's snapshots, plus a Checkpoint
+        whenever it rests (it waits for a command then, so its params are stable)."""
+        from cnnviz.engine.trainer import Trainer  # JAX loads here if not yet loaded
+
+        trainer = Trainer(spec, dataset, config, params=weights, history=history)
+        with self._lock:
+            self._trainer = trainer
+            for cmd in self._early:
+                trainer.command(cmd)
+        try:
+            for snap in trainer.run():
+                yield snap
+                if snap.state in RESTING:
+                    yield Checkpoint(trainer.numpy_params(),
+                                     History.from_dict(trainer.history.to_dict()))
+        finally:
+            with self._lock:
+                self._trainer = None
+
+    def _relay(self, item: Snapshot | Checkpoint) -> None:
+        if isinstance(item, Checkpoint):
+            self.checkpoint.emit(item)
+        else:
+            self.snapshot.emit(item)
+
+    def _on_finished(self) -> None:
+        self.running_changed.emit(False)
+
+    def command(self, cmd: Command) -> None:
+        """Thread-safe; a no-op when nothing runs."""
+        with self._lock:
+            if self._trainer is not None:
+                self._trainer.command(cmd)
+            elif self.is_running():
+                self._early.append(cmd)
+
+    # -- shutdown ----------------------------------------------------------------------
+    def stop_and_wait(self, timeout_s: float) -> bool:
+        """Stop any run and wait for its thread; True if it ended in time. What the run
+        sent before it ended (its last checkpoint) is delivered before this returns."""
+        self.command(Stop())
+        thread = self._run_thread
+        if thread is None or thread.wait(timeout_s):
+            QCoreApplication.sendPostedEvents(self, QEvent.Type.MetaCall)
+            return True
+        return False
+
+    def shutdown(self, timeout_s: float) -> bool:
+        """Stop any run and wait for every thread; True if all ended in time."""
+        ok = self.stop_and_wait(timeout_s)
+        engine = self._engine_thread
+        return (engine is None or engine.wait(timeout_s)) and ok
