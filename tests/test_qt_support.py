@@ -6,11 +6,15 @@ from __future__ import annotations
 import numpy as np
 from PyQt6.QtCore import QSettings
 
+from cnnviz.core.layers import Conv2D, Dense, Flatten, MaxPool2D
+from cnnviz.core.network import NetworkSpec
 from cnnviz.data.dataset import Dataset
 from cnnviz.qt import dialogs
 from cnnviz.qt.main_window import MainWindow
 
 CLASSES = ("a", "b", "c")
+# For tests that train: the fewer layers, the sooner JAX has compiled them.
+SMALL_NET = NetworkSpec((16, 16, 1), (Conv2D(4, 3), MaxPool2D(2), Flatten(), Dense(3, "none")))
 
 
 def tiny_dataset(n_train: int = 96, size: int = 16) -> Dataset:

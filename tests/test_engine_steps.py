@@ -1,0 +1,124 @@
+"""Loss, optimizers, the learning-rate hook and evaluation, against hand computations."""
+
+import cnnviz.engine  # noqa: F401, I001  (first: sets XLA's flags before JAX starts)
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import reference
+
+from cnnviz.core.config import OPTIMIZERS, TrainConfig
+from cnnviz.core.layers import Conv2D, Dense, Flatten, MaxPool2D
+from cnnviz.core.network import NetworkSpec
+from cnnviz.core.shapes import layer_param_shapes
+from cnnviz.engine.model import apply
+from cnnviz.engine.steps import (
+    ADAM_EPS,
+    config_optimizer,
+    loss_and_accuracy,
+    make_eval_step,
+    make_optimizer,
+    set_learning_rate,
+)
+from cnnviz.engine.trainer import EVAL_BATCH, default_steps_per_dispatch, evaluate
+
+
+def test_loss_and_accuracy_match_the_formula():
+    loss_acc = jax.jit(loss_and_accuracy)
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, (64, 5)).astype(np.float32)
+    labels = rng.integers(0, 5, 64).astype(np.int32)
+    loss, acc = loss_acc(jnp.asarray(logits), jnp.asarray(labels))
+    assert float(loss) == pytest.approx(reference.cross_entropy(logits, labels).mean(), rel=1e-5)
+    assert float(acc) == pytest.approx((logits.argmax(-1) == labels).mean())
+    # a confident right answer costs almost nothing, a uniform guess costs log(classes)
+    loss, acc = loss_acc(jnp.asarray([[20.0, 0, 0], [0, 0, 0]]), jnp.asarray([0, 2]))
+    assert float(loss) == pytest.approx(np.log(3) / 2, rel=1e-4)
+    assert float(acc) == 0.5  # argmax of a tie picks class 0
+
+
+def _one_update(opt, grad, steps=1):
+    params = {"w": jnp.zeros(3)}
+    state = opt.init(params)
+    out = []
+    for _ in range(steps):
+        updates, state = opt.update({"w": jnp.asarray(grad, jnp.float32)}, state, params)
+        out.append(np.asarray(updates["w"]))
+    return out, state
+
+
+def test_adam_uses_keras_epsilon():
+    assert ADAM_EPS == 1e-7
+    # first Adam step: -lr * g / (|g| + eps); with g = eps it is -lr / 2 (optax's 1e-8
+    # epsilon would give -lr / 1.1)
+    (update,), state = _one_update(make_optimizer("adam", 0.01), [1e-7, 1.0, -2.0])
+    np.testing.assert_allclose(update, [-0.005, -0.01, 0.01], rtol=1e-4)
+    assert float(state.hyperparams["learning_rate"]) == pytest.approx(0.01)
+
+
+def test_sgd_momentum_and_rmsprop_updates():
+    (u1, u2), _ = _one_update(make_optimizer("sgd-momentum", 0.1), [1.0, -2.0, 0.5], steps=2)
+    np.testing.assert_allclose(u1, [-0.1, 0.2, -0.05], rtol=1e-6)
+    np.testing.assert_allclose(u2, 1.9 * u1, rtol=1e-6)  # momentum 0.9
+    (u,), _ = _one_update(make_optimizer("rmsprop", 0.1), [1.0, -2.0, 0.0])
+    # nu = 0.1 g^2 (decay 0.9) -> -lr * g / (sqrt(0.1) |g| + eps)
+    np.testing.assert_allclose(u, [-0.1 / np.sqrt(0.1), 0.1 / np.sqrt(0.1), 0.0], rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_config_optimizer_injects_the_learning_rate(name):
+    opt = config_optimizer(TrainConfig(optimizer=name, learning_rate=0.02))
+    state = opt.init({"w": jnp.zeros(2)})
+    assert float(state.hyperparams["learning_rate"]) == pytest.approx(0.02)
+
+
+def test_set_learning_rate_changes_updates_without_recompiling():
+    opt = make_optimizer("sgd-momentum", 0.1)
+    params = {"w": jnp.zeros(3)}
+    state = opt.init(params)
+
+    @jax.jit
+    def update(state):
+        return opt.update({"w": jnp.ones(3)}, state, params)
+
+    u, _ = update(state)
+    np.testing.assert_allclose(u["w"], -0.1, rtol=1e-6)
+    faster = set_learning_rate(state, 0.5)
+    assert float(state.hyperparams["learning_rate"]) == pytest.approx(0.1)  # a copy
+    assert float(faster.hyperparams["learning_rate"]) == pytest.approx(0.5)
+    old, new = state.hyperparams["learning_rate"], faster.hyperparams["learning_rate"]
+    assert (old.shape, old.dtype, old.weak_type) == (new.shape, new.dtype, new.weak_type)
+    u, _ = update(faster)
+    np.testing.assert_allclose(u["w"], -0.5, rtol=1e-6)
+    assert update._cache_size() == 1
+
+
+def test_default_steps_per_dispatch():
+    assert [default_steps_per_dispatch(b) for b in (1, 16, 32, 64, 100, 128, 256, 1024)] == [
+        8, 8, 8, 4, 2, 2, 1, 1]
+
+
+SMALL = NetworkSpec((6, 6, 1), (Conv2D(3, 3), MaxPool2D(2), Flatten(), Dense(4, "none")))
+
+
+def test_evaluate_pads_the_last_batch_and_matches_a_direct_computation():
+    rng = np.random.default_rng(1)
+    params = [{k: rng.normal(0, 1, s).astype(np.float32) for k, s in
+               layer_param_shapes(i.layer, i.in_shape).items()} for i in SMALL.check().layers]
+    n = EVAL_BATCH + 44  # two batches, the second padded
+    x = rng.integers(0, 256, (n, 6, 6, 1)).astype(np.uint8)
+    y = rng.integers(0, 4, n).astype(np.int32)
+    eval_step = make_eval_step(SMALL)
+    loss, acc = evaluate(SMALL, params, x, y, eval_step)
+    logits = np.asarray(jax.jit(apply, static_argnums=0)(SMALL, params,
+                                                          x.astype(np.float32) / 255))
+    assert loss == pytest.approx(reference.cross_entropy(logits, y).mean(), rel=1e-5)
+    assert acc == pytest.approx((logits.argmax(-1) == y).mean())
+    assert 0 < acc < 1
+    # the padding rows never count, whatever the labels of the padding would say
+    loss_part, acc_part = evaluate(SMALL, params, x[:10], y[:10], eval_step)
+    assert acc_part == pytest.approx((logits[:10].argmax(-1) == y[:10]).mean())
+    assert loss_part == pytest.approx(reference.cross_entropy(logits[:10], y[:10]).mean(),
+                                      rel=1e-5)
+    assert eval_step._cache_size() == 1  # one shape for every batch
+    assert all(np.isnan(v) for v in evaluate(SMALL, params, x[:0], y[:0], eval_step))
