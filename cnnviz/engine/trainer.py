@@ -4,6 +4,12 @@ All JAX work happens in the thread that iterates ``run()``. The training set goe
 the device once; each dispatch trains ``steps_per_dispatch`` batches gathered by index
 inside one jitted call, so there is no per-step host-to-device copy and (on CPU) the
 per-call overhead is shared by several steps. Snapshots are throttled by time.
+
+Once a view sends SetProbe, snapshots also carry the live views' data (engine.probe),
+on their own, slower clocks: the probe image's activations and the filters at most every
+`probe_interval`, the costlier parts (gradient, statistics, test grid, a replay frame)
+at most every `detail_interval`, the confusion matrix at each epoch's end. Without a
+probe (the CLI) none of it is computed.
 """
 
 from __future__ import annotations
@@ -17,16 +23,35 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cnnviz.core.commands import Command, Pause, Resume, SetLearningRate, StepOnce, Stop
+from cnnviz.core.commands import (
+    Command,
+    Pause,
+    Resume,
+    SetLearningRate,
+    SetProbe,
+    SetReplay,
+    StepOnce,
+    Stop,
+)
 from cnnviz.core.config import TrainConfig
 from cnnviz.core.history import History
 from cnnviz.core.network import NetworkSpec
-from cnnviz.core.snapshot import COMPILING, FINISHED, PAUSED, RUNNING, STOPPED, Snapshot
+from cnnviz.core.replay import MAX_FRAMES, Replay
+from cnnviz.core.snapshot import (
+    COMPILING,
+    FINISHED,
+    PAUSED,
+    RUNNING,
+    STOPPED,
+    Confusion,
+    ProbeImage,
+    Snapshot,
+    Views,
+)
 from cnnviz.data.dataset import Dataset, DatasetError
 from cnnviz.engine.model import Params, init_params, params_to_numpy
+from cnnviz.engine.probe import EVAL_BATCH, Prober, padded_batches  # noqa: F401 (EVAL_BATCH: API)
 from cnnviz.engine.steps import config_optimizer, make_eval_step, make_train_step, set_learning_rate
-
-EVAL_BATCH = 256
 
 
 def default_steps_per_dispatch(batch_size: int) -> int:
@@ -42,17 +67,16 @@ def evaluate(spec: NetworkSpec, params: Params, x: np.ndarray, y: np.ndarray,
         return float("nan"), float("nan")
     eval_step = eval_step or make_eval_step(spec)
     loss_sum = correct = 0.0
-    for start in range(0, len(x), EVAL_BATCH):
-        xb, yb = x[start:start + EVAL_BATCH], y[start:start + EVAL_BATCH]
-        pad = EVAL_BATCH - len(xb)
-        weight = np.concatenate([np.ones(len(xb), np.float32), np.zeros(pad, np.float32)])
-        if pad:
-            xb = np.concatenate([xb, np.zeros((pad, *xb.shape[1:]), xb.dtype)])
-            yb = np.concatenate([yb, np.zeros(pad, yb.dtype)])
+    for xb, yb, weight, _ in padded_batches(x, y):
         ls, c = eval_step(params, xb, yb, weight)
         loss_sum += float(ls)
         correct += float(c)
     return loss_sum / len(x), correct / len(x)
+
+
+def initial_params(spec: NetworkSpec, seed: int) -> Params:
+    """The weights a run with this seed starts from (views show them before training)."""
+    return init_params(spec, jax.random.fold_in(jax.random.PRNGKey(seed), 0))
 
 
 class _BackgroundCompile:
@@ -82,7 +106,8 @@ class Trainer:
 
     def __init__(self, spec: NetworkSpec, dataset: Dataset, config: TrainConfig,
                  params: Params | None = None, history: History | None = None, *,
-                 snapshot_interval: float = 0.05, steps_per_dispatch: int | None = None):
+                 snapshot_interval: float = 0.05, steps_per_dispatch: int | None = None,
+                 probe_interval: float = 0.1, detail_interval: float = 1.0):
         spec.check(dataset.num_classes)
         if tuple(spec.input_shape) != dataset.input_shape:
             raise DatasetError(f"the network takes {spec.input_shape} images but {dataset.name} "
@@ -99,11 +124,18 @@ class Trainer:
         self.learning_rate = config.learning_rate
         self._commands: queue.Queue[Command] = queue.Queue()
         self._key = jax.random.PRNGKey(config.seed)
-        self.params = params if params is not None else init_params(
-            spec, jax.random.fold_in(self._key, 0))
+        self.params = params if params is not None else initial_params(spec, config.seed)
         self.optimizer = config_optimizer(config)
         self.opt_state = self.optimizer.init(self.params)
         self.state = COMPILING
+        # the live views' data: nothing until a view sends SetProbe
+        self.probe_interval, self.detail_interval = probe_interval, detail_interval
+        self._probe: ProbeImage | None = None
+        self._prober: Prober | None = None
+        self.replay = Replay()
+        self._last_probe = self._last_detail = -np.inf
+        self._next_frame = 0
+        self._last_batch: np.ndarray | None = None  # indices of the batch trained last
 
     # -- commands -------------------------------------------------------------------
     def command(self, cmd: Command) -> None:
@@ -173,6 +205,7 @@ class Trainer:
                     self._key, step + 1)
                 self._pending_loss.append(losses)
                 self._pending_acc.append(accs)
+                self._last_batch = batches[i + k - 1]
                 self._images_since += k * cfg.batch_size
                 step += k
                 i += k
@@ -183,8 +216,12 @@ class Trainer:
                     stepping = False
                 first = False
             self._flush()
-            val_loss, val_acc = evaluate(self.spec, self.params, self.dataset.x_val,
-                                         self.dataset.y_val, eval_step)
+            confusion = None
+            if self._prober is not None:  # the same pass also gives the confusion matrix
+                val_loss, val_acc, confusion = self._prober.evaluate(self.params, epoch)
+            else:
+                val_loss, val_acc = evaluate(self.spec, self.params, self.dataset.x_val,
+                                             self.dataset.y_val, eval_step)
             recent = slice(-self.steps_per_epoch, None)
             self.history.epochs.append({
                 "loss": float(np.mean(self.history.step_loss[recent])),
@@ -194,7 +231,7 @@ class Trainer:
                 "seconds": time.perf_counter() - epoch_clock,
             })
             yield self._snapshot(self.state, epoch_done=True, epoch=epoch,
-                                 val=(val_loss, val_acc))
+                                 val=(val_loss, val_acc), confusion=confusion)
             last_emit = time.perf_counter()
         yield self._finish(FINISHED)
 
@@ -226,6 +263,14 @@ class Trainer:
                 case SetLearningRate(value=value):
                     self.learning_rate = float(value)
                     self.opt_state = set_learning_rate(self.opt_state, self.learning_rate)
+                case SetProbe(probe=probe):
+                    self._probe = probe
+                    if self._prober is None:
+                        self._prober = Prober(self.spec, self.dataset)
+                        self._prober.warm_up(self.params, self.config.batch_size)
+                    self._last_probe = -np.inf  # show the new image at the next snapshot
+                case SetReplay(replay=replay):
+                    self.replay = replay.upto(self.history.steps)
 
     def _flush(self) -> None:
         """Move finished steps' metrics to the host (one sync, not one per step)."""
@@ -239,7 +284,8 @@ class Trainer:
                         np.concatenate([self._unsent[1], accs]))
 
     def _snapshot(self, state: str, *, epoch_done: bool = False, epoch: int | None = None,
-                  val: tuple[float, float] | None = None) -> Snapshot:
+                  val: tuple[float, float] | None = None,
+                  confusion: Confusion | None = None) -> Snapshot:
         self._flush()
         losses, accs = self._unsent
         self._unsent = (np.zeros(0, np.float32), np.zeros(0, np.float32))
@@ -257,7 +303,46 @@ class Trainer:
             elapsed=now - self._started, images_per_second=self._rate,
             step_losses=losses, step_accuracies=accs, epoch_done=epoch_done,
             val_loss=None if val_loss is None or np.isnan(val_loss) else val_loss,
-            val_accuracy=None if val_acc is None or np.isnan(val_acc) else val_acc)
+            val_accuracy=None if val_acc is None or np.isnan(val_acc) else val_acc,
+            views=self._views(state, epoch, epoch_done, confusion))
+
+    def _views(self, state: str, epoch: int, epoch_done: bool,
+               confusion: Confusion | None) -> Views | None:
+        """The views' data if a probe is set and it is due: on the probe clock while
+        running, always when the run rests or an epoch ends."""
+        now = time.perf_counter()
+        if self._prober is None or self._probe is None or state == COMPILING:
+            return None
+        resting = state != RUNNING or epoch_done
+        if not resting and (now - self._last_probe < self.probe_interval
+                            or not self._prober.ready.is_set()):
+            return None
+        self._last_probe = now
+        prober, step = self._prober, self.history.steps
+        probe = prober.probe(self.params, self._probe)
+        if not (resting or now - self._last_detail >= self.detail_interval):
+            return Views(step, self.dataset.class_names, probe,
+                         prober.filters(prober.kernels(self.params, prober.convs)),
+                         confusion=confusion)
+        self._last_detail = now
+        kernels = prober.kernels(self.params, prober.weighted)
+        grads = None
+        if self._last_batch is not None:
+            grads = prober.gradients(self.params, self.dataset.x_train[self._last_batch],
+                                     self.dataset.y_train[self._last_batch])
+        filters = prober.filters(kernels, grads)
+        stats = prober.stats(kernels, grads, probe)
+        frames = self.replay.frames
+        if (step >= self._next_frame or state in (FINISHED, STOPPED)) and (
+                not frames or step > frames[-1].step):
+            self._next_frame = step + max(1, self.config.epochs * self.steps_per_epoch
+                                          // MAX_FRAMES)
+            h = self.history
+            self.replay = self.replay.add(prober.frame(
+                step, epoch, h.step_loss[-1] if h.steps else None,
+                h.step_accuracy[-1] if h.steps else None, probe, filters, stats))
+        return Views(step, self.dataset.class_names, probe, filters, stats,
+                     prober.grid(self.params), confusion, self.replay)
 
     def _finish(self, state: str) -> Snapshot:
         self.state = state

@@ -1,0 +1,274 @@
+"""What the live views show, computed from a network's parameters.
+
+One jitted probe returns every layer's activation for the chosen image; small jitted
+functions give the test grid's predictions, the validation predictions (for the
+confusion matrix) and the loss gradient on one batch. The results are scaled and tiled
+to uint8 mosaics here (core.mosaic), in the calling thread: the trainer's while it
+trains, a helper thread at rest, never the GUI thread. The train step is not touched;
+the Trainer decides how often each part is worth its cost.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from cnnviz.core.layers import Conv2D, Dense
+from cnnviz.core.mosaic import (
+    channel_mosaic,
+    image_mosaic,
+    kernel_mosaic,
+    symmetric_range,
+    to_uint8,
+    vector_strip,
+)
+from cnnviz.core.network import NetworkSpec
+from cnnviz.core.replay import Frame
+from cnnviz.core.snapshot import (
+    Confusion,
+    Histogram,
+    LayerFilters,
+    LayerMaps,
+    LayerStats,
+    ProbeImage,
+    ProbeResult,
+    TestGrid,
+    Views,
+)
+from cnnviz.data.dataset import Dataset
+from cnnviz.engine.model import Params, apply, apply_with_activations, to_float
+
+EVAL_BATCH = 256
+GRID_SIZE = 24  # test images in the predictions grid
+BINS = 41  # histogram bins (odd, so zero falls in the middle of one)
+
+
+def padded_batches(x: np.ndarray, y: np.ndarray, size: int = EVAL_BATCH):
+    """(x, y, weight, n) batches of exactly `size` rows, the last one padded with zeros
+    of weight 0, so a jitted function sees one shape (one compilation)."""
+    for start in range(0, len(x), size):
+        xb, yb = x[start:start + size], y[start:start + size]
+        n, pad = len(xb), size - len(xb)
+        weight = np.concatenate([np.ones(n, np.float32), np.zeros(pad, np.float32)])
+        if pad:
+            xb = np.concatenate([xb, np.zeros((pad, *xb.shape[1:]), xb.dtype)])
+            yb = np.concatenate([yb, np.zeros(pad, yb.dtype)])
+        yield xb, yb, weight, n
+
+
+# -- the jitted parts -------------------------------------------------------------------
+
+def _probe(spec, params, x):
+    """x (1, H, W, C) -> (probabilities (classes,), [each layer's output for it])."""
+    logits, activations = apply_with_activations(spec, params, to_float(x))
+    return jax.nn.softmax(logits[0]), [a[0] for a in activations]
+
+
+def _predict(spec, params, x):
+    """x (G, H, W, C) -> (predicted class (G,), its probability (G,))."""
+    probs = jax.nn.softmax(apply(spec, params, to_float(x)))
+    return jnp.argmax(probs, -1), jnp.max(probs, -1)
+
+
+def _evaluate(spec, params, x, y, weight):
+    """As steps.make_eval_step, plus each row's predicted class."""
+    logits = apply(spec, params, to_float(x))
+    predicted = jnp.argmax(logits, -1)
+    losses = optax.softmax_cross_entropy_with_integer_labels(logits, y)
+    correct = (predicted == y).astype(jnp.float32)
+    return (losses * weight).sum(), (correct * weight).sum(), predicted
+
+
+def _gradient(spec, params, x, y):
+    """d(mean loss)/d(params) on one batch, without dropout (so it is reproducible)."""
+    def loss(p):
+        logits = apply(spec, p, to_float(x))
+        return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+    return jax.grad(loss)(params)
+
+
+# -- numpy: scaling, tiling, statistics --------------------------------------------------
+
+def layer_maps(name: str, values: np.ndarray) -> LayerMaps:
+    """A layer's output (H, W, C) or (D,) as mosaics, layer-wide and per channel. A
+    vector has no channels to scale apart, so both of its mosaics are the same."""
+    lo, hi = float(values.min()), float(values.max())
+    if values.ndim == 3:
+        shared = channel_mosaic(values, lo, hi)
+        per_channel = channel_mosaic(values, values.min(axis=(0, 1)), values.max(axis=(0, 1)))
+    else:
+        shared = per_channel = vector_strip(values, lo, hi)
+    return LayerMaps(name, values, shared, per_channel, lo, hi)
+
+
+def histogram(x: np.ndarray, symmetric: bool) -> Histogram:
+    """BINS bins over [-m, m] (signed data: weights, gradients) or [min, max]."""
+    m = symmetric_range(x) or 1.0
+    lo, hi = (-m, m) if symmetric else (float(x.min()), float(x.max()))
+    counts, edges = np.histogram(x, BINS, (lo, hi) if hi > lo else None)
+    return Histogram(counts, edges)
+
+
+def confusion_from(true: np.ndarray, predicted: np.ndarray, images: np.ndarray,
+                   num_classes: int, epoch: int | None) -> Confusion:
+    counts = np.zeros((num_classes, num_classes), np.int64)
+    np.add.at(counts, (true, predicted), 1)
+    rows = counts.sum(axis=1, keepdims=True)
+    fractions = counts / np.maximum(rows, 1)  # how each true class's images were spread
+    return Confusion(true, predicted, counts, to_uint8(fractions, 0.0, 1.0), images, epoch)
+
+
+def _frozen(tree):
+    """Host copies that nobody writes to again (snapshots are shared between threads)."""
+    def freeze(a):
+        a = np.array(a, copy=True)
+        a.flags.writeable = False
+        return a
+    return jax.tree.map(freeze, jax.device_get(tree))
+
+
+class Prober:
+    """Computes view data for one network and dataset (jitted once per input shape)."""
+
+    def __init__(self, spec: NetworkSpec, dataset: Dataset, grid_size: int = GRID_SIZE):
+        spec.check(dataset.num_classes)
+        self.spec, self.dataset = spec, dataset
+        self.names = spec.names
+        self.weighted = [i for i, layer in enumerate(spec.layers)
+                         if isinstance(layer, Conv2D | Dense)]
+        self.convs = [i for i in self.weighted if isinstance(spec.layers[i], Conv2D)]
+        self._probe = jax.jit(partial(_probe, spec))
+        self._predict = jax.jit(partial(_predict, spec))
+        self._evaluate = jax.jit(partial(_evaluate, spec))
+        self._gradient = jax.jit(partial(_gradient, spec))
+        pool_x, pool_y = (dataset.x_test, dataset.y_test) if len(dataset.x_test) else (
+            dataset.x_val, dataset.y_val)
+        self._grid_idx = np.sort(np.random.default_rng(0).permutation(len(pool_x))[:grid_size])
+        self._grid_x, self._grid_y = pool_x[self._grid_idx], pool_y[self._grid_idx]
+        self._grid_picture = image_mosaic(self._grid_x, cols=8) if len(self._grid_x) else None
+        self.ready = threading.Event()  # set once warm_up has compiled every part
+
+    def warm_up(self, params: Params, batch_size: int) -> None:
+        """Compile every part on a helper thread by calling it once on zeros, so the
+        trainer can keep training meanwhile (see Trainer._views). Not a daemon thread:
+        the interpreter must not exit while XLA compiles."""
+        zeros = jax.tree.map(lambda a: np.zeros(np.shape(a), np.float32), params)
+        image = ProbeImage(np.zeros(self.spec.input_shape, self.dataset.x_train.dtype))
+        batch = self.fixed_batch(batch_size)
+        val_batch = next(padded_batches(self.dataset.x_val, self.dataset.y_val.astype(np.int32)),
+                         None)
+
+        def run():
+            self.probe(zeros, image)
+            self.grid(zeros)
+            self.gradients(zeros, *batch)
+            if val_batch is not None:
+                self._evaluate(zeros, *val_batch[:3])
+            self.ready.set()
+
+        threading.Thread(target=run, name="cnnviz-probe-compile").start()
+
+    # -- parts ---------------------------------------------------------------------------
+    def probe(self, params: Params, probe: ProbeImage) -> ProbeResult:
+        image = probe.image
+        if image.dtype != self.dataset.x_train.dtype:  # a drawing (uint8) for float data
+            image = image.astype(np.float32) / 255.0
+        probs, outputs = _frozen(self._probe(params, image[None]))
+        layers = tuple(layer_maps(name, out) for name, out in zip(self.names, outputs,
+                                                                    strict=True))
+        return ProbeResult(probe, image_mosaic(image[None]), probs, layers)
+
+    def kernels(self, params: Params, layers: list[int]) -> dict[int, np.ndarray]:
+        return _frozen({i: params[i]["kernel"] for i in layers})
+
+    def gradients(self, params: Params, x: np.ndarray, y: np.ndarray) -> dict[int, np.ndarray]:
+        """Kernel gradients of the weighted layers on the batch (x, y)."""
+        grads = self._gradient(params, x, y.astype(np.int32))
+        return _frozen({i: grads[i]["kernel"] for i in self.weighted})
+
+    def filters(self, kernels: dict[int, np.ndarray],
+                grads: dict[int, np.ndarray] | None = None) -> tuple[LayerFilters, ...]:
+        out = []
+        for i in self.convs:
+            kernel = kernels[i]
+            rgb = i == 0 and kernel.shape[2] == 3
+            m = symmetric_range(kernel)
+            layer = LayerFilters(self.names[i], kernel, kernel_mosaic(kernel, m, rgb), m, rgb)
+            if grads is not None:
+                g = grads[i]
+                gm = symmetric_range(g)
+                layer = LayerFilters(layer.name, kernel, layer.weights, m, rgb, g,
+                                     kernel_mosaic(g, gm, rgb), gm)
+            out.append(layer)
+        return tuple(out)
+
+    def stats(self, kernels: dict[int, np.ndarray], grads: dict[int, np.ndarray] | None,
+              probe: ProbeResult) -> tuple[LayerStats, ...]:
+        out = []
+        for i in self.weighted:
+            g = None if grads is None else grads[i]
+            out.append(LayerStats(
+                self.names[i], float(np.linalg.norm(kernels[i])),
+                histogram(kernels[i], symmetric=True),
+                histogram(probe.layers[i].values, symmetric=False),
+                None if g is None else float(np.linalg.norm(g)),
+                None if g is None else histogram(g, symmetric=True)))
+        return tuple(out)
+
+    def grid(self, params: Params) -> TestGrid | None:
+        if self._grid_picture is None:
+            return None
+        predicted, confidence = _frozen(self._predict(params, self._grid_x))
+        return TestGrid(self._grid_picture, self._grid_idx, self._grid_y, predicted,
+                        confidence)
+
+    def evaluate(self, params: Params, epoch: int | None = None
+                 ) -> tuple[float, float, Confusion | None]:
+        """(mean loss, accuracy, confusion matrix) on the validation set; nan, nan, None
+        when it is empty."""
+        x, y = self.dataset.x_val, self.dataset.y_val
+        if len(x) == 0:
+            return float("nan"), float("nan"), None
+        loss = correct = 0.0
+        predicted = []
+        for xb, yb, weight, n in padded_batches(x, y.astype(np.int32)):
+            ls, c, p = self._evaluate(params, xb, yb, weight)
+            loss, correct = loss + float(ls), correct + float(c)
+            predicted.append(np.asarray(p)[:n])
+        confusion = confusion_from(y, np.concatenate(predicted), x, self.dataset.num_classes,
+                                   epoch)
+        return loss / len(x), correct / len(x), confusion
+
+    def frame(self, step: int, epoch: int, loss: float | None, accuracy: float | None,
+              probe: ProbeResult, filters: tuple[LayerFilters, ...],
+              stats: tuple[LayerStats, ...]) -> Frame:
+        return Frame(
+            step, epoch, np.nan if loss is None else loss,
+            np.nan if accuracy is None else accuracy,
+            filters={f.name: f.weights for f in filters},
+            maps={"input": probe.picture, **{m.name: m.shared for m in probe.layers}},
+            weight_norms={s.name: s.weight_norm for s in stats},
+            gradient_norms={s.name: np.nan if s.gradient_norm is None else s.gradient_norm
+                            for s in stats})
+
+    # -- everything at once ----------------------------------------------------------------
+    def fixed_batch(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """A fixed, seeded batch of training images: the gradient's batch at rest."""
+        idx = np.sort(np.random.default_rng(0).permutation(len(self.dataset.x_train))[:size])
+        return self.dataset.x_train[idx], self.dataset.y_train[idx]
+
+    def views_at_rest(self, params: Params, probe: ProbeImage, step: int,
+                      batch_size: int) -> Views:
+        """Every view's data for weights that are not training (before a run, paused,
+        after it): the gradient on a fixed batch, the confusion matrix included."""
+        result = self.probe(params, probe)
+        kernels = self.kernels(params, self.weighted)
+        grads = self.gradients(params, *self.fixed_batch(batch_size))
+        return Views(step, self.dataset.class_names, result, self.filters(kernels, grads),
+                     self.stats(kernels, grads, result), self.grid(params),
+                     self.evaluate(params)[2])
