@@ -122,8 +122,9 @@ def test_batch_larger_than_the_data_blocks_start(window):
 def test_closing_while_training_stops_the_worker_quickly(window, qtbot):
     window.training.epochs.setValue(1000)
     window.actions.start_pause.trigger()
-    qtbot.waitUntil(lambda: window.session.state == RUNNING and losses(window) > 0,
-                    timeout=60_000)
+    # past the first epoch's end, where JAX compiles the evaluation (which nothing can
+    # interrupt): from then on a stop takes effect after the current batch
+    qtbot.waitUntil(lambda: len(window.curves.metrics[0].val) > 0, timeout=60_000)
     clock = time.perf_counter()
     assert window.close()
     assert time.perf_counter() - clock < 2.0

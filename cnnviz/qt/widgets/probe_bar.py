@@ -1,0 +1,58 @@
+"""Choosing the probe image: previous, next, random, a class to stay in, and what it is."""
+
+from __future__ import annotations
+
+from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from cnnviz.core.snapshot import ProbeImage
+from cnnviz.qt.live_model import LiveModel
+
+PROBE_TIP = ("The probe image is the one example the live views send through the network. "
+             "Pick another from the test set here, click an image in Predictions or the "
+             "confusion matrix, or draw your own.")
+
+
+class ProbeBar(QWidget):
+    def __init__(self, model: LiveModel, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = model
+        self.setToolTip(PROBE_TIP)
+        buttons = []
+        for text, tip, slot in (("◀", "previous image", lambda: model.step(-1)),
+                                ("▶", "next image", lambda: model.step(+1)),
+                                ("Random", "a random image", model.random)):
+            button = QPushButton(text)
+            button.setToolTip(f"Probe with the {tip} (of the chosen class)")
+            button.clicked.connect(slot)
+            buttons.append(button)
+        self.classes = QComboBox()
+        self.classes.setToolTip("Step only through images of this class")
+        self.classes.activated.connect(self._on_class)
+        self.caption = QLabel()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(QLabel("Probe image:"))
+        for button in buttons:
+            layout.addWidget(button)
+        layout.addWidget(self.classes)
+        layout.addWidget(self.caption, 1)
+        model.dataset_changed.connect(self._fill_classes)
+        model.probe_requested.connect(self._show_probe)
+        self._fill_classes()
+        if model.probe is not None:
+            self._show_probe(model.probe)
+
+    def _fill_classes(self) -> None:
+        self.classes.clear()
+        self.classes.addItem("any class", None)
+        names = self.model.dataset.class_names if self.model.dataset is not None else ()
+        for label, name in enumerate(names):
+            self.classes.addItem(name, label)
+
+    def _on_class(self, row: int) -> None:
+        self.model.set_class_filter(self.classes.itemData(row))
+
+    def _show_probe(self, probe: ProbeImage) -> None:
+        names = self.model.dataset.class_names if self.model.dataset is not None else ()
+        truth = f" · true class: {names[probe.label]}" if probe.label is not None else ""
+        self.caption.setText(f"{probe.caption}{truth}")
