@@ -42,6 +42,9 @@ def _read_network(path: str) -> NetworkSpec:
         text = Path(path).read_text()
     except OSError as exc:
         raise CliError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{path} is not a network description (JSON text) or a {SUFFIX} "
+                       "project") from None
     return NetworkSpec.from_json(text)
 
 
@@ -123,9 +126,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     preset = get_preset(args.preset or DEFAULT_PRESET) if not args.network else None
     config = TrainConfig(
         optimizer=args.optimizer,
-        learning_rate=args.lr or (preset.learning_rate if preset else 1e-3),
+        learning_rate=args.lr if args.lr is not None else (
+            preset.learning_rate if preset else 1e-3),
         batch_size=args.batch_size,
-        epochs=args.epochs or (preset.epochs if preset else 5),
+        epochs=args.epochs if args.epochs is not None else (preset.epochs if preset else 5),
         seed=args.seed,
         validation_fraction=args.validation_fraction,
         augment=tuple(a for a in (args.augment or "").split(",") if a))

@@ -28,6 +28,8 @@ class TrainConfig:
     augment: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if isinstance(self.augment, str):  # "flip,shift" as typed on a command line
+            object.__setattr__(self, "augment", tuple(a for a in self.augment.split(",") if a))
         object.__setattr__(self, "augment", tuple(self.augment))
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, "

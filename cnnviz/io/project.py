@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from safetensors import SafetensorError
 from safetensors.numpy import load as load_safetensors
 from safetensors.numpy import save as save_safetensors
 
@@ -81,19 +82,25 @@ def save_project(path: str | Path, project: Project) -> None:
     write_atomic(path, project_bytes(project))
 
 
+_CORRUPT = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError, ValueError,
+            NotImplementedError)  # the last: a damaged compression-method field
+
+
 def _read_members(path: Path) -> dict[str, bytes]:
     try:
-        with zipfile.ZipFile(path) as zf:
-            return {info.filename: zf.read(info) for info in zf.infolist()}
+        zf = zipfile.ZipFile(path)
     except FileNotFoundError:
         raise ProjectFileError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise ProjectFileError(f"{path}: is a folder, not a project file") from None
-    except zipfile.BadZipFile:
+    except _CORRUPT:
         raise ProjectFileError(f"{path}: not a cnnviz project file, or it is truncated "
                                "(not a readable zip archive)") from None
-    except (zipfile.LargeZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
-        raise ProjectFileError(f"{path}: corrupt project file: {exc}") from None
+    with zf:  # the archive opened: a failure now is damage inside one member
+        try:
+            return {info.filename: zf.read(info) for info in zf.infolist()}
+        except _CORRUPT as exc:
+            raise ProjectFileError(f"{path}: corrupt project file ({exc})") from None
 
 
 def load_project(path: str | Path) -> Project:
@@ -107,10 +114,13 @@ def load_project(path: str | Path) -> Project:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ProjectFileError(f"{path}: not a cnnviz project file")
     version = manifest.get("version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or not (
+            1 <= version <= FORMAT_VERSION):
         raise ProjectFileError(f"{path}: made by a newer cnnviz (format version {version}); "
                                f"this one reads version {FORMAT_VERSION}")
-    checksums = manifest.get("sha256", {})
+    checksums = manifest.get("sha256")
+    if not isinstance(checksums, dict):
+        raise ProjectFileError(f"{path}: not a cnnviz project file (bad manifest)")
     for name, digest in checksums.items():
         if name not in members:
             raise ProjectFileError(f"{path}: member {name} is missing (truncated file?)")
@@ -131,7 +141,8 @@ def load_project(path: str | Path) -> Project:
             weights = from_flat_names(spec, {k: np.asarray(v) for k, v in flat.items()})
     except KeyError as exc:
         raise ProjectFileError(f"{path}: missing {exc.args[0]}") from None
-    except (LayerFormatError, ConfigError, WeightsError, ValueError, TypeError) as exc:
+    except (LayerFormatError, ConfigError, WeightsError, SafetensorError, ValueError, TypeError,
+            AttributeError) as exc:
         raise ProjectFileError(f"{path}: {exc}") from None
     extras = {name.removeprefix("extras/"): data for name, data in members.items()
               if name.startswith("extras/")}
