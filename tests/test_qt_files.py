@@ -10,6 +10,7 @@ from test_qt_support import SMALL_NET, make_window, wait_idle
 
 from cnnviz.core.layers import Dense
 from cnnviz.core.presets import get_preset
+from cnnviz.io.project import load_project
 from cnnviz.qt import dialogs
 
 
@@ -97,3 +98,19 @@ def test_settings_are_remembered(qtbot, tmp_path, monkeypatch):
     assert (config.optimizer, config.batch_size) == ("rmsprop", 16)
     assert config.learning_rate == get_preset("tiny").learning_rate
     assert second.curves.smoothing.value() == 0.5
+
+
+def test_saving_from_the_prompt_mid_run_keeps_the_final_weights(window, qtbot, tmp_path,
+                                                                  monkeypatch):
+    window.network.reset(SMALL_NET)
+    window.training.epochs.setValue(1000)
+    window.actions.start_pause.trigger()
+    qtbot.waitUntil(lambda: len(window.curves.metrics[0].val) > 0, timeout=60_000)
+    path = tmp_path / "mid-run.cnnviz"
+    monkeypatch.setattr(dialogs, "ask_save_changes", lambda *args: dialogs.SAVE)
+    monkeypatch.setattr(dialogs, "save_path", lambda *args: str(path))
+    window.actions.new.trigger()  # stops the run, saves what it reached, then starts anew
+    assert not window.session.active and window.session.weights is None
+    project = load_project(path)
+    assert project.weights is not None and project.history.steps >= 3
+    assert project.spec == SMALL_NET

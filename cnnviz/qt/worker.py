@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
-from PyQt6.QtCore import QCoreApplication, QEvent, QObject, pyqtSignal
+from PyQt6.QtCore import QCoreApplication, QEvent, QObject, pyqtSignal, pyqtSlot
 
 from cnnviz.core.commands import Command, Stop
 from cnnviz.core.config import TrainConfig
@@ -58,14 +58,9 @@ class GeneratorThread(QObject):
         super().__init__()
         self._fn = fn
         self._thread = threading.Thread(target=self._run, name=f"cnnviz-{name}", daemon=False)
-        self._done = threading.Event()
 
     def start(self) -> None:
         self._thread.start()
-
-    def is_running(self) -> bool:
-        """True from start() until its work is done (so also while `finished` is queued)."""
-        return self._thread.is_alive() and not self._done.is_set()
 
     def wait(self, timeout_s: float) -> bool:
         """Wait for the thread to end; True if it has (or never started)."""
@@ -85,7 +80,6 @@ class GeneratorThread(QObject):
             log.exception("background task failed")
             self.errored.emit(exc)
         finally:
-            self._done.set()
             self.finished.emit()
 
 
@@ -132,6 +126,7 @@ class TrainingWorker(QObject):
         self._trainer = None
         self._early: list[Command] = []
         self._run_thread: GeneratorThread | None = None
+        self._running = False
         self._engine_thread: GeneratorThread | None = None
         self.device: str | None = None
 
@@ -151,7 +146,8 @@ class TrainingWorker(QObject):
 
     # -- runs --------------------------------------------------------------------------
     def is_running(self) -> bool:
-        return self._run_thread is not None and self._run_thread.is_running()
+        """From start() until the GUI thread has received everything the run sent."""
+        return self._running
 
     def start(self, spec: NetworkSpec, dataset: Dataset, config: TrainConfig,
               weights: Weights | None, history: History) -> None:
@@ -165,6 +161,7 @@ class TrainingWorker(QObject):
         thread.errored.connect(self.failed)
         thread.finished.connect(self._on_finished)
         self._run_thread = thread
+        self._running = True
         thread.start()
         self.running_changed.emit(True)
 
@@ -188,13 +185,18 @@ class TrainingWorker(QObject):
             with self._lock:
                 self._trainer = None
 
+    # Real Qt slots (not plain methods, which PyQt would call through a proxy object), so
+    # that stop_and_wait can deliver what a run sent by flushing this object's events.
+    @pyqtSlot(object)
     def _relay(self, item: Snapshot | Checkpoint) -> None:
         if isinstance(item, Checkpoint):
             self.checkpoint.emit(item)
         else:
             self.snapshot.emit(item)
 
+    @pyqtSlot()
     def _on_finished(self) -> None:
+        self._running = False
         self.running_changed.emit(False)
 
     def command(self, cmd: Command) -> None:

@@ -1,9 +1,11 @@
 """Live training curves: loss and accuracy per step (raw and smoothed) and per epoch on
 the validation set.
 
-The plot items are built once; snapshots only append to preallocated buffers, and a
-single-shot timer redraws at most REDRAW_HZ times a second, because repainting, not
-appending, is what would stall the GUI. Hovering shows the values under the cursor.
+The plot items are built once; snapshots only append to preallocated buffers, and the
+plots redraw at most VIEW_HZ times a second, because repainting, not appending, is
+what would stall the GUI. For the same reason the axes do not auto-range
+(which re-lays out and repaints them on every new point): x spans the whole run, y
+grows only when a loss exceeds it. Hovering shows the values under the cursor.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from PyQt6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QW
 
 from cnnviz.core.snapshot import Snapshot
 from cnnviz.qt.session import Session
+from cnnviz.qt.throttle import Throttle
 from cnnviz.qt.widgets.series import Ema, Series
 
-REDRAW_HZ = 15
 TRAIN_COLOR, VAL_COLOR = QColor(31, 119, 180), QColor(230, 110, 20)
 HOVER_HINT = "Hover over a curve to read its values."
 SMOOTHING_TIP = ("How much the bold curve averages over past steps (an exponential moving "
@@ -30,25 +32,25 @@ class MetricPlot:
     """One metric's three curves (raw, smoothed, validation) in one PlotItem."""
 
     def __init__(self, plot: pg.PlotItem, name: str, smoothing: float,
-                 legend_offset: tuple[int, int]):
+                 legend_offset: tuple[int, int], top: float | None = None):
+        """`top`: a fixed upper limit of the y axis (1 for accuracy), else it grows."""
         self.plot, self.name = plot, name
         self.raw, self.smooth, self.val = Series(), Series(), Series()
         self.ema = Ema(smoothing)
-        faint = QColor(TRAIN_COLOR)
-        faint.setAlpha(70)
+        self._fixed_top, self._top = top is not None, top or 1.0
+        self._val_shown = -1  # validation points drawn; they change once an epoch
         plot.setLabel("left", name)
         plot.setLabel("bottom", "step")
-        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.disableAutoRange()
+        plot.setYRange(0, self._top, padding=0.02)
         plot.setClipToView(True)  # draw only the visible points
         plot.addLegend(offset=legend_offset)  # in the corner the curve moves away from
-        self.raw_item = plot.plot(pen=pg.mkPen(faint, width=1), name=f"training {name}",
-                                  skipFiniteCheck=True)
-        self.raw_item.setDownsampling(auto=True, method="peak")
-        self.smooth_item = plot.plot(pen=pg.mkPen(TRAIN_COLOR, width=2.5), antialias=True,
-                                     name="smoothed", skipFiniteCheck=True)
-        self.smooth_item.setDownsampling(auto=True, method="mean")
+        self.raw_item = plot.plot(name=f"training {name}", skipFiniteCheck=True)
+        self.smooth_item = plot.plot(pen=pg.mkPen(TRAIN_COLOR, width=2), name="smoothed",
+                                     skipFiniteCheck=True)
+        self._downsample = 1
         self.val_item = plot.plot(pen=pg.mkPen(VAL_COLOR, width=2), symbol="o", symbolSize=7,
-                                  symbolBrush=VAL_COLOR, symbolPen=None, antialias=True,
+                                  symbolBrush=VAL_COLOR, symbolPen=None,
                                   name=f"validation {name}")
         self.cursor = pg.InfiniteLine(angle=90, movable=False,
                                       pen=pg.mkPen((128, 128, 128), style=Qt.PenStyle.DashLine))
@@ -59,6 +61,9 @@ class MetricPlot:
         for series in (self.raw, self.smooth, self.val):
             series.clear()
         self.ema.reset()
+        if not self._fixed_top:
+            self._top = 1.0
+            self.plot.setYRange(0, self._top, padding=0.02)
 
     def add_steps(self, first_step: int, values: np.ndarray) -> None:
         steps = np.arange(first_step, first_step + len(values), dtype=np.float64)
@@ -71,10 +76,31 @@ class MetricPlot:
         self.smooth.clear()
         self.smooth.extend(x, self.ema(self.raw.y))
 
+    def set_background(self, background: QColor) -> None:
+        """The raw curve in a pale, opaque tint of the training colour: opaque because
+        blending a translucent line into the plot costs much more to paint."""
+        t = 0.35
+        self.raw_item.setPen(pg.mkPen(QColor(
+            *(round(t * a + (1 - t) * b) for a, b in zip(
+                TRAIN_COLOR.getRgb()[:3], background.getRgb()[:3], strict=True))), width=1))
+
     def redraw(self) -> None:
+        # about one point per pixel column ('peak' keeps each column's min and max)
+        factor = max(1, int(len(self.raw) / max(self.plot.vb.width(), 1.0)))
+        if factor != self._downsample:
+            self._downsample = factor
+            for item, method in ((self.raw_item, "peak"), (self.smooth_item, "mean")):
+                item.setDownsampling(ds=factor, auto=False, method=method)
         self.raw_item.setData(self.raw.x, self.raw.y, skipFiniteCheck=True)
         self.smooth_item.setData(self.smooth.x, self.smooth.y, skipFiniteCheck=True)
-        self.val_item.setData(self.val.x, self.val.y)
+        if len(self.val) != self._val_shown:
+            self.val_item.setData(self.val.x, self.val.y)
+            self._val_shown = len(self.val)
+        if not self._fixed_top and len(self.raw):
+            highest = max(np.nanmax(self.raw.y, initial=0.0), np.nanmax(self.val.y, initial=0.0))
+            if highest > self._top:
+                self._top = 1.1 * highest
+                self.plot.setYRange(0, self._top, padding=0.02)
 
     def readout(self, step: float) -> str:
         """'loss 0.412 (smoothed 0.398), validation 0.35 at step 840' near `step`."""
@@ -99,10 +125,9 @@ class CurvesPanel(QWidget):
         loss_plot = self.view.addPlot(row=0, col=0)
         acc_plot = self.view.addPlot(row=1, col=0)
         acc_plot.setXLink(loss_plot)
-        acc_plot.setYRange(0, 1, padding=0.02)
-        acc_plot.enableAutoRange(axis="y", enable=False)
         self.metrics = (MetricPlot(loss_plot, "loss", smoothing, (-10, 10)),
-                        MetricPlot(acc_plot, "accuracy", smoothing, (-10, -10)))
+                        MetricPlot(acc_plot, "accuracy", smoothing, (-10, -10), top=1.0))
+        self._steps_shown = 0  # the x axis spans steps 0..this
         self.smoothing = QDoubleSpinBox()
         self.smoothing.setRange(0.0, 0.99)
         self.smoothing.setSingleStep(0.05)
@@ -117,10 +142,7 @@ class CurvesPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.view, 1)
-        self._redraw_timer = QTimer(self)
-        self._redraw_timer.setSingleShot(True)
-        self._redraw_timer.setInterval(1000 // REDRAW_HZ)
-        self._redraw_timer.timeout.connect(self._redraw)
+        self._redraw = Throttle(self._draw, parent=self)
         self._hover = pg.SignalProxy(self.view.scene().sigMouseMoved, rateLimit=30,
                                      slot=self._on_mouse)
         self._apply_palette()
@@ -130,7 +152,14 @@ class CurvesPanel(QWidget):
         self.show_history()
 
     # -- data in ------------------------------------------------------------------------
+    def _span(self, steps: int) -> None:
+        """Show steps 0..`steps` (the whole run), so points fill in without re-ranging."""
+        if steps != self._steps_shown:
+            self._steps_shown = steps
+            self.metrics[0].plot.setXRange(0, max(steps, 1), padding=0.02)
+
     def add_snapshot(self, snap: Snapshot) -> None:
+        self._span(max(snap.total_steps, snap.step))
         first = snap.step - len(snap.step_losses) + 1
         if len(snap.step_losses):
             loss, acc = self.metrics
@@ -138,7 +167,7 @@ class CurvesPanel(QWidget):
             acc.add_steps(first, snap.step_accuracies)
         if snap.val_loss is not None:
             self._add_val(snap.step, snap.val_loss, snap.val_accuracy)
-        self._schedule()
+        self._redraw.request()
 
     def _add_val(self, step: int, loss: float, accuracy: float | None) -> None:
         for metric, value in zip(self.metrics, (loss, accuracy), strict=True):
@@ -153,10 +182,11 @@ class CurvesPanel(QWidget):
             self.metrics[0].add_steps(1, np.asarray(history.step_loss, np.float64))
             self.metrics[1].add_steps(1, np.asarray(history.step_accuracy, np.float64))
         spe = steps_per_epoch or history.steps // max(len(history.epochs), 1)
+        self._span(max(history.steps, spe * self.session.config.epochs))
         for i, epoch in enumerate(history.epochs):
             if epoch.get("val_loss") is not None:
                 self._add_val((i + 1) * spe, epoch["val_loss"], epoch["val_accuracy"])
-        self._schedule()
+        self._redraw.request()
 
     def _on_data(self) -> None:
         # the epoch length, hence where validation points sit, is known once data loads
@@ -166,14 +196,10 @@ class CurvesPanel(QWidget):
     def _resmooth(self, weight: float) -> None:
         for metric in self.metrics:
             metric.resmooth(weight)
-        self._schedule()
+        self._redraw.request()
 
     # -- drawing ----------------------------------------------------------------------------
-    def _schedule(self) -> None:
-        if not self._redraw_timer.isActive():
-            self._redraw_timer.start()
-
-    def _redraw(self) -> None:
+    def _draw(self) -> None:
         for metric in self.metrics:
             metric.redraw()
 
@@ -203,9 +229,11 @@ class CurvesPanel(QWidget):
     def _apply_palette(self) -> None:
         """Follow the window's light or dark theme."""
         palette = self.palette()
-        self.view.setBackground(palette.color(QPalette.ColorRole.Base))
+        background = palette.color(QPalette.ColorRole.Base)
+        self.view.setBackground(background)
         text = palette.color(QPalette.ColorRole.Text)
         for metric in self.metrics:
+            metric.set_background(background)
             for side in ("left", "bottom"):
                 axis = metric.plot.getAxis(side)
                 axis.setPen(text)

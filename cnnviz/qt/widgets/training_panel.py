@@ -28,6 +28,7 @@ from cnnviz.core.config import OPTIMIZERS
 from cnnviz.core.progress import format_duration
 from cnnviz.core.snapshot import COMPILING, FINISHED, PAUSED, RUNNING, STOPPED, Snapshot
 from cnnviz.qt.session import IDLE, Session
+from cnnviz.qt.throttle import Throttle
 from cnnviz.qt.widgets.data_picker import DataPicker
 
 TIPS = {
@@ -88,7 +89,9 @@ class TrainingPanel(QWidget):
         self.device = QLabel()
         self.device.setToolTip("Where JAX runs the training: the CPU, or a GPU if JAX finds "
                                "one (install cnnviz[cuda] for NVIDIA GPUs).")
-        self._last_val: tuple[float | None, float | None] = (None, None)
+        self._metrics: dict[str, str] = {}  # the latest loss, validation and speed texts
+        self._latest: Snapshot | None = None
+        self._redraw = Throttle(self._show_snapshot, parent=self)
         self._layout(run_actions)
         self._connect()
         self._show_config()
@@ -163,8 +166,8 @@ class TrainingPanel(QWidget):
         if spe and not s.active:
             self._show_progress(s.history.steps, spe, s.config.epochs, None)
         if not s.history.steps:
+            self._metrics.clear()
             self.metrics.setText("")
-            self._last_val = (None, None)
 
     def _show_progress(self, step: int, steps_per_epoch: int, epochs: int,
                        eta: float | None) -> None:
@@ -176,16 +179,18 @@ class TrainingPanel(QWidget):
         self.progress.setFormat(text + (f" · ETA {format_duration(eta)}" if eta else ""))
 
     def _on_snapshot(self, snap: Snapshot) -> None:
+        """Note what the snapshot says; the widgets repaint at the throttle's pace."""
+        self._latest = snap
+        if snap.loss is not None:  # a snapshot at rest may have no new steps
+            self._metrics["loss"] = f"loss {snap.loss:.3f} · accuracy {snap.accuracy:.1%}"
+        if snap.val_accuracy is not None:
+            self._metrics["val"] = f"validation {snap.val_accuracy:.1%}"
+        if snap.images_per_second:
+            self._metrics["speed"] = f"{snap.images_per_second:,.0f} images/s"
+        self._redraw.request()
+
+    def _show_snapshot(self) -> None:
+        snap = self._latest
         self._show_progress(snap.step, snap.steps_per_epoch, snap.epochs,
                             snap.eta_seconds if snap.state == RUNNING else None)
-        if snap.val_loss is not None:
-            self._last_val = (snap.val_loss, snap.val_accuracy)
-        parts = []
-        if snap.loss is not None:
-            parts.append(f"loss {snap.loss:.3f} · accuracy {snap.accuracy:.1%}")
-        if self._last_val[1] is not None:
-            parts.append(f"validation {self._last_val[1]:.1%}")
-        if snap.images_per_second:
-            parts.append(f"{snap.images_per_second:,.0f} images/s")
-        if parts:
-            self.metrics.setText(" · ".join(parts))
+        self.metrics.setText(" · ".join(self._metrics.values()))

@@ -1,0 +1,238 @@
+r"""GUI responsiveness and training speed with the window open.
+
+Measures, on the default network and data (preset tiny on shapes):
+
+* startup: seconds from launching Python until the main window is shown (median of runs);
+* event-loop gaps: a 10 ms timer records the time between its ticks, first with the
+  window idle, then while it trains; reported as p50 / p99 / max. Targets: training p99
+  within 1.5x of the idle p99 of the same run, max gap < 50 ms;
+* throughput: training images per second with the window open vs headless (the trainer
+  iterated directly, no Qt), after the compile. Target: window >= 90 % of headless.
+
+    uv run python benchmarks/gui_latency.py [--seconds 10] [--rounds 2] [--json out.json]
+
+It uses QT_QPA_PLATFORM as set (offscreen if unset); under Xvfb run it with
+QT_QPA_PLATFORM=xcb to include real window-system painting. Settings go to a temporary
+file, never the user's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ROOT = Path(__file__).resolve().parent.parent
+TICK_MS = 10
+WARMUP_S = 3.0  # after the first step: the background compile of the fast path lands
+
+STARTUP_CODE = """
+import time, sys
+from PyQt6.QtCore import QSettings, QTimer
+from PyQt6.QtWidgets import QApplication
+from cnnviz.qt.main_window import MainWindow
+app = QApplication([])
+window = MainWindow(QSettings(sys.argv[1], QSettings.Format.IniFormat))
+window.show()
+QTimer.singleShot(0, lambda: (print(time.time(), flush=True), window.finish_threads(60),
+                              app.quit()))
+app.exec()
+"""
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seconds", type=float, default=10.0, help="per measured phase")
+    p.add_argument("--rounds", type=int, default=2, help="headless/window pairs, alternated")
+    p.add_argument("--startups", type=int, default=3)
+    p.add_argument("--json", type=Path, help="also write the results here")
+    return p.parse_args()
+
+
+def startup_seconds(runs: int) -> list[float]:
+    """Launch-to-shown times of fresh interpreters (the window, not JAX, which loads later)."""
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(runs):
+            launched = time.time()
+            out = subprocess.run([sys.executable, "-c", STARTUP_CODE, f"{tmp}/s.ini"],
+                                 capture_output=True, text=True, cwd=ROOT, check=True)
+            times.append(float(out.stdout.split()[0]) - launched)
+    return times
+
+
+def gaps_summary(gaps_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(gaps_ms)
+    return {"n": len(ordered), "p50_ms": statistics.median(ordered),
+            "p99_ms": ordered[int(0.99 * (len(ordered) - 1))], "max_ms": ordered[-1]}
+
+
+class Rate:
+    """Images per second between the first snapshot after warm-up and the last one."""
+
+    def __init__(self, batch_size: int):
+        self.batch_size = batch_size
+        self.first: tuple[float, int] | None = None
+        self.last: tuple[float, int] | None = None
+
+    def add(self, step: int) -> None:
+        point = (time.perf_counter(), step)
+        if self.first is None:
+            self.first = point
+        self.last = point
+
+    @property
+    def images_per_second(self) -> float:
+        (t0, s0), (t1, s1) = self.first, self.last
+        return (s1 - s0) * self.batch_size / (t1 - t0)
+
+
+def headless(spec, dataset, config, seconds: float) -> float:
+    from cnnviz.core.commands import Stop
+    from cnnviz.engine.trainer import Trainer
+
+    trainer = Trainer(spec, dataset, config)
+    rate, started = Rate(config.batch_size), None
+    for snap in trainer.run():
+        if snap.state != "running" or snap.epoch_done:
+            continue
+        now = time.perf_counter()
+        started = started or now
+        if now - started >= WARMUP_S:
+            rate.add(snap.step)
+        if now - started >= WARMUP_S + seconds:
+            trainer.command(Stop())
+    return rate.images_per_second
+
+
+def run_loop(seconds: float) -> None:
+    """Run the real Qt event loop for `seconds` (not a processEvents() busy loop, which
+    would itself take CPU from training)."""
+    from PyQt6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
+
+
+def run_until(done, limit: float = 180.0) -> None:
+    deadline = time.perf_counter() + limit
+    while not done():
+        run_loop(0.05)
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the window did not get there in time")
+
+
+def window_round(seconds: float, settings_path: str) -> dict:
+    from PyQt6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
+
+    from cnnviz.qt import dialogs
+    from cnnviz.qt.main_window import MainWindow
+
+    dialogs.ask_save_changes = lambda *args: dialogs.DISCARD
+    window = MainWindow(QSettings(settings_path, QSettings.Format.IniFormat))
+    window.resize(1500, 950)
+    window.show()
+    session = window.session
+    run_until(lambda: session.dataset is not None and window.worker.device is not None)
+    session.set_config(epochs=1000)  # longer than the measurement
+
+    gaps: list[float] = []
+    clock = QElapsedTimer()
+    timer = QTimer(timerType=Qt.TimerType.PreciseTimer, interval=TICK_MS)
+
+    def tick() -> None:
+        gaps.append(clock.nsecsElapsed() / 1e6)
+        clock.restart()
+
+    timer.timeout.connect(tick)
+
+    def measure(duration: float) -> list[float]:
+        gaps.clear()
+        clock.start()
+        timer.start()
+        run_loop(duration)
+        timer.stop()
+        return gaps[1:]
+
+    idle = measure(seconds)
+    rate, first_step = Rate(session.config.batch_size), []
+
+    def on_snapshot(snap) -> None:
+        if snap.state != "running" or snap.epoch_done:
+            return
+        first_step.append(time.perf_counter())
+        if first_step[-1] - first_step[0] >= WARMUP_S:
+            rate.add(snap.step)
+
+    window.worker.snapshot.connect(on_snapshot)
+    window.actions.start_pause.trigger()
+    run_until(lambda: first_step and time.perf_counter() - first_step[0] >= WARMUP_S)
+    training = measure(seconds)
+    result = {"idle": gaps_summary(idle), "training": gaps_summary(training),
+              "images_per_second": rate.images_per_second}
+    window.close()
+    window.deleteLater()
+    run_loop(0.1)
+    return result
+
+
+def main() -> int:
+    args = parse_args()
+    from PyQt6.QtWidgets import QApplication
+
+    import cnnviz.engine  # noqa: F401  (first: sets XLA's flags before JAX starts)
+    from cnnviz.core.config import TrainConfig
+    from cnnviz.core.presets import DEFAULT_PRESET, get_preset
+    from cnnviz.data.registry import DEFAULT_DATASET, load_dataset
+
+    startups = startup_seconds(args.startups)
+    print(f"startup (launch to window shown): median {statistics.median(startups):.2f} s "
+          f"of {[round(t, 2) for t in startups]}", flush=True)
+    app = QApplication([])
+    preset = get_preset(DEFAULT_PRESET)
+    config = TrainConfig(learning_rate=preset.learning_rate, epochs=1000)
+    dataset = load_dataset(DEFAULT_DATASET)
+    spec = preset.spec.adapted(dataset.input_shape, dataset.num_classes)
+    rounds = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.rounds):
+            alone = headless(spec, dataset, config, args.seconds)
+            with_window = window_round(args.seconds, f"{tmp}/settings.ini")
+            rounds.append({"headless_images_per_second": alone, **with_window})
+            idle, train = with_window["idle"], with_window["training"]
+            print(f"round {i + 1}: idle p99 {idle['p99_ms']:.1f} ms (max {idle['max_ms']:.1f}); "
+                  f"training p50 {train['p50_ms']:.1f} p99 {train['p99_ms']:.1f} "
+                  f"max {train['max_ms']:.1f} ms; images/s window "
+                  f"{with_window['images_per_second']:,.0f} vs headless {alone:,.0f} "
+                  f"({with_window['images_per_second'] / alone:.0%})", flush=True)
+    worst = {
+        "p99_ratio": max(r["training"]["p99_ms"] / r["idle"]["p99_ms"] for r in rounds),
+        "max_gap_ms": max(r["training"]["max_ms"] for r in rounds),
+        "throughput_ratio": min(r["images_per_second"] / r["headless_images_per_second"]
+                                for r in rounds),
+    }
+    ok = (worst["p99_ratio"] <= 1.5 and worst["max_gap_ms"] < 50
+          and worst["throughput_ratio"] >= 0.9)
+    print(f"worst round: training p99 / idle p99 = {worst['p99_ratio']:.2f} (target <= 1.5), "
+          f"max gap {worst['max_gap_ms']:.1f} ms (< 50), throughput "
+          f"{worst['throughput_ratio']:.0%} of headless (>= 90 %): "
+          f"{'PASS' if ok else 'FAIL'}  [platform {app.platformName()}, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}]")
+    if args.json:
+        args.json.write_text(json.dumps({"startup_s": startups, "rounds": rounds,
+                                         "worst": worst, "pass": ok}, indent=1))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
