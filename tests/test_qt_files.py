@@ -114,3 +114,15 @@ def test_saving_from_the_prompt_mid_run_keeps_the_final_weights(window, qtbot, t
     project = load_project(path)
     assert project.weights is not None and project.history.steps >= 3
     assert project.spec == SMALL_NET
+
+
+def test_other_parts_of_the_window_can_own_members_of_the_file(window, tmp_path, monkeypatch):
+    path, received = tmp_path / "extra.cnnviz", []
+    window.file.register_extra("notes", lambda: b"remember the dropout", received.append)
+    monkeypatch.setattr(dialogs, "save_path", lambda *args: str(path))
+    window.actions.save.trigger()
+    assert load_project(path).extras == {"notes": b"remember the dropout"}
+    window.actions.new.trigger()
+    monkeypatch.setattr(dialogs, "open_path", lambda *args: str(path))
+    window.actions.open.trigger()
+    assert received == [None, b"remember the dropout"]

@@ -75,7 +75,6 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
-        self.view_menu = None
         self._build_menus()
         self.add_tab(self.curves, "Training curves")
         self.add_dock(self.builder, "Network", Qt.DockWidgetArea.LeftDockWidgetArea

@@ -5,6 +5,7 @@ io.Project. Reading and writing are io's (atomic, checksummed); no dialogs here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,8 +31,22 @@ class ProjectFile(QObject):
         self.path: Path | None = None
         self.modified = False
         self._extras: dict[str, bytes] = {}  # members other tools wrote; kept as they are
+        self._owned: dict[str, tuple[Callable[[], bytes | None],
+                                     Callable[[bytes | None], object]]] = {}
         network.undo_stack.indexChanged.connect(self.mark_modified)
         session.edited.connect(self.mark_modified)
+
+    def register_extra(self, name: str, get: Callable[[], bytes | None],
+                       put: Callable[[bytes | None], object]) -> None:
+        """A further member of the file that another part of the window owns (e.g. the
+        live views' replay): `get()` gives its bytes when saving (None: leave it out),
+        `put(data)` takes them when a project is opened (None when it has none) or a
+        new one is started."""
+        self._owned[name] = (get, put)
+
+    def _hand_out_extras(self) -> None:
+        for name, (_, put) in self._owned.items():
+            put(self._extras.get(name))
 
     @property
     def name(self) -> str:
@@ -56,6 +71,7 @@ class ProjectFile(QObject):
         config = replace(s.config, learning_rate=preset.learning_rate, epochs=preset.epochs)
         s.load_state(config, s.dataset_name, None, History())
         self._extras = {}
+        self._hand_out_extras()
         self._set(None)
 
     def open(self, path: str | Path) -> None:
@@ -65,13 +81,22 @@ class ProjectFile(QObject):
         self.session.load_state(project.config, project.dataset, project.weights,
                                 project.history)
         self._extras = project.extras
+        self._hand_out_extras()
         self._set(Path(path))
 
     def save(self, path: str | Path) -> None:
         """Raises OSError if it cannot be written; the old file is then untouched."""
         s = self.session
+        extras = dict(self._extras)
+        for name, (get, _) in self._owned.items():
+            data = get()
+            if data is None:
+                extras.pop(name, None)
+            else:
+                extras[name] = data
         save_project(path, Project(self.network.spec, s.config, s.dataset_name, s.weights,
-                                   s.history, self._extras))
+                                   s.history, extras))
+        self._extras = extras
         self._set(Path(path))
 
     # -- recent files --------------------------------------------------------------------

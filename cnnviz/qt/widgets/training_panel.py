@@ -193,4 +193,5 @@ class TrainingPanel(QWidget):
         snap = self._latest
         self._show_progress(snap.step, snap.steps_per_epoch, snap.epochs,
                             snap.eta_seconds if snap.state == RUNNING else None)
-        self.metrics.setText(" · ".join(self._metrics.values()))
+        self.metrics.setText(" · ".join(self._metrics[k] for k in ("loss", "val", "speed")
+                                        if k in self._metrics))
