@@ -23,6 +23,8 @@ from cnnviz.qt.widgets.series import Ema, Series
 
 TRAIN_COLOR, VAL_COLOR = QColor(31, 119, 180), QColor(230, 110, 20)
 HOVER_HINT = "Hover over a curve to read its values."
+EMPTY_HINT = ("Press Start (Space) to train: loss and accuracy appear here, step by step, "
+              "as the network learns.")
 SMOOTHING_TIP = ("How much the bold curve averages over past steps (an exponential moving "
                  "average, as in TensorBoard): 0 shows every step as it is, 0.99 is very "
                  "smooth. The thin curve is always the raw per-batch value.")
@@ -134,7 +136,7 @@ class CurvesPanel(QWidget):
         self.smoothing.setValue(smoothing)
         self.smoothing.setToolTip(SMOOTHING_TIP)
         self.smoothing.valueChanged.connect(self._resmooth)
-        self.readout = QLabel(HOVER_HINT)
+        self.readout = QLabel()
         bar = QHBoxLayout()
         bar.addWidget(self.readout, 1)
         bar.addWidget(QLabel("Smoothing"))
@@ -148,7 +150,8 @@ class CurvesPanel(QWidget):
         self._apply_palette()
         session.worker.snapshot.connect(self.add_snapshot)
         session.history_reset.connect(self.show_history)
-        session.data_changed.connect(self._on_data)
+        session.data_changed.connect(self._on_settings)
+        session.config_changed.connect(self._on_settings)
         self.show_history()
 
     # -- data in ------------------------------------------------------------------------
@@ -182,16 +185,24 @@ class CurvesPanel(QWidget):
             self.metrics[0].add_steps(1, np.asarray(history.step_loss, np.float64))
             self.metrics[1].add_steps(1, np.asarray(history.step_accuracy, np.float64))
         spe = steps_per_epoch or history.steps // max(len(history.epochs), 1)
-        self._span(max(history.steps, spe * self.session.config.epochs))
+        self._span(self._run_length())
         for i, epoch in enumerate(history.epochs):
             if epoch.get("val_loss") is not None:
                 self._add_val((i + 1) * spe, epoch["val_loss"], epoch["val_accuracy"])
         self._redraw.request()
 
-    def _on_data(self) -> None:
-        # the epoch length, hence where validation points sit, is known once data loads
-        if self.session.history.epochs and not self.session.active:
+    def _run_length(self) -> int:
+        s = self.session
+        return max(s.history.steps, (s.steps_per_epoch() or 0) * s.config.epochs)
+
+    def _on_settings(self) -> None:
+        # the run's length and where its epochs end depend on the data, batch and epochs
+        if self.session.active:
+            return
+        if self.session.history.epochs:
             self.show_history()
+        else:
+            self._span(self._run_length())
 
     def _resmooth(self, weight: float) -> None:
         for metric in self.metrics:
@@ -202,6 +213,8 @@ class CurvesPanel(QWidget):
     def _draw(self) -> None:
         for metric in self.metrics:
             metric.redraw()
+        if not self.metrics[0].cursor.isVisible():
+            self._show_hint()
 
     def _on_mouse(self, event: tuple[QPointF]) -> None:
         pos = event[0]
@@ -212,14 +225,19 @@ class CurvesPanel(QWidget):
         else:
             for metric in self.metrics:
                 metric.cursor.hide()
-            self.readout.setText(HOVER_HINT)
+            self._show_hint()
             return
         texts = [m.readout(step) for m in self.metrics]
         for metric in self.metrics:
             metric.cursor.setPos(step)
             metric.cursor.show()
-        self.readout.setText(f"step {max(step, 0):,.0f}: " + "; ".join(t for t in texts if t)
-                             if any(texts) else HOVER_HINT)
+        if any(texts):
+            self.readout.setText(f"step {max(step, 0):,.0f}: " + "; ".join(t for t in texts if t))
+        else:
+            self._show_hint()
+
+    def _show_hint(self) -> None:
+        self.readout.setText(HOVER_HINT if len(self.metrics[0].raw) else EMPTY_HINT)
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import (
     QAbstractSpinBox,
@@ -18,6 +19,7 @@ from PyQt6.QtWidgets import (
     QGroupBox,
     QLabel,
     QProgressBar,
+    QSizePolicy,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -56,9 +58,9 @@ STATE_TEXT = {
 }
 
 
-def _spin(maximum: int, tip: str) -> QSpinBox:
+def _spin(minimum: int, maximum: int, tip: str) -> QSpinBox:
     box = QSpinBox()
-    box.setRange(0 if maximum > 1e6 else 1, maximum)
+    box.setRange(minimum, maximum)
     box.setToolTip(tip)
     box.setKeyboardTracking(False)
     return box
@@ -79,9 +81,9 @@ class TrainingPanel(QWidget):
         self.learning_rate.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
         self.learning_rate.setToolTip(TIPS["learning_rate"])
         self.learning_rate.setKeyboardTracking(False)
-        self.batch_size = _spin(4096, TIPS["batch_size"])
-        self.epochs = _spin(1000, TIPS["epochs"])
-        self.seed = _spin(2**31 - 1, TIPS["seed"])
+        self.batch_size = _spin(1, 4096, TIPS["batch_size"])
+        self.epochs = _spin(1, 1000, TIPS["epochs"])
+        self.seed = _spin(0, 2**31 - 1, TIPS["seed"])
         self.progress = QProgressBar()
         self.state = QLabel()
         self.state.setWordWrap(True)
@@ -113,9 +115,8 @@ class TrainingPanel(QWidget):
         for i, action in enumerate(run_actions):
             button = QToolButton()
             button.setDefaultAction(action)
-            button.setToolButtonStyle(button.toolButtonStyle().ToolButtonTextBesideIcon)
-            button.setSizePolicy(button.sizePolicy().Policy.Expanding,
-                                 button.sizePolicy().Policy.Fixed)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             grid.addWidget(button, i // 2, i % 2)
         rows = (len(run_actions) + 1) // 2
         for row, widget in enumerate((self.progress, self.state, self.metrics, self.device)):
@@ -195,3 +196,26 @@ class TrainingPanel(QWidget):
                             snap.eta_seconds if snap.state == RUNNING else None)
         self.metrics.setText(" · ".join(self._metrics[k] for k in ("loss", "val", "speed")
                                         if k in self._metrics))
+
+
+if __name__ == "__main__":  # the panel on its own: data loads, JAX loads, no run controls
+    from PyQt6.QtWidgets import QApplication
+
+    from cnnviz.core.config import TrainConfig
+    from cnnviz.core.presets import get_preset
+    from cnnviz.data.registry import DEFAULT_DATASET
+    from cnnviz.qt.dataset_loader import DatasetLoader
+    from cnnviz.qt.network_model import NetworkModel
+    from cnnviz.qt.worker import TrainingWorker
+
+    app = QApplication([])
+    worker, loader = TrainingWorker(), DatasetLoader()
+    session = Session(NetworkModel(get_preset("tiny").spec), worker, loader, TrainConfig(),
+                      DEFAULT_DATASET)
+    panel = TrainingPanel(session, [])
+    panel.show()
+    session.load_data()
+    worker.load_engine()
+    app.exec()
+    worker.shutdown(30)
+    loader.shutdown(30)
