@@ -151,3 +151,21 @@ def test_dropout_rate_editor(builder):
     rate.setValue(0.25)
     assert builder.network.spec.layers[5] == Dropout(0.25)
     assert cell(builder, 5, OUTPUT) == "800"
+
+
+def test_keyboard_shortcuts(qtbot, tmp_path, monkeypatch):
+    window = make_window(qtbot, tmp_path, monkeypatch)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: window.isActiveWindow())
+    window.builder.table.setFocus()
+    window.builder.table.select_row(5)
+    qtbot.keyClick(window.builder.table, Qt.Key.Key_Delete)
+    assert len(window.network.spec.layers) == 6
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(window.network.spec.layers) == 7
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier
+                   | Qt.KeyboardModifier.ShiftModifier)
+    assert len(window.network.spec.layers) == 6
+    keys = {a.text().replace("&", ""): a.shortcut().toString() for a in
+            (window.actions.save, window.actions.open, window.actions.start_pause)}
+    assert keys == {"Save": "Ctrl+S", "Open…": "Ctrl+O", "Start": "Space"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QMessageBox
 from test_qt_support import SMALL_NET, make_window, wait_idle
 
@@ -28,7 +29,9 @@ def test_start_pause_resume_stop(window, qtbot):
     s, start = window.session, window.actions.start_pause
     window.training.epochs.setValue(1000)  # longer than the test: it is stopped
     assert start.text() == "Start"
-    start.trigger()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.keyClick(window, Qt.Key.Key_Space)  # Start/Pause on Space
     assert s.active and window.training.state.text().startswith("Compiling")
     qtbot.waitUntil(lambda: s.state == RUNNING and losses(window) > 3, timeout=60_000)
     assert start.text() == "Pause" and window.actions.stop.isEnabled()
@@ -36,7 +39,7 @@ def test_start_pause_resume_stop(window, qtbot):
     assert window.training.learning_rate.isEnabled()  # ... except the learning rate
     assert not window.builder.layer_palette.isEnabled()
 
-    start.trigger()
+    qtbot.keyClick(window, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: s.state == PAUSED)
     assert start.text() == "Resume" and window.actions.step.isEnabled()
     qtbot.waitUntil(lambda: s.weights is not None)  # the paused trainer's checkpoint
