@@ -44,7 +44,7 @@ def _action(parent: QWidget, text: str, keys: list, tip: str,
 
 
 def make_actions(window: QWidget) -> Actions:
-    return Actions(
+    actions = Actions(
         new=_action(window, "&New", [Key.New], "Start a new project from the default network",
                     Icon.SP_FileIcon),
         open=_action(window, "&Open…", [Key.Open], "Open a saved project",
@@ -67,3 +67,6 @@ def make_actions(window: QWidget) -> Actions:
                               "learned: fresh random weights and empty curves",
                               Icon.SP_BrowserReload),
     )
+    for action, short in ((actions.undo, "Undo"), (actions.redo, "Redo")):
+        action.setIconText(short)  # the toolbar keeps a short label; menus name the change
+    return actions

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PyQt6.QtCore import QSettings, Qt, QTimer
-from PyQt6.QtGui import QActionGroup, QCloseEvent
+from PyQt6.QtGui import QActionGroup, QCloseEvent, QKeySequence
 from PyQt6.QtWidgets import QApplication, QDockWidget, QMainWindow, QTabWidget, QWidget
 
 from cnnviz.core.config import OPTIMIZERS, TrainConfig
@@ -233,6 +233,8 @@ class MainWindow(QMainWindow):
                                          stack.redoText())):
             action.setEnabled(editable and can)
             action.setText(f"{verb} {text}" if can else verb)
+            key = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            action.setToolTip(f"{action.text()} ({key})")
 
     def _use_preset(self, preset) -> None:
         self.network.edit(self.network.fitted(preset.spec).layers, f"Use preset {preset.name}")

@@ -110,7 +110,8 @@ class NetworkModel(QObject):
         """Set the layer at `index`; edits of one `field` in a row undo as one step."""
         layers = list(self._spec.layers)
         layers[index] = layer
-        what = f"{self._spec.names[index]} {field}" if field else self._spec.names[index]
+        name = self._spec.names[index]
+        what = f"{name} {field.replace('_', ' ')}" if field else name
         self.edit(tuple(layers), f"Change {what}", (index, field) if field else None)
 
     def fitted(self, spec: NetworkSpec) -> NetworkSpec:

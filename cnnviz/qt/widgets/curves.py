@@ -79,9 +79,9 @@ class MetricPlot:
         self.smooth.extend(x, self.ema(self.raw.y))
 
     def set_background(self, background: QColor) -> None:
-        """The raw curve in a pale, opaque tint of the training colour: opaque because
-        blending a translucent line into the plot costs much more to paint."""
-        t = 0.35
+        """The raw curve in a pale, opaque tint of the training colour (more colour on a
+        dark background): opaque because blending a translucent line costs much more."""
+        t = 0.35 if background.lightness() > 128 else 0.55
         self.raw_item.setPen(pg.mkPen(QColor(
             *(round(t * a + (1 - t) * b) for a, b in zip(
                 TRAIN_COLOR.getRgb()[:3], background.getRgb()[:3], strict=True))), width=1))
