@@ -82,7 +82,8 @@ class ProbeImage:
 class LayerMaps:
     """One layer's output for the probe image. `values` is (H, W, C) for conv and pool
     layers, (D,) for the others. `shared` scales all channels on the layer's [lo, hi];
-    `per_channel` each channel on its own [min, max] (see core.mosaic for the formula)."""
+    `per_channel` each channel on its own [channel_lo, channel_hi] (see core.mosaic for
+    the formula). A vector has no channels to scale apart: both mosaics are the same."""
 
     name: str
     values: np.ndarray
@@ -90,6 +91,8 @@ class LayerMaps:
     per_channel: Mosaic
     lo: float
     hi: float
+    channel_lo: np.ndarray  # (C,)
+    channel_hi: np.ndarray  # (C,)
 
     @property
     def spatial(self) -> bool:

@@ -95,15 +95,14 @@ def _gradient(spec, params, x, y):
 # -- numpy: scaling, tiling, statistics --------------------------------------------------
 
 def layer_maps(name: str, values: np.ndarray) -> LayerMaps:
-    """A layer's output (H, W, C) or (D,) as mosaics, layer-wide and per channel. A
-    vector has no channels to scale apart, so both of its mosaics are the same."""
+    """A layer's output (H, W, C) or (D,) as mosaics, layer-wide and per channel."""
     lo, hi = float(values.min()), float(values.max())
     if values.ndim == 3:
-        shared = channel_mosaic(values, lo, hi)
-        per_channel = channel_mosaic(values, values.min(axis=(0, 1)), values.max(axis=(0, 1)))
-    else:
-        shared = per_channel = vector_strip(values, lo, hi)
-    return LayerMaps(name, values, shared, per_channel, lo, hi)
+        c_lo, c_hi = values.min(axis=(0, 1)), values.max(axis=(0, 1))
+        return LayerMaps(name, values, channel_mosaic(values, lo, hi),
+                         channel_mosaic(values, c_lo, c_hi), lo, hi, c_lo, c_hi)
+    strip = vector_strip(values, lo, hi)
+    return LayerMaps(name, values, strip, strip, lo, hi, np.array([lo]), np.array([hi]))
 
 
 def histogram(x: np.ndarray, symmetric: bool) -> Histogram:
@@ -209,16 +208,13 @@ class Prober:
 
     def stats(self, kernels: dict[int, np.ndarray], grads: dict[int, np.ndarray] | None,
               probe: ProbeResult) -> tuple[LayerStats, ...]:
-        out = []
-        for i in self.weighted:
-            g = None if grads is None else grads[i]
-            out.append(LayerStats(
-                self.names[i], float(np.linalg.norm(kernels[i])),
-                histogram(kernels[i], symmetric=True),
-                histogram(probe.layers[i].values, symmetric=False),
-                None if g is None else float(np.linalg.norm(g)),
-                None if g is None else histogram(g, symmetric=True)))
-        return tuple(out)
+        weight_norms, gradient_norms = self.norms(kernels), self.norms(grads)
+        return tuple(LayerStats(
+            self.names[i], weight_norms[self.names[i]], histogram(kernels[i], symmetric=True),
+            histogram(probe.layers[i].values, symmetric=False),
+            None if grads is None else gradient_norms[self.names[i]],
+            None if grads is None else histogram(grads[i], symmetric=True))
+            for i in self.weighted)
 
     def grid(self, params: Params) -> TestGrid | None:
         if self._grid_picture is None:
@@ -244,17 +240,20 @@ class Prober:
                                    epoch)
         return loss / len(x), correct / len(x), confusion
 
+    def norms(self, tensors: dict[int, np.ndarray] | None) -> dict[str, float]:
+        """L2 norm of each weighted layer's tensor (nan for all when there are none)."""
+        return {self.names[i]: np.nan if tensors is None else float(np.linalg.norm(tensors[i]))
+                for i in self.weighted}
+
     def frame(self, step: int, epoch: int, loss: float | None, accuracy: float | None,
               probe: ProbeResult, filters: tuple[LayerFilters, ...],
-              stats: tuple[LayerStats, ...]) -> Frame:
+              kernels: dict[int, np.ndarray], grads: dict[int, np.ndarray] | None) -> Frame:
         return Frame(
             step, epoch, np.nan if loss is None else loss,
             np.nan if accuracy is None else accuracy,
             filters={f.name: f.weights for f in filters},
             maps={"input": probe.picture, **{m.name: m.shared for m in probe.layers}},
-            weight_norms={s.name: s.weight_norm for s in stats},
-            gradient_norms={s.name: np.nan if s.gradient_norm is None else s.gradient_norm
-                            for s in stats})
+            weight_norms=self.norms(kernels), gradient_norms=self.norms(grads))
 
     # -- everything at once ----------------------------------------------------------------
     def fixed_batch(self, size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -309,7 +309,8 @@ class Trainer:
     def _views(self, state: str, epoch: int, epoch_done: bool,
                confusion: Confusion | None) -> Views | None:
         """The views' data if a probe is set and it is due: on the probe clock while
-        running, always when the run rests or an epoch ends."""
+        running, always when the run rests or an epoch ends. The costlier parts follow
+        the detail clock; a replay frame is added every so many steps."""
         now = time.perf_counter()
         if self._prober is None or self._probe is None or state == COMPILING:
             return None
@@ -319,30 +320,32 @@ class Trainer:
             return None
         self._last_probe = now
         prober, step = self._prober, self.history.steps
+        detail = resting or now - self._last_detail >= self.detail_interval
+        frames = self.replay.frames
+        frame_due = (step >= self._next_frame or state in (FINISHED, STOPPED)) and (
+            not frames or step > frames[-1].step)
         probe = prober.probe(self.params, self._probe)
-        if not (resting or now - self._last_detail >= self.detail_interval):
-            return Views(step, self.dataset.class_names, probe,
-                         prober.filters(prober.kernels(self.params, prober.convs)),
-                         confusion=confusion)
-        self._last_detail = now
-        kernels = prober.kernels(self.params, prober.weighted)
+        kernels = prober.kernels(self.params,
+                                 prober.weighted if detail or frame_due else prober.convs)
         grads = None
-        if self._last_batch is not None:
+        if detail and self._last_batch is not None:
             grads = prober.gradients(self.params, self.dataset.x_train[self._last_batch],
                                      self.dataset.y_train[self._last_batch])
         filters = prober.filters(kernels, grads)
-        stats = prober.stats(kernels, grads, probe)
-        frames = self.replay.frames
-        if (step >= self._next_frame or state in (FINISHED, STOPPED)) and (
-                not frames or step > frames[-1].step):
+        if frame_due:
             self._next_frame = step + max(1, self.config.epochs * self.steps_per_epoch
                                           // MAX_FRAMES)
             h = self.history
             self.replay = self.replay.add(prober.frame(
                 step, epoch, h.step_loss[-1] if h.steps else None,
-                h.step_accuracy[-1] if h.steps else None, probe, filters, stats))
-        return Views(step, self.dataset.class_names, probe, filters, stats,
-                     prober.grid(self.params), confusion, self.replay)
+                h.step_accuracy[-1] if h.steps else None, probe, filters, kernels, grads))
+        if not detail:
+            return Views(step, self.dataset.class_names, probe, filters, confusion=confusion,
+                         replay=self.replay if frame_due else None)
+        self._last_detail = now
+        return Views(step, self.dataset.class_names, probe, filters,
+                     prober.stats(kernels, grads, probe), prober.grid(self.params), confusion,
+                     self.replay if frame_due else None)
 
     def _finish(self, state: str) -> Snapshot:
         self.state = state

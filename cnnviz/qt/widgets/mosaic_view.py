@@ -71,6 +71,11 @@ class MosaicCell:
         if reshaped:
             self.box.autoRange(padding=0.02)
 
+    def clear(self) -> None:
+        self.mosaic = None
+        self.item.clear()
+        self.marker.hide()
+
     def tile_at(self, scene_pos: QPointF) -> tuple[int, int, int] | None:
         if self.mosaic is None or not self.box.sceneBoundingRect().contains(scene_pos):
             return None

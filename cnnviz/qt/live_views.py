@@ -1,0 +1,225 @@
+"""The live views in the main window: one call, `add_live_views(window, session)`.
+
+It builds the LiveModel and feeds it: from the trainer's snapshots while a run steps, and
+at rest (before training, paused, after it, with the weights the session holds) from the
+engine probe in a background thread. A new probe image always goes to the trainer too
+(SetProbe; it is kept there until the next run), and every run is told the probe and
+the replay to continue when it starts.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Protocol
+
+from PyQt6.QtCore import QObject, Qt, QTimer
+from PyQt6.QtWidgets import QDockWidget, QWidget
+
+from cnnviz.core.commands import SetProbe, SetReplay
+from cnnviz.core.replay import Replay
+from cnnviz.core.snapshot import COMPILING, RUNNING, ProbeImage, Snapshot
+from cnnviz.io.replay import ReplayError, load_replay, replay_bytes
+from cnnviz.qt.live_model import LiveModel
+from cnnviz.qt.project_file import ProjectFile
+from cnnviz.qt.session import Session
+from cnnviz.qt.widgets.confusion import ConfusionView
+from cnnviz.qt.widgets.draw_canvas import DrawView
+from cnnviz.qt.widgets.feature_maps import FeatureMapsView
+from cnnviz.qt.widgets.filters import FiltersView
+from cnnviz.qt.widgets.predictions import PredictionsView
+from cnnviz.qt.widgets.replay import ReplayView
+from cnnviz.qt.widgets.weight_stats import WeightStatsView
+from cnnviz.qt.worker import GeneratorThread
+
+log = logging.getLogger(__name__)
+
+REST_DELAY_MS = 30  # gathers a burst of requests (a stroke, an edit) into one computation
+
+
+def views_at_rest(prober, spec, dataset, weights, seed: int, probe: ProbeImage, step: int,
+                  batch_size: int):
+    """In a helper thread: (the prober for spec and dataset, their Views for `weights`,
+    or for the weights a run with `seed` starts from when there are none yet)."""
+    from cnnviz.engine.probe import Prober  # JAX loads here, off the GUI thread
+    from cnnviz.engine.trainer import initial_params
+
+    if prober is None or prober.spec != spec or prober.dataset is not dataset:
+        prober = Prober(spec, dataset)
+    params = weights if weights is not None else initial_params(spec, seed)
+    return prober, prober.views_at_rest(params, probe, step, batch_size)
+
+
+class LiveController(QObject):
+    """Connects a LiveModel to a Session: the trainer's views while it steps, the
+    engine probe at rest, the probe choice and the replay back to the trainer."""
+
+    def __init__(self, model: LiveModel, session: Session, parent: QObject | None = None):
+        super().__init__(parent)
+        self.model, self.session = model, session
+        self._prober = None
+        self._thread: GeneratorThread | None = None
+        self._busy = False  # a computation at rest runs (until its `finished` arrives)
+        self._pending = False  # another computation at rest was asked for meanwhile
+        self._run = 0  # counts runs: a result from before the current one is stale
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(REST_DELAY_MS)
+        self._timer.timeout.connect(self._compute_at_rest)
+        worker = session.worker
+        worker.snapshot.connect(self._on_snapshot)
+        worker.running_changed.connect(self._on_running)
+        session.data_changed.connect(self._on_data)
+        session.history_reset.connect(self._on_history_reset)
+        session.network.changed.connect(self._on_network)
+        model.probe_requested.connect(self._on_probe)
+        self._on_data()
+
+    # -- training ---------------------------------------------------------------------
+    @property
+    def trainer_steps(self) -> bool:
+        """A run is stepping, so its snapshots bring the views' data."""
+        return self.session.active and self.session.state in (RUNNING, COMPILING)
+
+    def _on_running(self, running: bool) -> None:
+        if running:
+            self._run += 1
+            if self.model.probe is not None:
+                self.session.worker.command(SetReplay(self.model.replay))
+                self.session.worker.command(SetProbe(self.model.probe))
+
+    def _on_snapshot(self, snap: Snapshot) -> None:
+        if snap.views is not None:
+            self.model.show(snap.views)
+
+    def _on_probe(self, probe: ProbeImage) -> None:
+        self.session.worker.command(SetProbe(probe))  # kept by a paused run, too
+        if not self.trainer_steps:
+            self.request_at_rest()
+
+    # -- the session's other changes ------------------------------------------------------
+    def _on_data(self) -> None:
+        if self.session.dataset is not self.model.dataset:
+            self.model.set_dataset(self.session.dataset)  # chooses a probe: computes
+
+    def _on_network(self) -> None:
+        self.model.clear()
+        if not self.session.active:
+            self.request_at_rest()
+
+    def _on_history_reset(self) -> None:
+        """New weights and history (a file opened, weights reset): the replay keeps what
+        still belongs to them, the views show them."""
+        self.model.set_replay(self.model.replay.upto(self.session.history.steps))
+        if not self.session.active:
+            self.request_at_rest()
+
+    # -- at rest ------------------------------------------------------------------------------
+    def request_at_rest(self) -> None:
+        self._timer.start()
+
+    def _compute_at_rest(self) -> None:
+        s = self.session
+        if self.model.probe is None or s.dataset is None or not s.network.analysis.ok:
+            return
+        if self._busy:
+            self._pending = True
+            return
+        self._busy, self._pending = True, False
+        thread = GeneratorThread(partial(
+            views_at_rest, self._prober, s.network.spec, s.dataset, s.weights, s.config.seed,
+            self.model.probe, s.history.steps, s.config.batch_size), "live-views")
+        thread.returned.connect(partial(self._on_result, self._run))
+        thread.errored.connect(lambda exc: log.warning("live views at rest: %s", exc))
+        thread.finished.connect(self._on_thread_done)
+        self._thread = thread
+        thread.start()
+
+    def _on_result(self, run: int, result) -> None:
+        self._prober, views = result
+        if run == self._run and not self.trainer_steps:
+            self.model.show(views)
+
+    def _on_thread_done(self) -> None:
+        self._busy = False
+        if self._pending:
+            self._compute_at_rest()
+
+    def shutdown(self, timeout_s: float) -> bool:
+        """Wait for a computation at rest; True if none is left."""
+        self._timer.stop()
+        self._pending = False
+        return self._thread is None or self._thread.wait(timeout_s)
+
+
+class ViewHost(Protocol):
+    """What add_live_views needs of the window (MainWindow has it)."""
+
+    file: ProjectFile  # the replay is saved in it
+
+    def add_dock(self, widget: QWidget, title: str, area: Qt.DockWidgetArea) -> QDockWidget: ...
+
+    def add_tab(self, widget: QWidget, title: str) -> None: ...
+
+
+@dataclass
+class LiveViews:
+    """What add_live_views built."""
+
+    model: LiveModel
+    controller: LiveController
+    views: dict[str, QWidget] = field(default_factory=dict)
+    docks: dict[str, QDockWidget] = field(default_factory=dict)
+
+    def replay_bytes(self) -> bytes | None:
+        """The replay for Project.extras["replay"]; None when there is none."""
+        return replay_bytes(self.model.replay) if len(self.model.replay) else None
+
+    def load_replay(self, data: bytes | None) -> str | None:
+        """Show the replay of a project just opened (None: it has none). Returns why it
+        could not be read, or None; an unreadable replay is dropped, nothing else."""
+        try:
+            replay = Replay() if data is None else load_replay(data)
+        except ReplayError as exc:
+            self.model.set_replay(Replay())
+            return str(exc)
+        self.model.set_replay(replay.upto(self.controller.session.history.steps))
+        return None
+
+    def shutdown(self, timeout_s: float) -> bool:
+        return self.controller.shutdown(timeout_s)
+
+
+# The big views are tabs beside the training curves; the small ones share a dock.
+BIG = (("Feature maps", FeatureMapsView), ("Filters", FiltersView), ("Replay", ReplayView),
+       ("Weights and gradients", WeightStatsView))
+SMALL = (("Predictions", PredictionsView), ("Confusion matrix", ConfusionView),
+         ("Draw", DrawView))
+TABS, DOCKS = "tabs", "docks"
+
+
+def add_live_views(window: ViewHost, session: Session, layout: str = TABS) -> LiveViews:
+    """Add every live view to `window`, fed from `session` (its worker's snapshots, its
+    data, network and weights); the replay is saved in the window's project file as
+    extras/replay. Layout TABS: the big views become tabs of the central area and the
+    small ones tabs of one dock on the right; DOCKS: each view is a dock of its own, all
+    visible at once (for a large screen)."""
+    model = LiveModel(window)
+    live = LiveViews(model, LiveController(model, session, window))
+    window.file.register_extra("replay", live.replay_bytes, live.load_replay)
+    for title, cls in BIG:
+        live.views[title] = view = cls(model)
+        if layout == TABS:
+            window.add_tab(view, title)
+        else:
+            live.docks[title] = window.add_dock(view, title, Qt.DockWidgetArea.BottomDockWidgetArea)
+    for title, cls in SMALL:
+        live.views[title] = view = cls(model)
+        live.docks[title] = window.add_dock(view, title, Qt.DockWidgetArea.RightDockWidgetArea)
+    if layout == TABS:
+        first, *rest = (live.docks[title] for title, _ in SMALL)
+        for dock in rest:
+            window.tabifyDockWidget(first, dock)
+        first.raise_()
+    return live

@@ -1,0 +1,199 @@
+"""Feature maps: what every layer makes of the probe image, live while the network learns.
+
+Each conv or pool layer's output is a stack of channels (feature maps), shown as one
+mosaic tile per channel; a flatten or dense layer's output is a strip of one cell per
+unit. Click a tile to enlarge that channel and read its values under the mouse.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cnnviz.core.snapshot import LayerMaps, Views
+from cnnviz.qt.live_model import LiveModel
+from cnnviz.qt.widgets.mosaic_view import (
+    ACTIVATION_LUT,
+    GREY_LUT,
+    MosaicPanel,
+    image_view_box,
+)
+from cnnviz.qt.widgets.probe_bar import ProbeBar
+
+COLUMNS = 4
+INPUT = "input"
+SHARED, PER_CHANNEL = "layer-wide", "per channel"
+INTRO = ("Each small square is one channel (feature map) of a layer's output for the probe "
+         "image: bright = strong response, dark = weak. Dense layers are strips of units. "
+         "Click a square to enlarge it.")
+SCALE_TIP = ("Colour scale. Layer-wide: one scale for all channels of a layer, so you can "
+             "compare how strongly channels respond. Per channel: each channel stretched to "
+             "its own min..max, so even weak maps show their pattern.")
+
+
+def layer_title(maps: LayerMaps) -> str:
+    shape = "×".join(map(str, maps.values.shape))
+    return f"{maps.name} · {shape}" if maps.spatial else f"{maps.name} · {shape} units"
+
+
+class ChannelDetail(QWidget):
+    """One channel enlarged, its colour scale, and the value under the mouse."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.title = QLabel("Click a feature map to enlarge it.")
+        self.title.setWordWrap(True)
+        self.view = pg.GraphicsLayoutWidget()
+        self.box = image_view_box(self.view.ci, 0, 0)
+        self.item = pg.ImageItem()
+        self.box.addItem(self.item)
+        self.scale = QLabel()
+        self.scale.setWordWrap(True)
+        self.value = QLabel()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.scale)
+        layout.addWidget(self.value)
+        self.maps: LayerMaps | None = None
+        self.channel = 0
+        self.view.scene().sigMouseMoved.connect(self._on_move)
+
+    def show_channel(self, maps: LayerMaps, channel: int, per_channel: bool) -> None:
+        first = self.maps is None or self.maps.name != maps.name or self.channel != channel
+        self.maps, self.channel = maps, channel
+        mosaic = maps.per_channel if per_channel else maps.shared
+        if maps.spatial:
+            self.title.setText(f"{maps.name}, channel {channel}")
+            tile = mosaic.tile_image(channel)
+            lo, hi = ((maps.channel_lo[channel], maps.channel_hi[channel]) if per_channel
+                      else (maps.lo, maps.hi))
+        else:
+            self.title.setText(f"{maps.name}: all {maps.values.shape[0]} units")
+            tile = mosaic.image
+            lo, hi = maps.lo, maps.hi
+        self.item.setImage(tile, autoLevels=False, levels=(0, 255), lut=ACTIVATION_LUT)
+        self.scale.setText(f"Colour: dark purple = {lo:.3g}, yellow = {hi:.3g}"
+                           f" ({'this channel' if per_channel and maps.spatial else 'layer'})")
+        if first:
+            self.box.autoRange(padding=0.02)
+
+    def _on_move(self, pos) -> None:
+        if self.maps is None or not self.box.sceneBoundingRect().contains(pos):
+            return
+        p = self.item.mapFromScene(pos)
+        r, c = int(p.y()), int(p.x())
+        values = self.maps.values
+        if self.maps.spatial and 0 <= r < values.shape[0] and 0 <= c < values.shape[1]:
+            self.value.setText(f"row {r}, column {c}: {values[r, c, self.channel]:.4g}")
+        elif not self.maps.spatial and self.maps.shared.cell_at(p.y(), p.x()) is not None:
+            unit = self.maps.shared.cell_at(p.y(), p.x())[0]
+            self.value.setText(f"unit {unit}: {values[unit]:.4g}")
+
+
+class FeatureMapsView(QWidget):
+    def __init__(self, model: LiveModel, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = model
+        self.scale = QComboBox()
+        self.scale.addItems([SHARED, PER_CHANNEL])
+        self.scale.setToolTip(SCALE_TIP)
+        self.scale.currentIndexChanged.connect(self.refresh)
+        intro = QLabel(INTRO)
+        intro.setWordWrap(True)
+        self.status = QLabel()
+        self.panel = MosaicPanel()
+        self.panel.hovered.connect(self._on_hover)
+        self.panel.left.connect(lambda: self.status.setText(""))
+        self.panel.clicked.connect(self._on_click)
+        self.detail = ChannelDetail()
+        bar = QHBoxLayout()
+        bar.addWidget(ProbeBar(model), 1)
+        bar.addWidget(QLabel("Colour scale:"))
+        bar.addWidget(self.scale)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.panel)
+        split.addWidget(self.detail)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(intro)
+        layout.addWidget(split, 1)
+        layout.addWidget(self.status)
+        self._shown: Views | None = None
+        self._layout_key: tuple | None = None
+        self.selected: tuple[str, int] | None = None
+        model.views_changed.connect(self._on_views)
+
+    @property
+    def per_channel(self) -> bool:
+        return self.scale.currentText() == PER_CHANNEL
+
+    def _on_views(self, views: Views) -> None:
+        if self.isVisible():
+            self.refresh()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.refresh()
+
+    def _maps(self, name: str) -> LayerMaps:
+        return next(m for m in self.model.views.probe.layers if m.name == name)
+
+    def refresh(self) -> None:
+        views = self.model.views
+        if views is None:
+            return
+        key = tuple((m.name, m.values.shape) for m in views.probe.layers)
+        if key != self._layout_key:  # another network: new cells
+            self._layout_key = key
+            self.panel.reset()
+            self.panel.add(INPUT, 0, 0, GREY_LUT)
+            for i, maps in enumerate(views.probe.layers, start=1):
+                self.panel.add(maps.name, *divmod(i, COLUMNS), ACTIVATION_LUT)
+            self.selected = None
+        probe = views.probe
+        names = views.class_names
+        label = f" ({names[probe.input.label]})" if probe.input.label is not None else ""
+        self.panel.cells[INPUT].set(probe.picture, f"input{label}")
+        for maps in probe.layers:
+            self.panel.cells[maps.name].set(maps.per_channel if self.per_channel
+                                            else maps.shared, layer_title(maps))
+        if self.selected is not None:
+            self.detail.show_channel(self._maps(self.selected[0]), self.selected[1],
+                                     self.per_channel)
+        self._shown = views
+
+    def _on_hover(self, key: str, tile: int, row: int, col: int) -> None:
+        if key == INPUT or self._shown is None:
+            return
+        maps = self._maps(key)
+        if maps.spatial:
+            self.status.setText(f"{key}, channel {tile}, row {row}, column {col}: "
+                                f"{maps.values[row, col, tile]:.4g}")
+        else:
+            self.status.setText(f"{key}, unit {tile}: {maps.values[tile]:.4g}")
+
+    def _on_click(self, key: str, tile: int, row: int, col: int) -> None:
+        if key == INPUT:
+            return
+        if self.selected is not None and self.selected[0] in self.panel.cells:
+            self.panel.cells[self.selected[0]].mark(None)
+        self.selected = (key, tile)
+        self.panel.cells[key].mark(tile)
+        self.detail.show_channel(self._maps(key), tile, self.per_channel)
+
+
+if __name__ == "__main__":
+    from cnnviz.qt.widgets.preview import preview
+
+    preview(FeatureMapsView)

@@ -1,0 +1,112 @@
+"""Filters: every conv layer's kernels, live, or the gradient that is changing them.
+
+A conv layer slides each filter (a small K×K stack of weights, one slice per input
+channel) over its input. The mosaic shows one tile per filter and input channel (a row
+per filter); the first layer of a colour input shows each filter as one RGB tile.
+"""
+
+from __future__ import annotations
+
+from PyQt6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QVBoxLayout, QWidget
+
+from cnnviz.core.snapshot import LayerFilters, Views
+from cnnviz.qt.live_model import LiveModel
+from cnnviz.qt.widgets.mosaic_view import SIGNED_LUT, MosaicPanel
+
+COLUMNS = 2
+INTRO = ("Each square is one filter's weights for one input channel (rows: filters, columns: "
+         "input channels). Blue = negative, white = zero, red = positive, on one scale per "
+         "layer. Trained first-layer filters often become edge and blob detectors.")
+GRADIENT_TIP = ("The gradient of the loss with respect to each weight on the latest batch: "
+                "the direction training pushes the weights (each update moves them against "
+                "it). Refreshed about once a second while training.")
+
+
+def filter_title(f: LayerFilters, gradient: bool) -> str:
+    k, _, c, n = f.kernel.shape
+    what = "gradient" if gradient else "weights"
+    m = f.gradient_range if gradient else f.weight_range
+    return f"{f.name} {what} · {n} filters {k}×{k}×{c} · scale ±{m:.3g}"
+
+
+class FiltersView(QWidget):
+    def __init__(self, model: LiveModel, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = model
+        self.weights = QRadioButton("Weights")
+        self.weights.setToolTip("The kernels as they are now")
+        self.weights.setChecked(True)
+        self.gradient = QRadioButton("Last update (gradient)")
+        self.gradient.setToolTip(GRADIENT_TIP)
+        group = QButtonGroup(self)
+        group.addButton(self.weights)
+        group.addButton(self.gradient)
+        group.buttonToggled.connect(lambda *_: self.refresh())
+        intro = QLabel(INTRO)
+        intro.setWordWrap(True)
+        self.status = QLabel()
+        self.panel = MosaicPanel()
+        self.panel.hovered.connect(self._on_hover)
+        self.panel.left.connect(lambda: self.status.setText(""))
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Show:"))
+        bar.addWidget(self.weights)
+        bar.addWidget(self.gradient)
+        bar.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(intro)
+        layout.addWidget(self.panel, 1)
+        layout.addWidget(self.status)
+        self._layout_key: tuple | None = None
+        model.views_changed.connect(self._on_views)
+
+    @property
+    def showing_gradient(self) -> bool:
+        return self.gradient.isChecked()
+
+    def _on_views(self, views: Views) -> None:
+        if self.isVisible():
+            self.refresh()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.refresh()
+
+    def refresh(self) -> None:
+        views = self.model.views
+        if views is None:
+            return
+        key = tuple((f.name, f.kernel.shape) for f in views.filters)
+        if key != self._layout_key:
+            self._layout_key = key
+            self.panel.reset()
+            for i, f in enumerate(views.filters):
+                self.panel.add(f.name, *divmod(i, COLUMNS), SIGNED_LUT)
+        if not views.filters:
+            self.status.setText("This network has no conv layers, so it has no filters.")
+        for f in views.filters:
+            gradient = self.showing_gradient and f.gradients is not None
+            self.panel.cells[f.name].set(f.gradients if gradient else f.weights,
+                                         filter_title(f, gradient))
+
+    def _on_hover(self, name: str, tile: int, row: int, col: int) -> None:
+        f = next(f for f in self.model.views.filters if f.name == name)
+        gradient = self.showing_gradient and f.gradient is not None
+        values = f.gradient if gradient else f.kernel  # (K, K, C, F)
+        what = "gradient" if gradient else "weight"
+        if f.rgb:
+            r, g, b = values[row, col, :, tile]
+            self.status.setText(f"{name} filter {tile}, ({row}, {col}): {what}s "
+                                f"R {r:.3g}, G {g:.3g}, B {b:.3g}")
+            return
+        channels = values.shape[2]
+        filt, channel = divmod(tile, channels)
+        self.status.setText(f"{name} filter {filt}, input channel {channel}, ({row}, {col}): "
+                            f"{what} {values[row, col, channel, filt]:.4g}")
+
+
+if __name__ == "__main__":
+    from cnnviz.qt.widgets.preview import preview
+
+    preview(FiltersView)

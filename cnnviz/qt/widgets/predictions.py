@@ -1,0 +1,190 @@
+"""Predictions: the network's class probabilities for the probe image, and its current
+verdict on a fixed set of test images, wrong ones framed in red."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import QRectF, Qt, pyqtSignal
+from PyQt6.QtGui import QColor, QImage, QPainter, QPen
+from PyQt6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+
+from cnnviz.core.snapshot import ProbeResult, TestGrid, Views
+from cnnviz.qt.live_model import LiveModel
+from cnnviz.qt.widgets.mosaic_view import GREY_LUT, image_view_box, show_mosaic
+
+RIGHT, WRONG = QColor(40, 160, 70), QColor(220, 50, 40)
+BAR, TOP_BAR = QColor(90, 130, 200), QColor(240, 150, 30)
+BARS_TIP = ("The softmax turns the last layer's scores into probabilities that add up to 1. "
+            "Orange: the class the network picks. A green tick marks the true class.")
+GRID_TIP = ("Test images the network never trained on, with the class it predicts and how "
+            "sure it is. Red frame: wrong. Click an image to make it the probe.")
+
+
+class ProbabilityBars(pg.PlotWidget):
+    """Horizontal bars, one per class, 0..1."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setToolTip(BARS_TIP)
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(False, False)
+        self.setXRange(0, 1, padding=0.02)
+        self.getPlotItem().invertY(True)
+        self.setLabel("bottom", "probability")
+        self.bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[])
+        self.addItem(self.bars)
+        self._names: tuple[str, ...] = ()
+
+    def show_probe(self, probe: ProbeResult, names: tuple[str, ...]) -> None:
+        probs = probe.probabilities
+        if names != self._names:
+            self._names = names
+            self.setYRange(-0.5, len(names) - 0.5, padding=0.02)
+        top = int(np.argmax(probs))
+        true = probe.input.label
+        ticks = [(i, f"{name} ✓" if i == true else name) for i, name in enumerate(names)]
+        self.getAxis("left").setTicks([ticks])
+        self.bars.setOpts(x0=np.zeros(len(probs)), y=np.arange(len(probs)), width=probs,
+                          brushes=[TOP_BAR if i == top else BAR for i in range(len(probs))])
+
+
+def to_qimage(tile: np.ndarray) -> QImage:
+    """A mosaic tile (h, w) grey or (h, w, 3) RGB as a QImage (copied: Qt keeps no view)."""
+    tile = np.ascontiguousarray(tile)
+    h, w = tile.shape[:2]
+    fmt = QImage.Format.Format_RGB888 if tile.ndim == 3 else QImage.Format.Format_Grayscale8
+    return QImage(tile.data, w, h, tile.strides[0], fmt).copy()
+
+
+class TestGridView(QWidget):
+    """Thumbnails with a caption under each, drawn in one paint; `clicked(i)`."""
+
+    clicked = pyqtSignal(int)
+    COLUMNS, CAPTION = 6, 16
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setToolTip(GRID_TIP)
+        self.setMinimumSize(300, 200)
+        self.grid: TestGrid | None = None
+        self.names: tuple[str, ...] = ()
+        self._images: list[QImage] = []
+
+    def show_grid(self, grid: TestGrid, names: tuple[str, ...]) -> None:
+        if self.grid is None or self.grid.images is not grid.images:
+            self._images = [to_qimage(grid.images.tile_image(i))
+                            for i in range(grid.images.count)]
+        self.grid, self.names = grid, names
+        self.update()
+
+    def _cell(self) -> tuple[int, int]:
+        """(width, height) of one cell: a square image and its caption."""
+        rows = max(1, -(-len(self._images) // self.COLUMNS))
+        side = max(8, min(self.width() // self.COLUMNS,
+                          self.height() // rows - self.CAPTION))
+        return side, side + self.CAPTION
+
+    def paintEvent(self, event) -> None:
+        if self.grid is None:
+            return
+        painter = QPainter(self)
+        font = painter.font()
+        font.setPointSizeF(font.pointSizeF() * 0.85)
+        painter.setFont(font)
+        w, h = self._cell()
+        g = self.grid
+        for i, image in enumerate(self._images):
+            r, c = divmod(i, self.COLUMNS)
+            x, y = c * w, r * h
+            right = g.true[i] == g.predicted[i]
+            painter.drawImage(QRectF(x + 3, y + 3, w - 6, w - 6), image)
+            if not right:
+                painter.setPen(QPen(WRONG, 3))
+                painter.drawRect(QRectF(x + 2, y + 2, w - 4, w - 4))
+            painter.setPen(RIGHT if right else WRONG)
+            caption = f"{self.names[g.predicted[i]]} {g.confidence[i]:.0%}"
+            painter.drawText(QRectF(x, y + w - 2, w, self.CAPTION),
+                             Qt.AlignmentFlag.AlignCenter,
+                             painter.fontMetrics().elidedText(
+                                 caption, Qt.TextElideMode.ElideMiddle, w - 2))
+        painter.end()
+
+    def mousePressEvent(self, event) -> None:
+        w, h = self._cell()
+        c, r = int(event.position().x() // w), int(event.position().y() // h)
+        i = r * self.COLUMNS + c
+        if c < self.COLUMNS and 0 <= i < len(self._images):
+            self.clicked.emit(i)
+
+
+class PredictionsView(QWidget):
+    def __init__(self, model: LiveModel, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = model
+        self.probe_title = QLabel()
+        self.probe_view = pg.GraphicsLayoutWidget()
+        self.probe_view.setFixedHeight(130)
+        self.probe_box = image_view_box(self.probe_view.ci, 0, 0)
+        self.probe_image = pg.ImageItem()
+        self.probe_box.addItem(self.probe_image)
+        self.bars = ProbabilityBars()
+        self.grid_title = QLabel()
+        self.grid = TestGridView()
+        self.grid.clicked.connect(self._on_grid_click)
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.addWidget(self.probe_title)
+        column.addWidget(self.probe_view)
+        column.addWidget(self.bars, 1)
+        right = QWidget()
+        column = QVBoxLayout(right)
+        column.addWidget(self.grid_title)
+        column.addWidget(self.grid, 1)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setSizes([350, 700])
+        QVBoxLayout(self).addWidget(split)
+        self._picture = None
+        model.views_changed.connect(self._on_views)
+
+    def _on_views(self, views: Views) -> None:
+        if self.isVisible():
+            self.refresh()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.refresh()
+
+    def refresh(self) -> None:
+        views = self.model.views
+        if views is None:
+            return
+        probe, names = views.probe, views.class_names
+        top = int(np.argmax(probe.probabilities))
+        self.probe_title.setText(f"{probe.input.caption}: the network says <b>{names[top]}</b>"
+                                 f" ({probe.probabilities[top]:.0%})")
+        if probe.picture is not self._picture:
+            reshaped = self._picture is None or (
+                self._picture.image.shape != probe.picture.image.shape)
+            self._picture = probe.picture
+            show_mosaic(self.probe_image, probe.picture, GREY_LUT)
+            if reshaped:
+                self.probe_box.autoRange(padding=0.02)
+        self.bars.show_probe(probe, names)
+        grid = views.grid
+        if grid is not None and grid is not self.grid.grid:
+            self.grid.show_grid(grid, names)
+            right = int((grid.true == grid.predicted).sum())
+            self.grid_title.setText(f"{right} of {len(grid.true)} test images right after "
+                                    f"step {views.step:,} (red frame: wrong)")
+
+    def _on_grid_click(self, i: int) -> None:
+        self.model.choose(int(self.grid.grid.indices[i]))
+
+
+if __name__ == "__main__":
+    from cnnviz.qt.widgets.preview import preview
+
+    preview(PredictionsView)

@@ -1,0 +1,139 @@
+"""Weights and gradients over time: each weighted layer's weight and gradient norms
+through training, and the current histogram of one layer's weights, gradients or
+outputs, to spot vanishing or exploding gradients and dead or saturated units.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+
+from cnnviz.core.replay import Replay
+from cnnviz.core.snapshot import LayerStats, Views
+from cnnviz.qt.live_model import LiveModel
+
+INTRO = ("Left: the size (L2 norm) of each layer's weights and of the loss gradient on them, "
+         "through training, on a log scale. Gradients that are far smaller in the first "
+         "layers than in the last ones vanish (those layers barely learn); ones that keep "
+         "growing explode. Right: how one layer's values are spread right now.")
+KINDS = {"weights": "weights", "gradients": "gradient of the loss",
+         "activations": "outputs for the probe image"}
+
+
+class WeightStatsView(QWidget):
+    def __init__(self, model: LiveModel, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = model
+        intro = QLabel(INTRO)
+        intro.setWordWrap(True)
+        self.norms = pg.GraphicsLayoutWidget()
+        self.gradient_plot = self.norms.addPlot(row=0, col=0, title="gradient norm ‖∂L/∂W‖")
+        self.weight_plot = self.norms.addPlot(row=1, col=0, title="weight norm ‖W‖")
+        self.weight_plot.setXLink(self.gradient_plot)
+        for plot in (self.gradient_plot, self.weight_plot):
+            plot.setLogMode(y=True)
+            plot.showGrid(x=True, y=True, alpha=0.15)
+            plot.setLabel("bottom", "step")
+            plot.setMenuEnabled(False)
+        self.gradient_plot.addLegend(offset=(-10, 10))
+        self.curves: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}
+        self.layer = QComboBox()
+        self.layer.setToolTip("The layer whose values the histogram shows")
+        self.kind = QComboBox()
+        for key, text in KINDS.items():
+            self.kind.addItem(text, key)
+        self.kind.setToolTip("Weights, the gradient on them (latest batch), or the layer's "
+                             "outputs for the probe image")
+        self.layer.currentIndexChanged.connect(self.refresh)
+        self.kind.currentIndexChanged.connect(self.refresh)
+        self.histogram = pg.PlotWidget()
+        self.histogram.setMenuEnabled(False)
+        self.histogram.setLabel("left", "count")
+        self.bars = self.histogram.plot(stepMode="center", fillLevel=0,
+                                        brush=(90, 130, 200, 160), pen=(90, 130, 200))
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        right = QWidget()
+        column = QVBoxLayout(right)
+        choose = QHBoxLayout()
+        choose.addWidget(self.layer)
+        choose.addWidget(self.kind)
+        column.addLayout(choose)
+        column.addWidget(self.histogram, 1)
+        column.addWidget(self.summary)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.norms)
+        split.addWidget(right)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addWidget(split, 1)
+        self._replay: Replay | None = None
+        model.views_changed.connect(self._on_change)
+        model.replay_changed.connect(self._on_change)
+
+    def _on_change(self, _=None) -> None:
+        if self.isVisible():
+            self.refresh()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.refresh()
+
+    def refresh(self) -> None:
+        if self.model.replay is not self._replay:
+            self._replay = self.model.replay
+            self._plot_norms(self._replay)
+        views: Views | None = self.model.views
+        if views is not None and views.stats is not None:
+            self._show_stats(views.stats)
+
+    def _plot_norms(self, replay: Replay) -> None:
+        frames = replay.frames
+        names = list(frames[0].weight_norms) if frames else []
+        if names != list(self.curves):
+            for plot in (self.gradient_plot, self.weight_plot):
+                plot.clear()
+            self.curves = {}
+            for i, name in enumerate(names):
+                pen = pg.mkPen(pg.intColor(i, hues=max(len(names), 1)), width=2)
+                self.curves[name] = (self.gradient_plot.plot(pen=pen, name=name),
+                                     self.weight_plot.plot(pen=pen, name=name))
+        steps = np.array([f.step for f in frames], np.float64)
+        for name, (gradient, weight) in self.curves.items():
+            g = np.array([f.gradient_norms[name] for f in frames])
+            known = np.isfinite(g)  # frames between the (slower) gradient computations
+            gradient.setData(steps[known], g[known])
+            weight.setData(steps, np.array([f.weight_norms[name] for f in frames]))
+
+    def _show_stats(self, stats: tuple[LayerStats, ...]) -> None:
+        names = [s.name for s in stats]
+        if names != [self.layer.itemText(i) for i in range(self.layer.count())]:
+            self.layer.blockSignals(True)
+            self.layer.clear()
+            self.layer.addItems(names)
+            self.layer.blockSignals(False)
+        if not stats:
+            self.summary.setText("This network has no weighted layers.")
+            return
+        layer = stats[max(0, self.layer.currentIndex())]
+        kind = self.kind.currentData()
+        histogram = getattr(layer, kind)
+        if histogram is None:
+            self.bars.setData([0, 1], [0])
+            self.summary.setText("No gradient yet: it is computed once training has run a "
+                                 "batch.")
+            return
+        self.bars.setData(histogram.edges, histogram.counts)
+        self.histogram.setLabel("bottom", f"{layer.name} {KINDS[kind]}")
+        self.summary.setText("   ".join(
+            f"{s.name}: ‖W‖ {s.weight_norm:.3g}" + (
+                "" if s.gradient_norm is None else f", ‖∂L/∂W‖ {s.gradient_norm:.2g}")
+            for s in stats))
+
+
+if __name__ == "__main__":
+    from cnnviz.qt.widgets.preview import preview
+
+    preview(WeightStatsView)

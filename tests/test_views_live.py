@@ -1,0 +1,83 @@
+"""The live views in the main window: data at rest before training, live data from the
+trainer's snapshots, the probe choice reaching the trainer, the replay kept across runs
+and saved with the project."""
+
+import cnnviz.engine  # noqa: F401, I001  (first: sets XLA's flags before JAX starts)
+
+import numpy as np
+import pytest
+from test_qt_support import SMALL_NET, make_window, wait_idle
+
+from cnnviz.core.presets import get_preset
+from cnnviz.core.snapshot import FINISHED
+from cnnviz.io.project import load_project
+from cnnviz.qt.live_views import TABS, add_live_views
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    window = make_window(qtbot, tmp_path, monkeypatch)
+    window.network.reset(SMALL_NET)
+    return window
+
+
+@pytest.fixture
+def live(window, qtbot):
+    live = add_live_views(window, window.session, TABS)
+    window.tabs.setCurrentWidget(live.views["Feature maps"])
+    yield live
+    assert live.shutdown(10)
+
+
+def test_views_show_the_untrained_network_before_training(live, window, qtbot):
+    qtbot.waitUntil(lambda: live.model.views is not None, timeout=60_000)
+    views = live.model.views
+    assert views.step == 0 and views.confusion is not None and views.grid is not None
+    assert [m.name for m in views.probe.layers] == SMALL_NET.names
+    data = window.session.dataset
+    assert np.array_equal(views.probe.input.image, data.x_test[0])
+    live.model.step(+1)  # the next test image, computed at rest
+    qtbot.waitUntil(lambda: np.array_equal(live.model.views.probe.input.image,
+                                           data.x_test[1]), timeout=30_000)
+    assert live.model.views.probe.input.caption == "test image 1"
+
+
+def test_training_feeds_the_views_and_records_a_replay(live, window, qtbot, tmp_path):
+    s = window.session
+    qtbot.waitUntil(lambda: live.model.views is not None, timeout=60_000)
+    live.model.choose(5)
+    window.training.epochs.setValue(2)
+    window.actions.start_pause.trigger()
+    wait_idle(qtbot, window)
+    assert s.state == FINISHED
+    views = live.model.views
+    assert views.step == s.history.steps == 2 * s.steps_per_epoch()
+    assert views.confusion.epoch == 1  # from the trainer, at the end of the last epoch
+    assert np.array_equal(views.probe.input.image, s.dataset.x_test[5])  # the chosen probe
+    kernel = s.weights[0]["kernel"]
+    np.testing.assert_array_equal(views.filters[0].kernel, kernel)  # the final weights
+    replay = live.model.replay
+    assert len(replay) >= 2 and replay.frames[-1].step == s.history.steps
+    assert live.views["Replay"].slider.maximum() == len(replay) - 1
+
+    # saved with the project, and back when it is opened
+    path = tmp_path / "run.cnnviz"
+    window.file.save(path)
+    assert "replay" in load_project(path).extras
+    window.file.new(get_preset("tiny"))
+    assert len(live.model.replay) == 0
+    window.file.open(path)
+    assert [f.step for f in live.model.replay.frames] == [f.step for f in replay.frames]
+
+    # a continued run keeps the replay and adds to it
+    window.training.epochs.setValue(3)
+    window.actions.start_pause.trigger()
+    wait_idle(qtbot, window)
+    steps = [f.step for f in live.model.replay.frames]
+    assert steps[:len(replay)] == [f.step for f in replay.frames]
+    assert steps[-1] == s.history.steps == 3 * s.steps_per_epoch()
+
+
+def test_a_damaged_replay_is_dropped_with_a_reason(live):
+    assert "replay" in live.load_replay(b"garbage")
+    assert len(live.model.replay) == 0 and live.load_replay(None) is None
