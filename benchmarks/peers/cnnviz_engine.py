@@ -12,7 +12,9 @@ import resource
 import statistics
 import time
 
-import cnnviz.engine  # noqa: F401  (sets XLA flags before JAX starts)
+import cnnviz.engine  # noqa: F401  (sets XLA flags, so it comes before jax)
+
+# isort: split
 import jax
 import jax.numpy as jnp
 import numpy as np
