@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -39,6 +40,20 @@ Weights = list[dict[str, np.ndarray]]
 
 # States in which the trainer waits (or is done), so its weights can be copied safely.
 RESTING = (PAUSED, FINISHED, STOPPED)
+BACKGROUND_NICE = 10  # training's priority below the GUI thread's (0); see below
+
+
+def _yield_cpu_to_the_gui() -> None:
+    """Run this thread, and every thread it starts, at a lower priority than the GUI.
+
+    Training keeps every core busy; at equal priority a repaint then shares its core
+    with JAX and takes twice as long, stalling the window. A lower priority costs
+    training nothing while the GUI is idle. The first JAX call creates JAX's compute
+    thread pools, which inherit this, so the thread that loads JAX calls it first.
+    On Linux a thread's nice value is its own; elsewhere this does nothing.
+    """
+    if sys.platform.startswith("linux"):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
 
 
 class GeneratorThread(QObject):
@@ -93,6 +108,7 @@ class Checkpoint:
 
 def load_engine() -> str:
     """Import the engine (and with it JAX) and say which device it trains on."""
+    _yield_cpu_to_the_gui()
     importlib.import_module("cnnviz.engine.trainer")  # first: it sets XLA's flags for JAX
     return _device_text()
 
@@ -170,6 +186,7 @@ class TrainingWorker(QObject):
         whenever it rests (it waits for a command then, so its params are stable)."""
         from cnnviz.engine.trainer import Trainer  # JAX loads here if not yet loaded
 
+        _yield_cpu_to_the_gui()
         trainer = Trainer(spec, dataset, config, params=weights, history=history)
         with self._lock:
             self._trainer = trainer

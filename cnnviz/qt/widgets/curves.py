@@ -18,7 +18,7 @@ from PyQt6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QW
 
 from cnnviz.core.snapshot import Snapshot
 from cnnviz.qt.session import Session
-from cnnviz.qt.throttle import Throttle
+from cnnviz.qt.throttle import VIEW_HZ, Throttle
 from cnnviz.qt.widgets.series import Ema, Series
 
 TRAIN_COLOR, VAL_COLOR = QColor(31, 119, 180), QColor(230, 110, 20)
@@ -144,7 +144,10 @@ class CurvesPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.view, 1)
-        self._redraw = Throttle(self._draw, parent=self)
+        # one plot per redraw, alternating (see _draw), so twice the views' rate
+        self._redraw = Throttle(self._draw, 2 * VIEW_HZ, parent=self)
+        self._stale: set[int] = set()  # indices of the metrics whose plots need a redraw
+        self._turn = 0
         self._hover = pg.SignalProxy(self.view.scene().sigMouseMoved, rateLimit=30,
                                      slot=self._on_mouse)
         self._apply_palette()
@@ -170,7 +173,7 @@ class CurvesPanel(QWidget):
             acc.add_steps(first, snap.step_accuracies)
         if snap.val_loss is not None:
             self._add_val(snap.step, snap.val_loss, snap.val_accuracy)
-        self._redraw.request()
+        self._changed()
 
     def _add_val(self, step: int, loss: float, accuracy: float | None) -> None:
         for metric, value in zip(self.metrics, (loss, accuracy), strict=True):
@@ -189,7 +192,7 @@ class CurvesPanel(QWidget):
         for i, epoch in enumerate(history.epochs):
             if epoch.get("val_loss") is not None:
                 self._add_val((i + 1) * spe, epoch["val_loss"], epoch["val_accuracy"])
-        self._redraw.request()
+        self._changed()
 
     def _run_length(self) -> int:
         s = self.session
@@ -207,12 +210,23 @@ class CurvesPanel(QWidget):
     def _resmooth(self, weight: float) -> None:
         for metric in self.metrics:
             metric.resmooth(weight)
-        self._redraw.request()
+        self._changed()
 
     # -- drawing ----------------------------------------------------------------------------
+    def _changed(self) -> None:
+        self._stale = {0, 1}
+        self._redraw.request()
+
     def _draw(self) -> None:
-        for metric in self.metrics:
-            metric.redraw()
+        """Redraw one plot, taking turns: each repaint then does half the work, so it
+        holds the event loop half as long; the other plot follows at the next tick."""
+        if self._stale:
+            i = self._turn if self._turn in self._stale else min(self._stale)
+            self._stale.discard(i)
+            self._turn = 1 - i
+            self.metrics[i].redraw()
+        if self._stale:
+            self._redraw.request()
         if not self.metrics[0].cursor.isVisible():
             self._show_hint()
 
