@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
-from pathlib import Path
 
 from PyQt6.QtCore import QSettings, Qt, QTimer
 from PyQt6.QtGui import QActionGroup, QCloseEvent, QKeySequence
 from PyQt6.QtWidgets import QApplication, QDockWidget, QMainWindow, QTabWidget, QWidget
 
-from cnnviz.core.config import OPTIMIZERS, TrainConfig
 from cnnviz.core.presets import DEFAULT_PRESET, PRESETS, get_preset
 from cnnviz.core.snapshot import COMPILING, PAUSED, RUNNING
 from cnnviz.data.dataset import Dataset
-from cnnviz.data.registry import DATASETS, DEFAULT_DATASET, FOLDER_PREFIX, load_dataset
-from cnnviz.io.project import ProjectFileError
-from cnnviz.qt import dialogs
+from cnnviz.data.registry import load_dataset
+from cnnviz.qt import choices, dialogs
 from cnnviz.qt.actions import Icon, make_actions
 from cnnviz.qt.dataset_loader import DatasetLoader
+from cnnviz.qt.file_commands import FileCommands
 from cnnviz.qt.network_model import NetworkModel
 from cnnviz.qt.project_file import ProjectFile
 from cnnviz.qt.session import AGAIN, CONTINUE, Session
@@ -38,25 +36,10 @@ START_TEXT = {CONTINUE: "Continue", AGAIN: "Train again"}
 SHUTDOWN_S = 1.5  # closing must end within 2 s; a training dispatch takes far less
 
 
-def _restored_dataset(settings: QSettings) -> str:
-    name = str(settings.value("data/name", DEFAULT_DATASET))
-    if name in DATASETS or (name.startswith(FOLDER_PREFIX)
-                            and Path(name.removeprefix(FOLDER_PREFIX)).is_dir()):
-        return name
-    return DEFAULT_DATASET
-
-
-def _restored_config(settings: QSettings) -> TrainConfig:
-    """The default preset's settings, with the learner's last optimizer, batch and seed."""
-    preset = get_preset(DEFAULT_PRESET)
-    optimizer = str(settings.value("config/optimizer", "adam"))
-    return TrainConfig(optimizer=optimizer if optimizer in OPTIMIZERS else "adam",
-                       learning_rate=preset.learning_rate, epochs=preset.epochs,
-                       batch_size=max(1, settings.value("config/batch_size", 32, type=int)),
-                       seed=max(0, settings.value("config/seed", 0, type=int)))
-
-
 class MainWindow(QMainWindow):
+    """The window around one project. `settings` is where layout and last choices live
+    (tests pass a throw-away file); `load` loads a dataset by name (the registry's)."""
+
     def __init__(self, settings: QSettings,
                  load: Callable[..., Dataset] = load_dataset, parent: QWidget | None = None):
         super().__init__(parent)
@@ -65,13 +48,13 @@ class MainWindow(QMainWindow):
         self.worker = TrainingWorker(self)
         self.loader = DatasetLoader(load, self)
         self.session = Session(self.network, self.worker, self.loader,
-                               _restored_config(settings), _restored_dataset(settings), self)
+                               choices.restored_config(settings),
+                               choices.restored_dataset(settings), self)
         self.file = ProjectFile(self.network, self.session, settings, self)
         self.actions = make_actions(self)
         self.builder = ArchitectureBuilder(self.network)
         self.training = TrainingPanel(self.session, self.actions.run)
-        self.curves = CurvesPanel(self.session,
-                                  settings.value("curves/smoothing", 0.9, type=float))
+        self.curves = CurvesPanel(self.session, choices.restored_smoothing(settings))
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
@@ -113,8 +96,8 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file = bar.addMenu("&File")
         file.addActions([a.new, a.open])
-        self.recent_menu = file.addMenu("Open &Recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.files = FileCommands(self, self.file, self.worker, self.settings,
+                                  file.addMenu("Open &Recent"))
         file.addActions([a.save, a.save_as])
         file.addSeparator()
         file.addAction(a.quit)
@@ -138,7 +121,7 @@ class MainWindow(QMainWindow):
         self._view_separator = self.view_menu.addSeparator()
         self._build_theme_menu()
         help_menu = bar.addMenu("&Help")
-        help_menu.addAction("&About cnnviz", self._about)
+        help_menu.addAction("&About cnnviz", lambda: dialogs.show_about(self))
         toolbar = self.addToolBar("Main")
         toolbar.setObjectName("toolbar-main")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -166,10 +149,10 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         a, s = self.actions, self.session
-        a.new.triggered.connect(self._new)
-        a.open.triggered.connect(self._open)
-        a.save.triggered.connect(self._save)
-        a.save_as.triggered.connect(self._save_as)
+        a.new.triggered.connect(self.files.new)
+        a.open.triggered.connect(self.files.open)
+        a.save.triggered.connect(self.files.save)
+        a.save_as.triggered.connect(self.files.save_as)
         a.quit.triggered.connect(self.close)
         a.start_pause.triggered.connect(self._start_pause)
         a.step.triggered.connect(s.step)
@@ -248,93 +231,24 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"JAX is ready; training runs on {device}.", 5000)
 
     def _show_error(self, title: str, message: str) -> None:
-        self.error_box = dialogs.show_error(self, title, message)
+        dialogs.show_error(self, title, message)
 
     # -- files ------------------------------------------------------------------------------
     def _update_title(self) -> None:
         self.setWindowTitle(f"{self.file.name}[*] — cnnviz")
         self.setWindowModified(self.file.modified)
 
-    def _settle(self) -> bool:
-        """Before unsaved work is replaced: offer to save it (stopping any run first).
-        False if the user cancels."""
-        s = self.session
-        if not (self.file.modified or s.active):
-            return True
-        choice = dialogs.ask_save_changes(self, self.file.name, s.active)
-        if choice == dialogs.CANCEL:
-            return False
-        self.worker.stop_and_wait(SHUTDOWN_S)
-        return choice == dialogs.DISCARD or self._save()
-
-    def _new(self) -> None:
-        if self._settle():
-            self.file.new(get_preset(DEFAULT_PRESET))
-            self.statusBar().showMessage("New project", 3000)
-
-    def _open(self) -> None:
-        if self._settle():
-            path = dialogs.open_path(self, self._last_dir())
-            if path:
-                self.open_file(path)
-
-    def open_file(self, path: str) -> bool:
-        try:
-            self.file.open(path)
-        except ProjectFileError as exc:
-            self._show_error("Could not open the project", str(exc))
-            return False
-        self.settings.setValue("files/last_dir", str(Path(path).parent))
-        self.statusBar().showMessage(f"Opened {path}", 5000)
-        return True
-
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        for path in self.file.recent():
-            action = self.recent_menu.addAction(Path(path).name)
-            action.setStatusTip(path)
-            action.triggered.connect(lambda _checked, p=path: self._open_recent(p))
-        self.recent_menu.setEnabled(bool(self.file.recent()))
-        if not self.file.recent():
-            self.recent_menu.addAction("No recent projects").setEnabled(False)
-
-    def _open_recent(self, path: str) -> None:
-        if self._settle() and not self.open_file(path):
-            self.file.forget_recent(path)
-
-    def _save(self) -> bool:
-        if self.file.path is None:
-            return self._save_as()
-        return self._write(self.file.path)
-
-    def _save_as(self) -> bool:
-        suggested = str(Path(self._last_dir()) / f"{Path(self.file.name).stem}.cnnviz")
-        path = dialogs.save_path(self, suggested)
-        return path is not None and self._write(Path(path))
-
-    def _write(self, path: Path) -> bool:
-        try:
-            self.file.save(path)
-        except OSError as exc:
-            self._show_error("Could not save the project", f"{path}: {exc.strerror or exc}")
-            return False
-        self.settings.setValue("files/last_dir", str(path.parent))
-        self.statusBar().showMessage(f"Saved {path}", 5000)
-        return True
-
-    def _last_dir(self) -> str:
-        return str(self.settings.value("files/last_dir", str(Path.home())))
-
     # -- view, settings, shutdown ------------------------------------------------------------
     def _set_theme(self, name: str) -> None:
         apply_theme(QApplication.instance(), name)
         self.settings.setValue("view/theme", name)
 
-    def _about(self) -> None:
-        dialogs.show_about(self)
+    def open_file(self, path: str) -> bool:
+        """Open a project (e.g. one named on the command line); False if it cannot be read."""
+        return self.files.open_path(path)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self._settle():
+        if not self.files.settle():
             event.ignore()
             return
         self._save_settings()
@@ -351,12 +265,7 @@ class MainWindow(QMainWindow):
         return worker_done and loader_done
 
     def _save_settings(self) -> None:
-        st, c = self.settings, self.session.config
-        st.setValue("window/geometry", self.saveGeometry())
-        st.setValue("window/state", self.saveState())
-        st.setValue("data/name", self.session.dataset_name)
-        st.setValue("config/optimizer", c.optimizer)
-        st.setValue("config/batch_size", c.batch_size)
-        st.setValue("config/seed", c.seed)
-        st.setValue("curves/smoothing", self.curves.smoothing.value())
-        st.sync()
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        choices.remember(self.settings, self.session, self.curves.smoothing.value())
+        self.settings.sync()
