@@ -14,7 +14,14 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import QEvent, QPointF, Qt, QTimer
 from PyQt6.QtGui import QColor, QPalette
-from PyQt6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import (
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from cnnviz.core.snapshot import Snapshot
 from cnnviz.qt.session import Session
@@ -34,9 +41,10 @@ class MetricPlot:
     """One metric's three curves (raw, smoothed, validation) in one PlotItem."""
 
     def __init__(self, plot: pg.PlotItem, name: str, smoothing: float,
-                 legend_offset: tuple[int, int], top: float | None = None):
-        """`top`: a fixed upper limit of the y axis (1 for accuracy), else it grows."""
-        self.plot, self.name = plot, name
+                 legend_offset: tuple[int, int], top: float | None = None, fmt: str = ".4g"):
+        """`top`: a fixed upper limit of the y axis (1 for accuracy), else it grows;
+        `fmt`: how the hover readout writes a value."""
+        self.plot, self.name, self.fmt = plot, name, fmt
         self.raw, self.smooth, self.val = Series(), Series(), Series()
         self.ema = Ema(smoothing)
         self._fixed_top, self._top = top is not None, top or 1.0
@@ -106,13 +114,13 @@ class MetricPlot:
 
     def readout(self, step: float) -> str:
         """'loss 0.412 (smoothed 0.398), validation 0.35 at step 840' near `step`."""
-        parts = []
+        parts, f = [], self.fmt
         if len(self.raw):
             i = int(np.clip(np.searchsorted(self.raw.x, step), 0, len(self.raw) - 1))
-            parts.append(f"{self.name} {self.raw.y[i]:.4g} (smoothed {self.smooth.y[i]:.4g})")
+            parts.append(f"{self.name} {self.raw.y[i]:{f}} (smoothed {self.smooth.y[i]:{f}})")
         if len(self.val):
             j = int(np.argmin(np.abs(self.val.x - step)))
-            parts.append(f"validation {self.val.y[j]:.4g} at step {int(self.val.x[j]):,}")
+            parts.append(f"validation {self.val.y[j]:{f}} at step {int(self.val.x[j]):,}")
         return ", ".join(parts)
 
 
@@ -128,7 +136,8 @@ class CurvesPanel(QWidget):
         acc_plot = self.view.addPlot(row=1, col=0)
         acc_plot.setXLink(loss_plot)
         self.metrics = (MetricPlot(loss_plot, "loss", smoothing, (-10, 10)),
-                        MetricPlot(acc_plot, "accuracy", smoothing, (-10, -10), top=1.0))
+                        MetricPlot(acc_plot, "accuracy", smoothing, (-10, -10), top=1.0,
+                                   fmt=".1%"))
         self._steps_shown = 0  # the x axis spans steps 0..this
         self.smoothing = QDoubleSpinBox()
         self.smoothing.setRange(0.0, 0.99)
@@ -137,6 +146,9 @@ class CurvesPanel(QWidget):
         self.smoothing.setToolTip(SMOOTHING_TIP)
         self.smoothing.valueChanged.connect(self._resmooth)
         self.readout = QLabel()
+        # long readouts are cut at the panel's edge rather than widening the window
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.readout.setMinimumHeight(2 * self.readout.fontMetrics().lineSpacing())  # 2 metrics
         bar = QHBoxLayout()
         bar.addWidget(self.readout, 1)
         bar.addWidget(QLabel("Smoothing"))
@@ -246,7 +258,7 @@ class CurvesPanel(QWidget):
             metric.cursor.setPos(step)
             metric.cursor.show()
         if any(texts):
-            self.readout.setText(f"step {max(step, 0):,.0f}: " + "; ".join(t for t in texts if t))
+            self.readout.setText(f"step {max(step, 0):,.0f}:  " + "\n".join(t for t in texts if t))
         else:
             self._show_hint()
 
