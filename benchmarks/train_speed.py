@@ -24,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PEERS = ROOT / "benchmarks" / "peers"
 # Table order: the subject first, then the peers it is compared with.
+TUNING_ENV = {"XLA_FLAGS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+              "TF_NUM_INTEROP_THREADS", "TF_ENABLE_ONEDNN_OPTS", "JAX_PLATFORMS", "KERAS_BACKEND"}
 NOISY = 0.25  # cores used by other processes above which a timing is suspect
 SCRIPTS = {
     "cnnviz": "cnnviz_engine.py",
@@ -111,8 +113,8 @@ def wait_idle(limit):
     deadline = time.monotonic() + limit
     while True:
         b, c = busy_seconds(), children_seconds()
-        time.sleep(1)
-        load = other_load(b, c, 1)
+        time.sleep(3)  # long enough not to mistake a gap between someone's runs for idle
+        load = other_load(b, c, 3)
         if load < NOISY or time.monotonic() > deadline:
             return load
         time.sleep(4)
@@ -145,10 +147,11 @@ def run_once(name, python, batch, a):
         res = json.loads(r.stdout.strip().splitlines()[-1])  # the peer's one JSON line
     except (RuntimeError, subprocess.TimeoutExpired, json.JSONDecodeError, IndexError) as e:
         print(f"#   failed: {e!r}", file=sys.stderr)
-        return {"framework": name, "batch_size": batch, "error": repr(e)}
+        return {"peer": name, "framework": name, "batch_size": batch, "error": repr(e)}
     wall = time.perf_counter() - t
     # Includes the peer's own start-up and compile, so this is a ceiling on the contamination.
-    res.update(wall_seconds=wall, other_load=other_load(busy0, child0, wall))
+    # "peer" is the harness's name; "framework" is whatever the peer calls itself.
+    res.update(peer=name, wall_seconds=wall, other_load=other_load(busy0, child0, wall))
     print(f"#   {res['images_per_second']:.0f} img/s, other load {res['other_load']:.2f} cores",
           file=sys.stderr, flush=True)
     return res
@@ -194,15 +197,15 @@ def markdown(results, batches, notes):
     ratios = []
     for b in batches:
         ok = [r for r in results if r["batch_size"] == b and "error" not in r]
-        subject = next((r for r in ok if r["framework"] == "cnnviz"), None)
-        peers = [r for r in ok if r["framework"] != "cnnviz"]
+        subject = next((r for r in ok if r["peer"] == "cnnviz"), None)
+        peers = [r for r in ok if r["peer"] != "cnnviz"]
         if subject is None or not peers:
             ratios.append(f"- B={b}: n/a (needs cnnviz and at least one peer)")
             continue
         best = max(peers, key=lambda r: r["images_per_second"])
         label = best["framework"] + (f" ({best['best_variant']})" if "best_variant" in best else "")
         ratio = subject["images_per_second"] / best["images_per_second"]
-        naive = next((r for r in peers if r["framework"] == "jax_naive"), None)
+        naive = next((r for r in peers if r["peer"] == "jax_naive"), None)
         vs_naive = f"; {subject['images_per_second'] / naive['images_per_second']:.2f}x " \
             "jax_naive" if naive else ""
         ratios.append(f"- B={b}: {ratio:.2f}x (best peer {label}, "
@@ -242,6 +245,8 @@ def main():
             "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                         "processor": cpu_model()},
             "settings": {k: str(v) for k, v in vars(a).items()},
+            # Inherited by every peer and able to change its speed a lot (e.g. XLA_FLAGS).
+            "environment": {k: v for k, v in os.environ.items() if k in TUNING_ENV},
             "notes": notes,
             "results": results,
             "markdown": report,

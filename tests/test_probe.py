@@ -6,6 +6,8 @@ written out again here, the engine's plain apply_with_activations, numpy loops.
 
 import cnnviz.engine  # noqa: F401, I001  (first: sets XLA's flags before JAX starts)
 
+import gc
+
 import jax
 import numpy as np
 import pytest
@@ -26,6 +28,14 @@ from cnnviz.io.replay import ReplayError, load_replay, replay_bytes
 # conv, pool, flatten and dense: every kind of output a view draws, quick to compile
 SPEC = NetworkSpec((12, 12, 1), (Conv2D(4, 3), MaxPool2D(2), Flatten(), Dense(8),
                                  Dense(5, "none")))
+
+
+@pytest.fixture(autouse=True)
+def qt_garbage_dies_in_this_thread():
+    """Collect the previous test's reference cycles here, in the GUI thread: left for
+    later, Python's collector could run in a thread this test starts (JAX compiles in
+    one) and delete Qt objects there while the GUI thread paints them."""
+    gc.collect()
 
 
 @pytest.fixture(scope="module")

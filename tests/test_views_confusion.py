@@ -6,6 +6,7 @@ import cnnviz.engine  # noqa: F401, I001  (first: sets XLA's flags before JAX st
 import numpy as np
 import pytest
 from PyQt6.QtCore import QPointF, Qt
+from test_probe import qt_garbage_dies_in_this_thread  # noqa: F401 (fixture)
 from test_probe import SPEC, normalised
 
 from cnnviz.core.snapshot import ProbeImage

@@ -6,6 +6,7 @@ import cnnviz.engine  # noqa: F401, I001  (first: sets XLA's flags before JAX st
 import jax
 import numpy as np
 from PyQt6.QtCore import QPoint, Qt
+from test_probe import qt_garbage_dies_in_this_thread  # noqa: F401 (fixture)
 from test_qt_support import SMALL_NET, make_window
 
 from cnnviz.engine.model import apply, to_float

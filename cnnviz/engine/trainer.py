@@ -128,6 +128,10 @@ class Trainer:
         self.optimizer = config_optimizer(config)
         self.opt_state = self.optimizer.init(self.params)
         self.state = COMPILING
+        # JAX dispatches asynchronously: without a bound, this loop would queue dispatches
+        # a second or more ahead of the device, and snapshots, views and commands would
+        # lag that far behind. Two in flight keep the device busy all the same.
+        self.max_in_flight = 2
         # the live views' data: nothing until a view sends SetProbe
         self.probe_interval, self.detail_interval = probe_interval, detail_interval
         self._probe: ProbeImage | None = None
@@ -205,6 +209,8 @@ class Trainer:
                     self._key, step + 1)
                 self._pending_loss.append(losses)
                 self._pending_acc.append(accs)
+                if len(self._pending_loss) > self.max_in_flight:
+                    self._pending_loss[-self.max_in_flight - 1].block_until_ready()
                 self._last_batch = batches[i + k - 1]
                 self._images_since += k * cfg.batch_size
                 step += k

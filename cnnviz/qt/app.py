@@ -12,6 +12,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import QSettings
 from PyQt6.QtWidgets import QApplication
 
+from cnnviz.qt.live_views import add_live_views
 from cnnviz.qt.main_window import MainWindow
 from cnnviz.qt.theme import apply_theme
 
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = QSettings()
     apply_theme(app, str(settings.value("view/theme", "system")))
     window = MainWindow(settings)
+    add_live_views(window, window.session)
     window.show()
     files = [a for a in argv if not a.startswith("-")]
     if files:

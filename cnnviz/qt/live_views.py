@@ -154,7 +154,8 @@ class LiveController(QObject):
 
 
 class ViewHost(Protocol):
-    """What add_live_views needs of the window (MainWindow has it)."""
+    """What add_live_views needs of the window besides being a QMainWindow (MainWindow
+    has it)."""
 
     file: ProjectFile  # the replay is saved in it
 
@@ -197,6 +198,7 @@ BIG = (("Feature maps", FeatureMapsView), ("Filters", FiltersView), ("Replay", R
 SMALL = (("Predictions", PredictionsView), ("Confusion matrix", ConfusionView),
          ("Draw", DrawView))
 TABS, DOCKS = "tabs", "docks"
+DOCK_HEIGHT = 450  # the bottom row of docks, in pixels
 
 
 def add_live_views(window: ViewHost, session: Session, layout: str = TABS) -> LiveViews:
@@ -222,4 +224,7 @@ def add_live_views(window: ViewHost, session: Session, layout: str = TABS) -> Li
         for dock in rest:
             window.tabifyDockWidget(first, dock)
         first.raise_()
+    else:
+        big = [live.docks[title] for title, _ in BIG]
+        window.resizeDocks(big, [DOCK_HEIGHT] * len(big), Qt.Orientation.Vertical)
     return live

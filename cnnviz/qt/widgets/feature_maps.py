@@ -7,6 +7,7 @@ unit. Click a tile to enlarge that channel and read its values under the mouse.
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (
@@ -73,7 +74,7 @@ class ChannelDetail(QWidget):
         mosaic = maps.per_channel if per_channel else maps.shared
         if maps.spatial:
             self.title.setText(f"{maps.name}, channel {channel}")
-            tile = mosaic.tile_image(channel)
+            tile = np.ascontiguousarray(mosaic.tile_image(channel))  # pyqtgraph needs it
             lo, hi = ((maps.channel_lo[channel], maps.channel_hi[channel]) if per_channel
                       else (maps.lo, maps.hi))
         else:
@@ -129,7 +130,6 @@ class FeatureMapsView(QWidget):
         layout.addWidget(intro)
         layout.addWidget(split, 1)
         layout.addWidget(self.status)
-        self._shown: Views | None = None
         self._layout_key: tuple | None = None
         self.selected: tuple[str, int] | None = None
         model.views_changed.connect(self._on_views)
@@ -160,7 +160,7 @@ class FeatureMapsView(QWidget):
             self.panel.add(INPUT, 0, 0, GREY_LUT)
             for i, maps in enumerate(views.probe.layers, start=1):
                 self.panel.add(maps.name, *divmod(i, COLUMNS), ACTIVATION_LUT)
-            self.selected = None
+            self.selected = (views.probe.layers[0].name, 0) if views.probe.layers else None
         probe = views.probe
         names = views.class_names
         label = f" ({names[probe.input.label]})" if probe.input.label is not None else ""
@@ -169,12 +169,12 @@ class FeatureMapsView(QWidget):
             self.panel.cells[maps.name].set(maps.per_channel if self.per_channel
                                             else maps.shared, layer_title(maps))
         if self.selected is not None:
+            self.panel.cells[self.selected[0]].mark(self.selected[1])
             self.detail.show_channel(self._maps(self.selected[0]), self.selected[1],
                                      self.per_channel)
-        self._shown = views
 
     def _on_hover(self, key: str, tile: int, row: int, col: int) -> None:
-        if key == INPUT or self._shown is None:
+        if key == INPUT or self.model.views is None:
             return
         maps = self._maps(key)
         if maps.spatial:
@@ -186,11 +186,10 @@ class FeatureMapsView(QWidget):
     def _on_click(self, key: str, tile: int, row: int, col: int) -> None:
         if key == INPUT:
             return
-        if self.selected is not None and self.selected[0] in self.panel.cells:
+        if self.selected is not None:
             self.panel.cells[self.selected[0]].mark(None)
         self.selected = (key, tile)
-        self.panel.cells[key].mark(tile)
-        self.detail.show_channel(self._maps(key), tile, self.per_channel)
+        self.refresh()
 
 
 if __name__ == "__main__":

@@ -61,8 +61,8 @@ class MosaicCell:
         self.box.addItem(self.marker)
 
     def set(self, mosaic: Mosaic, title: str | None = None) -> None:
-        if title is not None:
-            self.label.setText(title)
+        if title is not None and title != self.label.text:
+            self.label.setText(title)  # only on change: a new text re-lays out the panel
         if mosaic is self.mosaic:
             return
         reshaped = self.mosaic is None or self.mosaic.image.shape != mosaic.image.shape

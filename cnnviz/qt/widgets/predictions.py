@@ -35,6 +35,7 @@ class ProbabilityBars(pg.PlotWidget):
         self.bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[])
         self.addItem(self.bars)
         self._names: tuple[str, ...] = ()
+        self._ticks: tuple | None = None
 
     def show_probe(self, probe: ProbeResult, names: tuple[str, ...]) -> None:
         probs = probe.probabilities
@@ -43,8 +44,10 @@ class ProbabilityBars(pg.PlotWidget):
             self.setYRange(-0.5, len(names) - 0.5, padding=0.02)
         top = int(np.argmax(probs))
         true = probe.input.label
-        ticks = [(i, f"{name} ✓" if i == true else name) for i, name in enumerate(names)]
-        self.getAxis("left").setTicks([ticks])
+        if (names, true) != self._ticks:  # only on change: new ticks redraw the axis
+            self._ticks = (names, true)
+            self.getAxis("left").setTicks([[(i, f"{name} ✓" if i == true else name)
+                                            for i, name in enumerate(names)]])
         self.bars.setOpts(x0=np.zeros(len(probs)), y=np.arange(len(probs)), width=probs,
                           brushes=[TOP_BAR if i == top else BAR for i in range(len(probs))])
 

@@ -22,6 +22,7 @@ class ProbeBar(QWidget):
                                 ("▶", "next image", lambda: model.step(+1)),
                                 ("Random", "a random image", model.random)):
             button = QPushButton(text)
+            button.setMaximumWidth(button.fontMetrics().horizontalAdvance(text) + 24)
             button.setToolTip(f"Probe with the {tip} (of the chosen class)")
             button.clicked.connect(slot)
             buttons.append(button)

@@ -70,6 +70,7 @@ class WeightStatsView(QWidget):
         layout.addWidget(intro)
         layout.addWidget(split, 1)
         self._replay: Replay | None = None
+        self._label = ""
         model.views_changed.connect(self._on_change)
         model.replay_changed.connect(self._on_change)
 
@@ -126,7 +127,10 @@ class WeightStatsView(QWidget):
                                  "batch.")
             return
         self.bars.setData(histogram.edges, histogram.counts)
-        self.histogram.setLabel("bottom", f"{layer.name} {KINDS[kind]}")
+        label = f"{layer.name} {KINDS[kind]}"
+        if label != self._label:  # only on change: a new label re-lays out the plot
+            self._label = label
+            self.histogram.setLabel("bottom", label)
         self.summary.setText("   ".join(
             f"{s.name}: ‖W‖ {s.weight_norm:.3g}" + (
                 "" if s.gradient_norm is None else f", ‖∂L/∂W‖ {s.gradient_norm:.2g}")
