@@ -9,6 +9,9 @@ Measures, on the default network and data (preset tiny on shapes):
 * throughput: training images per second with the window open vs headless (the trainer
   iterated directly, no Qt), after the compile. Target: window >= 90 % of headless.
 
+For context each round also measures the gaps while the same worker trains with no window
+at all: what training and the rest of the machine cost the event loop without any view.
+
 Headless and window rounds alternate; the verdict is on the median round, since other
 load on the machine skews single rounds.
 
@@ -59,7 +62,7 @@ def parse_args():
                    "the verdict is on the median round (other load on the machine skews some)")
     p.add_argument("--startups", type=int, default=3)
     p.add_argument("--json", type=Path, help="also write the results here")
-    p.add_argument("--phase", choices=("headless", "window"), help=argparse.SUPPRESS)
+    p.add_argument("--phase", choices=("headless", "floor", "window"), help=argparse.SUPPRESS)
     return p.parse_args()
 
 
@@ -146,9 +149,49 @@ def run_until(done, limit: float = 180.0) -> None:
             raise TimeoutError("the window did not get there in time")
 
 
+def measure_gaps(seconds: float) -> dict:
+    """Run the event loop for `seconds` with a 10 ms timer: the gaps between its ticks,
+    and the share of one core the GUI thread used meanwhile."""
+    from PyQt6.QtCore import QElapsedTimer, Qt, QTimer
+
+    gaps: list[float] = []
+    clock = QElapsedTimer()
+    timer = QTimer(timerType=Qt.TimerType.PreciseTimer, interval=TICK_MS)
+
+    def tick() -> None:
+        gaps.append(clock.nsecsElapsed() / 1e6)
+        clock.restart()
+
+    timer.timeout.connect(tick)
+    cpu, wall = time.thread_time(), time.perf_counter()
+    clock.start()
+    timer.start()
+    run_loop(seconds)
+    timer.stop()
+    return gaps_summary(gaps[1:]) | {
+        "gui_cpu": (time.thread_time() - cpu) / (time.perf_counter() - wall)}
+
+
+def train_and_measure(worker, start, batch_size: int, seconds: float) -> dict:
+    """start() a run on `worker`, let it warm up, then measure the gaps and its speed."""
+    rate, first_step = Rate(batch_size), []
+
+    def on_snapshot(snap) -> None:
+        if snap.state != "running" or snap.epoch_done:
+            return
+        first_step.append(time.perf_counter())
+        if first_step[-1] - first_step[0] >= WARMUP_S:
+            rate.add(snap.step)
+
+    worker.snapshot.connect(on_snapshot)
+    start()
+    run_until(lambda: first_step and time.perf_counter() - first_step[0] >= WARMUP_S)
+    return {"training": measure_gaps(seconds), "images_per_second": rate.images_per_second}
+
+
 def window(seconds: float) -> dict:
     """The main window as the app opens it: idle first, then training."""
-    from PyQt6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
+    from PyQt6.QtCore import QSettings
     from PyQt6.QtWidgets import QApplication
 
     from cnnviz.qt import dialogs
@@ -163,47 +206,37 @@ def window(seconds: float) -> dict:
     session = window.session
     run_until(lambda: session.dataset is not None and window.worker.device is not None)
     session.set_config(epochs=1000)  # longer than the measurement
-
-    gaps: list[float] = []
-    clock = QElapsedTimer()
-    timer = QTimer(timerType=Qt.TimerType.PreciseTimer, interval=TICK_MS)
-
-    def tick() -> None:
-        gaps.append(clock.nsecsElapsed() / 1e6)
-        clock.restart()
-
-    timer.timeout.connect(tick)
-
-    def measure(duration: float) -> tuple[list[float], float]:
-        """The tick gaps, and the share of one core the GUI thread used meanwhile."""
-        gaps.clear()
-        cpu, wall = time.thread_time(), time.perf_counter()
-        clock.start()
-        timer.start()
-        run_loop(duration)
-        timer.stop()
-        return gaps[1:], (time.thread_time() - cpu) / (time.perf_counter() - wall)
-
-    idle, idle_cpu = measure(seconds)
-    rate, first_step = Rate(session.config.batch_size), []
-
-    def on_snapshot(snap) -> None:
-        if snap.state != "running" or snap.epoch_done:
-            return
-        first_step.append(time.perf_counter())
-        if first_step[-1] - first_step[0] >= WARMUP_S:
-            rate.add(snap.step)
-
-    window.worker.snapshot.connect(on_snapshot)
-    window.actions.start_pause.trigger()
-    run_until(lambda: first_step and time.perf_counter() - first_step[0] >= WARMUP_S)
-    training, training_cpu = measure(seconds)
-    result = {"idle": gaps_summary(idle) | {"gui_cpu": idle_cpu},
-              "training": gaps_summary(training) | {"gui_cpu": training_cpu},
-              "images_per_second": rate.images_per_second}
-    result["platform"] = app.platformName()
+    result = {"idle": measure_gaps(seconds), "platform": app.platformName()}
+    result |= train_and_measure(window.worker, window.actions.start_pause.trigger,
+                                session.config.batch_size, seconds)
     window.close()
     window.finish_threads(60)
+    return result
+
+
+def floor(seconds: float) -> dict:
+    """The same run in the same worker, with no window at all: the gaps that training
+    alone costs the event loop on this machine (other load included)."""
+    from PyQt6.QtWidgets import QApplication
+
+    from cnnviz.core.config import TrainConfig
+    from cnnviz.core.history import History
+    from cnnviz.core.presets import DEFAULT_PRESET, get_preset
+    from cnnviz.data.registry import DEFAULT_DATASET, load_dataset
+    from cnnviz.qt.worker import TrainingWorker
+
+    app = QApplication([])
+    worker = TrainingWorker(app)
+    worker.load_engine()
+    run_until(lambda: worker.device is not None)
+    preset = get_preset(DEFAULT_PRESET)
+    config = TrainConfig(learning_rate=preset.learning_rate, epochs=1000)
+    dataset = load_dataset(DEFAULT_DATASET)
+    spec = preset.spec.adapted(dataset.input_shape, dataset.num_classes)
+    result = train_and_measure(
+        worker, lambda: worker.start(spec, dataset, config, None, History()),
+        config.batch_size, seconds)
+    worker.shutdown(60)
     return result
 
 
@@ -220,7 +253,7 @@ def phase(name: str, seconds: float) -> dict:
 def main() -> int:
     args = parse_args()
     if args.phase:
-        print(json.dumps((headless if args.phase == "headless" else window)(args.seconds)))
+        print(json.dumps(PHASES[args.phase](args.seconds)))
         return 0
     startups = startup_seconds(args.startups)
     print(f"startup (launch to window shown): median {statistics.median(startups):.2f} s "
@@ -228,14 +261,16 @@ def main() -> int:
     rounds = []
     for i in range(args.rounds):
         alone = phase("headless", args.seconds)["images_per_second"]
+        bare = phase("floor", args.seconds)["training"]
         with_window = phase("window", args.seconds)
-        rounds.append({"headless_images_per_second": alone, **with_window})
+        rounds.append({"headless_images_per_second": alone, "floor": bare, **with_window})
         idle, train = with_window["idle"], with_window["training"]
         print(f"round {i + 1}: idle p99 {idle['p99_ms']:.1f} ms (max {idle['max_ms']:.1f}); "
               f"training p50 {train['p50_ms']:.1f} p99 {train['p99_ms']:.1f} "
-              f"max {train['max_ms']:.1f} ms, GUI thread {train['gui_cpu']:.0%} of a core; "
-              f"images/s window {with_window['images_per_second']:,.0f} vs headless "
-              f"{alone:,.0f} ({with_window['images_per_second'] / alone:.0%})", flush=True)
+              f"max {train['max_ms']:.1f} ms, GUI thread {train['gui_cpu']:.0%} of a core "
+              f"[no window: p99 {bare['p99_ms']:.1f} max {bare['max_ms']:.1f}]; images/s "
+              f"window {with_window['images_per_second']:,.0f} vs headless {alone:,.0f} "
+              f"({with_window['images_per_second'] / alone:.0%})", flush=True)
     ratios = {
         "p99_ratio": statistics.median(r["training"]["p99_ms"] / r["idle"]["p99_ms"]
                                        for r in rounds),
@@ -255,6 +290,8 @@ def main() -> int:
                                          "median": ratios, "pass": ok}, indent=1))
     return 0 if ok else 1
 
+
+PHASES = {"headless": headless, "floor": floor, "window": window}
 
 if __name__ == "__main__":
     sys.exit(main())
