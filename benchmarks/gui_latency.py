@@ -44,9 +44,9 @@ STARTUP_CODE = """
 import time, sys
 from PyQt6.QtCore import QSettings, QTimer
 from PyQt6.QtWidgets import QApplication
-from cnnviz.qt.main_window import MainWindow
+from cnnviz.qt.app import build_window
 app = QApplication([])
-window = MainWindow(QSettings(sys.argv[1], QSettings.Format.IniFormat))
+window = build_window(QSettings(sys.argv[1], QSettings.Format.IniFormat))
 window.show()
 QTimer.singleShot(0, lambda: (print(time.time(), flush=True), window.finish_threads(60),
                               app.quit()))
@@ -190,17 +190,17 @@ def train_and_measure(worker, start, batch_size: int, seconds: float) -> dict:
 
 
 def window(seconds: float) -> dict:
-    """The main window as the app opens it: idle first, then training."""
+    """The window as the app opens it (live views included): idle, then training."""
     from PyQt6.QtCore import QSettings
     from PyQt6.QtWidgets import QApplication
 
     from cnnviz.qt import dialogs
-    from cnnviz.qt.main_window import MainWindow
+    from cnnviz.qt.app import build_window
 
     app = QApplication([])
     dialogs.ask_save_changes = lambda *args: dialogs.DISCARD
     settings = Path(tempfile.mkdtemp()) / "settings.ini"  # never the user's settings
-    window = MainWindow(QSettings(str(settings), QSettings.Format.IniFormat))
+    window = build_window(QSettings(str(settings), QSettings.Format.IniFormat))
     window.resize(1500, 950)
     window.show()
     session = window.session

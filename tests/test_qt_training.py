@@ -132,3 +132,10 @@ def test_closing_while_training_stops_the_worker_quickly(window, qtbot):
     assert window.close()
     assert time.perf_counter() - clock < 2.0
     assert not window.worker.is_running() and not window.isVisible()
+
+
+def test_closing_also_ends_other_panels_background_work(window):
+    waited = []
+    window.add_shutdown(lambda timeout_s: waited.append(timeout_s) or True)
+    assert window.close()
+    assert waited and waited[0] <= 2.0

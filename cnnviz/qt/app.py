@@ -20,6 +20,15 @@ ORGANIZATION = APPLICATION = "cnnviz"
 LATE_SHUTDOWN_S = 60.0
 
 
+def build_window(settings: QSettings) -> MainWindow:
+    """The window as the app shows it: the main window with every live view."""
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)  # what the views expect
+    window = MainWindow(settings)
+    live = add_live_views(window, window.session)
+    window.add_shutdown(live.shutdown)  # their computations at rest end with the window
+    return window
+
+
 def main(argv: list[str] | None = None) -> int:
     """Open the window (and a project file, if one is given); returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
@@ -27,11 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("cnnviz")
-    pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
     settings = QSettings()
     apply_theme(app, str(settings.value("view/theme", "system")))
-    window = MainWindow(settings)
-    add_live_views(window, window.session)
+    window = build_window(settings)
     window.show()
     files = [a for a in argv if not a.startswith("-")]
     if files:

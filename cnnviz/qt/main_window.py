@@ -44,6 +44,7 @@ class MainWindow(QMainWindow):
                  load: Callable[..., Dataset] = load_dataset, parent: QWidget | None = None):
         super().__init__(parent)
         self.settings = settings
+        self._shutdowns: list[Callable[[float], bool]] = []
         self.network = NetworkModel(get_preset(DEFAULT_PRESET).spec, parent=self)
         self.worker = TrainingWorker(self)
         self.loader = DatasetLoader(load, self)
@@ -89,6 +90,11 @@ class MainWindow(QMainWindow):
 
     def add_tab(self, widget: QWidget, title: str) -> None:
         self.tabs.addTab(widget, title)
+
+    def add_shutdown(self, wait: Callable[[float], bool]) -> None:
+        """Have finish_threads also end another panel's background work: `wait(timeout_s)`
+        stops it and returns whether its threads ended in time."""
+        self._shutdowns.append(wait)
 
     # -- construction -----------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -260,9 +266,9 @@ class MainWindow(QMainWindow):
         """Stop training and loading and wait for their threads; True if all ended.
         (A JAX compile cannot be interrupted, so a run that is still compiling may
         take longer than a running one, which stops after its current batch.)"""
-        worker_done = self.worker.shutdown(timeout_s)
-        loader_done = self.loader.shutdown(timeout_s)
-        return worker_done and loader_done
+        results = [wait(timeout_s) for wait in
+                   (self.worker.shutdown, self.loader.shutdown, *self._shutdowns)]
+        return all(results)
 
     def _save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
