@@ -43,7 +43,7 @@ RESTING = (PAUSED, FINISHED, STOPPED)
 BACKGROUND_NICE = 10  # training's priority below the GUI thread's (0); see below
 
 
-def _yield_cpu_to_the_gui() -> None:
+def yield_cpu_to_the_gui() -> None:
     """Run this thread, and every thread it starts, at a lower priority than the GUI.
 
     Training keeps every core busy; at equal priority a repaint then shares its core
@@ -108,7 +108,7 @@ class Checkpoint:
 
 def load_engine() -> str:
     """Import the engine (and with it JAX) and say which device it trains on."""
-    _yield_cpu_to_the_gui()
+    yield_cpu_to_the_gui()
     importlib.import_module("cnnviz.engine.trainer")  # first: it sets XLA's flags for JAX
     return _device_text()
 
@@ -186,7 +186,7 @@ class TrainingWorker(QObject):
         whenever it rests (it waits for a command then, so its params are stable)."""
         from cnnviz.engine.trainer import Trainer  # JAX loads here if not yet loaded
 
-        _yield_cpu_to_the_gui()
+        yield_cpu_to_the_gui()
         trainer = Trainer(spec, dataset, config, params=weights, history=history)
         with self._lock:
             self._trainer = trainer

@@ -16,6 +16,7 @@ from PyQt6.QtCore import QEvent, QPointF, Qt, QTimer
 from PyQt6.QtGui import QColor, QPalette
 from PyQt6.QtWidgets import (
     QDoubleSpinBox,
+    QGraphicsScene,
     QHBoxLayout,
     QLabel,
     QSizePolicy,
@@ -132,6 +133,9 @@ class CurvesPanel(QWidget):
         super().__init__(parent)
         self.session = session
         self.view = pg.GraphicsLayoutWidget()
+        # The curves change bounds with every redraw; keeping a spatial index of a
+        # handful of items up to date costs more than it saves.
+        self.view.scene().setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
         loss_plot = self.view.addPlot(row=0, col=0)
         acc_plot = self.view.addPlot(row=1, col=0)
         acc_plot.setXLink(loss_plot)

@@ -89,6 +89,10 @@ class TrainingPanel(QWidget):
         self.state.setWordWrap(True)
         self.metrics = QLabel()
         self.device = QLabel()
+        for label in (self.state, self.metrics, self.device):
+            # Their text changes with every snapshot; were the layout to follow its width,
+            # each change would resize the docks and the plots beside them.
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.device.setToolTip("Where JAX runs the training: the CPU, or a GPU if JAX finds "
                                "one (install cnnviz[cuda] for NVIDIA GPUs).")
         self._metrics: dict[str, str] = {}  # the latest loss, validation and speed texts
