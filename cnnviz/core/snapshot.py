@@ -144,7 +144,7 @@ class LayerStats:
 
 
 @dataclass(frozen=True, eq=False)
-class TestGrid:
+class PredictionGrid:
     """A fixed set of test images with the network's current verdict on each."""
 
     images: Mosaic  # thumbnails, one tile per image
@@ -186,6 +186,6 @@ class Views:
     probe: ProbeResult
     filters: tuple[LayerFilters, ...]
     stats: tuple[LayerStats, ...] | None = None
-    grid: TestGrid | None = None
+    grid: PredictionGrid | None = None
     confusion: Confusion | None = None
     replay: Replay | None = None

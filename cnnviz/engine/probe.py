@@ -35,9 +35,9 @@ from cnnviz.core.snapshot import (
     LayerFilters,
     LayerMaps,
     LayerStats,
+    PredictionGrid,
     ProbeImage,
     ProbeResult,
-    TestGrid,
     Views,
 )
 from cnnviz.data.dataset import Dataset
@@ -216,11 +216,11 @@ class Prober:
             None if grads is None else histogram(grads[i], symmetric=True))
             for i in self.weighted)
 
-    def grid(self, params: Params) -> TestGrid | None:
+    def grid(self, params: Params) -> PredictionGrid | None:
         if self._grid_picture is None:
             return None
         predicted, confidence = _frozen(self._predict(params, self._grid_x))
-        return TestGrid(self._grid_picture, self._grid_idx, self._grid_y, predicted,
+        return PredictionGrid(self._grid_picture, self._grid_idx, self._grid_y, predicted,
                         confidence)
 
     def evaluate(self, params: Params, epoch: int | None = None

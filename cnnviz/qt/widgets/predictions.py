@@ -9,16 +9,16 @@ from PyQt6.QtCore import QRectF, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QImage, QPainter, QPen
 from PyQt6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
-from cnnviz.core.snapshot import ProbeResult, TestGrid, Views
+from cnnviz.core.snapshot import PredictionGrid, ProbeResult, Views
 from cnnviz.qt.live_model import LiveModel
 from cnnviz.qt.widgets.mosaic_view import GREY_LUT, image_view_box, show_mosaic
 
-RIGHT, WRONG = QColor(40, 160, 70), QColor(220, 50, 40)
+RIGHT, WRONG, TRUTH = QColor(40, 160, 70), QColor(220, 50, 40), QColor(128, 128, 128)
 BAR, TOP_BAR = QColor(90, 130, 200), QColor(240, 150, 30)
 BARS_TIP = ("The softmax turns the last layer's scores into probabilities that add up to 1. "
             "Orange: the class the network picks. A green tick marks the true class.")
-GRID_TIP = ("Test images the network never trained on, with the class it predicts and how "
-            "sure it is. Red frame: wrong. Click an image to make it the probe.")
+GRID_TIP = ("Test images the network never trained on, with the class it predicts, how sure "
+            "it is, and the true class. Red frame: wrong. Click an image to probe with it.")
 
 
 class ProbabilityBars(pg.PlotWidget):
@@ -60,21 +60,22 @@ def to_qimage(tile: np.ndarray) -> QImage:
     return QImage(tile.data, w, h, tile.strides[0], fmt).copy()
 
 
-class TestGridView(QWidget):
+class ImageGrid(QWidget):
     """Thumbnails with a caption under each, drawn in one paint; `clicked(i)`."""
 
     clicked = pyqtSignal(int)
-    COLUMNS, CAPTION = 6, 16
+    COLUMNS, LINE = 6, 15
+    CAPTION = 2 * LINE  # the prediction, then the true class
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setToolTip(GRID_TIP)
         self.setMinimumSize(300, 200)
-        self.grid: TestGrid | None = None
+        self.grid: PredictionGrid | None = None
         self.names: tuple[str, ...] = ()
         self._images: list[QImage] = []
 
-    def show_grid(self, grid: TestGrid, names: tuple[str, ...]) -> None:
+    def show_grid(self, grid: PredictionGrid, names: tuple[str, ...]) -> None:
         if self.grid is None or self.grid.images is not grid.images:
             self._images = [to_qimage(grid.images.tile_image(i))
                             for i in range(grid.images.count)]
@@ -105,12 +106,15 @@ class TestGridView(QWidget):
             if not right:
                 painter.setPen(QPen(WRONG, 3))
                 painter.drawRect(QRectF(x + 2, y + 2, w - 4, w - 4))
-            painter.setPen(RIGHT if right else WRONG)
-            caption = f"{self.names[g.predicted[i]]} {g.confidence[i]:.0%}"
-            painter.drawText(QRectF(x, y + w - 2, w, self.CAPTION),
-                             Qt.AlignmentFlag.AlignCenter,
-                             painter.fontMetrics().elidedText(
-                                 caption, Qt.TextElideMode.ElideMiddle, w - 2))
+            for line, (text, colour) in enumerate((
+                    (f"{self.names[g.predicted[i]]} {g.confidence[i]:.0%}",
+                     RIGHT if right else WRONG),
+                    (f"true: {self.names[g.true[i]]}", TRUTH))):
+                painter.setPen(colour)
+                painter.drawText(QRectF(x, y + w - 2 + line * self.LINE, w, self.LINE),
+                                 Qt.AlignmentFlag.AlignCenter,
+                                 painter.fontMetrics().elidedText(
+                                     text, Qt.TextElideMode.ElideMiddle, w - 2))
         painter.end()
 
     def mousePressEvent(self, event) -> None:
@@ -133,7 +137,7 @@ class PredictionsView(QWidget):
         self.probe_box.addItem(self.probe_image)
         self.bars = ProbabilityBars()
         self.grid_title = QLabel()
-        self.grid = TestGridView()
+        self.grid = ImageGrid()
         self.grid.clicked.connect(self._on_grid_click)
         left = QWidget()
         column = QVBoxLayout(left)
