@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -44,6 +45,9 @@ def parse_args():
     p.add_argument("--steps", type=int, default=40, help="timed steps per repeat")
     p.add_argument("--warmup", type=int, default=5, help="untimed steps, first one included")
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=3,
+                   help="whole sweeps, one after another; cells and ratios are the median "
+                   "round (this machine's speed drifts by tens of percent over minutes)")
     p.add_argument("--timeout", type=float, default=1200, help="seconds per peer run")
     p.add_argument("--idle-wait", type=float, default=120,
                    help="seconds to wait for other load to go away before each run")
@@ -157,6 +161,40 @@ def run_once(name, python, batch, a):
     return res
 
 
+def median_results(rounds):
+    """Per peer and batch size, the run with the median speed over the rounds (its
+    `rounds` lists every round's speed)."""
+    merged = []
+    for runs in zip(*rounds, strict=True):
+        ok = sorted((r for r in runs if "error" not in r), key=lambda r: r["images_per_second"])
+        if not ok:
+            merged.append(runs[0])
+            continue
+        merged.append({**ok[(len(ok) - 1) // 2],
+                       "rounds": [r.get("images_per_second") for r in runs]})
+    return merged
+
+
+def best_peer(runs, batch):
+    """(cnnviz's run, the fastest other peer's run) at `batch`, or None."""
+    ok = [r for r in runs if r["batch_size"] == batch and "error" not in r]
+    subject = next((r for r in ok if r["peer"] == "cnnviz"), None)
+    peers = [r for r in ok if r["peer"] not in ("cnnviz", "jax_naive")] or \
+        [r for r in ok if r["peer"] != "cnnviz"]
+    if subject is None or not peers:
+        return None
+    return subject, max(peers, key=lambda r: r["images_per_second"])
+
+
+def round_ratios(rounds, batches):
+    """{batch: [cnnviz / best peer in each round]}: the ratio of runs minutes apart."""
+    out = {}
+    for b in batches:
+        pairs = [best_peer(runs, b) for runs in rounds]
+        out[b] = [s["images_per_second"] / p["images_per_second"] for s, p in filter(None, pairs)]
+    return out
+
+
 def rows(results):
     """One row per framework variant (torch memory formats, keras XLA on/off)."""
     out = {}
@@ -175,7 +213,7 @@ def spread(r):
     return (max(r["all"]) - min(r["all"])) / 2 / r["images_per_second"]
 
 
-def markdown(results, batches, notes):
+def markdown(results, batches, notes, ratios_by_round):
     table = rows(results)
     head = "| framework | " + " | ".join(f"B={b}" for b in batches) + " |"
     sep = "|---|" + "---:|" * len(batches)
@@ -196,19 +234,18 @@ def markdown(results, batches, notes):
 
     ratios = []
     for b in batches:
-        ok = [r for r in results if r["batch_size"] == b and "error" not in r]
-        subject = next((r for r in ok if r["peer"] == "cnnviz"), None)
-        peers = [r for r in ok if r["peer"] != "cnnviz"]
-        if subject is None or not peers:
+        pair, per_round = best_peer(results, b), ratios_by_round.get(b, [])
+        if pair is None or not per_round:
             ratios.append(f"- B={b}: n/a (needs cnnviz and at least one peer)")
             continue
-        best = max(peers, key=lambda r: r["images_per_second"])
+        subject, best = pair
         label = best["framework"] + (f" ({best['best_variant']})" if "best_variant" in best else "")
-        ratio = subject["images_per_second"] / best["images_per_second"]
-        naive = next((r for r in peers if r["peer"] == "jax_naive"), None)
+        naive = next((r for r in results if r["batch_size"] == b and r["peer"] == "jax_naive"
+                      and "error" not in r), None)
         vs_naive = f"; {subject['images_per_second'] / naive['images_per_second']:.2f}x " \
             "jax_naive" if naive else ""
-        ratios.append(f"- B={b}: {ratio:.2f}x (best peer {label}, "
+        ratios.append(f"- B={b}: {statistics.median(per_round):.2f}x, median of the rounds' "
+                      f"ratios {[round(x, 2) for x in per_round]} (best peer {label}, "
                       f"{best['images_per_second']:.0f} img/s{vs_naive})")
 
     noisy = [f"{r['framework']} B={r['batch_size']} ({r['other_load']:.2f} cores)"
@@ -218,7 +255,8 @@ def markdown(results, batches, notes):
     if noisy:
         notes = [*notes, "* other processes used CPU during: " + ", ".join(noisy)]
     return "\n".join([
-        "Training images/second, median over repeats (± half the min-max range):", "",
+        "Training images/second: the median round's median over repeats (± half the "
+        "min-max range of its repeats):", "",
         *speed, "",
         "First (compile) step seconds / peak RSS of the peer process:", "",
         *first, "",
@@ -235,9 +273,15 @@ def main():
     peers = find_peers(a, notes)
     for n in notes:
         print(f"# {n}", file=sys.stderr)
-    # Interleave by batch size so slow drift (thermal, other load) spreads over all peers.
-    results = [run_peer(name, py, b, a) for b in batches for name, py in peers.items()]
-    report = markdown(results, batches, notes)
+    # Whole sweeps, interleaved by batch size: a drift in the machine's speed (other load,
+    # other tenants of the host) then touches every peer alike, and each round's ratio
+    # compares runs minutes apart at most.
+    rounds = []
+    for i in range(a.rounds):
+        print(f"# round {i + 1} of {a.rounds}", file=sys.stderr, flush=True)
+        rounds.append([run_peer(name, py, b, a) for b in batches for name, py in peers.items()])
+    results = median_results(rounds)
+    report = markdown(results, batches, notes, round_ratios(rounds, batches))
     print(report)
     if a.out:
         a.out.write_text(json.dumps({

@@ -14,10 +14,12 @@ from cnnviz.core.shapes import layer_param_shapes
 from cnnviz.engine.model import apply
 from cnnviz.engine.steps import (
     ADAM_EPS,
+    batch_slices,
     config_optimizer,
     loss_and_accuracy,
     make_eval_step,
     make_optimizer,
+    make_train_step,
     set_learning_rate,
 )
 from cnnviz.engine.trainer import EVAL_BATCH, default_steps_per_dispatch, evaluate
@@ -122,3 +124,38 @@ def test_evaluate_pads_the_last_batch_and_matches_a_direct_computation():
                                       rel=1e-5)
     assert eval_step._cache_size() == 1  # one shape for every batch
     assert all(np.isnan(v) for v in evaluate(SMALL, params, x[:0], y[:0], eval_step))
+
+
+@pytest.mark.parametrize(("batch", "count"), [(1, 1), (32, 1), (63, 1), (64, 2), (100, 3),
+                                              (128, 4), (1000, 4)])
+def test_batch_slices_cover_the_batch_once_in_near_equal_parts(batch, count):
+    slices = batch_slices(batch)
+    assert len(slices) == count
+    assert [i for start, stop in slices for i in range(start, stop)] == list(range(batch))
+    sizes = [stop - start for start, stop in slices]
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_a_step_over_slices_takes_the_whole_batch_gradient():
+    """Batch 100 is summed over 3 slices; its update must be the gradient of the mean
+    loss over all 100 images, taken in one pass."""
+    spec = NetworkSpec((10, 10, 1), (Conv2D(4, 3), MaxPool2D(2), Flatten(), Dense(3)))
+    rng = np.random.default_rng(5)
+    params = [{k: jnp.asarray(v) for k, v in layer.items()}
+              for layer in reference.random_weights(spec, seed=5)]
+    x = jnp.asarray(rng.uniform(0, 1, (100, 10, 10, 1)).astype(np.float32))
+    y = jnp.asarray(rng.integers(0, 3, 100).astype(np.int32))
+
+    def mean_loss(p):
+        return loss_and_accuracy(apply(spec, p, x), y)[0]
+
+    expected_loss, expected_grads = jax.value_and_grad(mean_loss)(params)
+    optimizer = make_optimizer("sgd-momentum", 1.0)  # first step: params - 1.0 * gradient
+    step = make_train_step(spec, optimizer)
+    before = jax.tree.map(np.array, params)
+    after, _, losses, _ = step(params, optimizer.init(params), x, y,
+                               jnp.arange(100, dtype=jnp.int32)[None], jax.random.PRNGKey(0), 0)
+    np.testing.assert_allclose(losses[0], expected_loss, rtol=1e-5)
+    for b, a, g in zip(jax.tree.leaves(before), jax.tree.leaves(after),
+                       jax.tree.leaves(expected_grads), strict=True):
+        np.testing.assert_allclose(b - np.asarray(a), g, rtol=1e-4, atol=1e-6)

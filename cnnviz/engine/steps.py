@@ -21,6 +21,19 @@ from cnnviz.engine.model import apply, to_float
 
 # Keras' Adam epsilon (optax's default is 1e-8), so runs match Keras'.
 ADAM_EPS = 1e-7
+# A batch's gradient is summed over slices of about this many images: the activations of
+# one slice stay in the CPU's caches (a batch of 128 does not), which on CPU trains a
+# batch of 128 ~10 % faster. At most MAX_SLICES slices, since each is compiled separately.
+SLICE = 32
+MAX_SLICES = 4
+
+
+def batch_slices(batch_size: int) -> list[tuple[int, int]]:
+    """(start, stop) of the slices a batch's gradient is summed over: at most MAX_SLICES
+    of at least SLICE images each, as equal as can be."""
+    count = max(1, min(MAX_SLICES, batch_size // SLICE))
+    bounds = [round(i * batch_size / count) for i in range(count + 1)]
+    return list(zip(bounds, bounds[1:]))
 
 
 def make_optimizer(name: str, learning_rate: float) -> optax.GradientTransformation:
@@ -62,6 +75,22 @@ def make_train_step(spec: NetworkSpec, optimizer: optax.GradientTransformation,
         logits = apply(spec, params, x, train=True, key=key)
         return loss_and_accuracy(logits, y)
 
+    def batch_gradient(params, x, y, key):
+        """((mean loss, accuracy), gradient) of the whole batch, summed slice by slice:
+        the same numbers as one pass (up to float rounding), each slice weighted by its
+        share of the batch."""
+        total, slices = None, batch_slices(x.shape[0])
+        for i, (start, stop) in enumerate(slices):
+            weight = (stop - start) / x.shape[0]
+            if total is not None:  # one slice after the other: they share the caches
+                params, total = jax.lax.optimization_barrier((params, total))
+            (loss, acc), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+                params, x[start:stop], y[start:stop],
+                key if len(slices) == 1 else jax.random.fold_in(key, i))
+            part = jax.tree.map(lambda t, w=weight: t * w, ((loss, acc), grads))
+            total = part if total is None else jax.tree.map(jnp.add, total, part)
+        return total
+
     @partial(jax.jit, donate_argnums=(0, 1))
     def train_step(params, opt_state, x_all, y_all, idx, key, step0):
         def one_step(carry, inputs):
@@ -72,8 +101,7 @@ def make_train_step(spec: NetworkSpec, optimizer: optax.GradientTransformation,
             aug_key, drop_key = jax.random.split(step_key)
             if augment:
                 x = augment_batch(x, aug_key, augment)
-            (loss, acc), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-                params, x, y, drop_key)
+            (loss, acc), grads = batch_gradient(params, x, y, drop_key)
             updates, opt_state = optimizer.update(grads, opt_state, params)
             return (optax.apply_updates(params, updates), opt_state), (loss, acc)
 
