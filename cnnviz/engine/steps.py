@@ -8,6 +8,7 @@ state (``optax.inject_hyperparams``), so changing it never recompiles.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from functools import partial
 
@@ -33,7 +34,7 @@ def batch_slices(batch_size: int) -> list[tuple[int, int]]:
     of at least SLICE images each, as equal as can be."""
     count = max(1, min(MAX_SLICES, batch_size // SLICE))
     bounds = [round(i * batch_size / count) for i in range(count + 1)]
-    return list(zip(bounds, bounds[1:]))
+    return list(itertools.pairwise(bounds))
 
 
 def make_optimizer(name: str, learning_rate: float) -> optax.GradientTransformation:
