@@ -1,7 +1,9 @@
 """GUI responsiveness and training speed with the window open.
 
-Measures the window as `cnnviz` opens it (with the live views; --without-live-views
-for the main window alone), on the default network and data (preset tiny on shapes):
+Measures the window as `cnnviz` opens it (with the live views, the big ones as tabs;
+--all-views shows every view at once, each in its own dock, in a 2400x1350 window;
+--without-live-views the main window alone), on the default network and data (preset
+tiny on shapes):
 
 * startup: seconds from launching Python until the main window is shown (median of runs);
 * event-loop gaps: a 10 ms timer records the time between its ticks, first with the
@@ -19,7 +21,7 @@ Headless and window rounds alternate; the verdict is on the median round, since 
 load on the machine skews single rounds.
 
     uv run python benchmarks/gui_latency.py [--seconds 10] [--rounds 3] [--json out.json]
-                                            [--without-live-views]
+                                            [--all-views | --without-live-views]
 
 It uses QT_QPA_PLATFORM as set (offscreen if unset); under Xvfb run it with
 QT_QPA_PLATFORM=xcb to include real window-system painting. Settings go to a temporary
@@ -50,7 +52,7 @@ from PyQt6.QtCore import QSettings, QTimer
 from PyQt6.QtWidgets import QApplication
 from cnnviz.qt.app import build_window
 app = QApplication([])
-window = build_window(QSettings(sys.argv[1], QSettings.Format.IniFormat))
+window, _ = build_window(QSettings(sys.argv[1], QSettings.Format.IniFormat))
 window.show()
 QTimer.singleShot(0, lambda: (print(time.time(), flush=True), window.finish_threads(60),
                               app.quit()))
@@ -68,6 +70,9 @@ def parse_args():
     p.add_argument("--json", type=Path, help="also write the results here")
     p.add_argument("--without-live-views", action="store_true",
                    help="measure the main window alone, without the live views' docks and tabs")
+    p.add_argument("--all-views", action="store_true",
+                   help="every live view visible at once (View > All Views at Once), in a "
+                   "2400x1350 window: run under Xvfb with a screen at least that large")
     p.add_argument("--phase", choices=("headless", "floor", "window"), help=argparse.SUPPRESS)
     return p.parse_args()
 
@@ -206,9 +211,10 @@ def train_and_measure(worker, start, batch_size: int, seconds: float) -> dict:
     return {"training": measure_gaps(seconds)} | rate.summary()
 
 
-def window(seconds: float, live_views: bool = True) -> dict:
+def window(seconds: float, live_views: bool = True, all_views: bool = False) -> dict:
     """The window as the app opens it (without the live views if `live_views` is
-    False, to tell their cost from the main window's): idle, then training."""
+    False, to tell their cost from the main window's; every view at once if
+    `all_views`): idle, then training."""
     from PyQt6.QtCore import QSettings
     from PyQt6.QtWidgets import QApplication
 
@@ -219,14 +225,16 @@ def window(seconds: float, live_views: bool = True) -> dict:
     app = QApplication([])
     dialogs.ask_save_changes = lambda *args: dialogs.DISCARD
     settings = Path(tempfile.mkdtemp()) / "settings.ini"  # never the user's settings
-    window = (build_window if live_views else MainWindow)(
-        QSettings(str(settings), QSettings.Format.IniFormat))
-    window.resize(1500, 950)
+    choices = QSettings(str(settings), QSettings.Format.IniFormat)
+    choices.setValue("view/layout", "docks" if all_views else "tabs")
+    window = build_window(choices)[0] if live_views else MainWindow(choices)
+    window.resize(*((2400, 1350) if all_views else (1500, 950)))
     window.show()
     session = window.session
     run_until(lambda: session.dataset is not None and window.worker.device is not None)
     session.set_config(epochs=1000)  # longer than the measurement
-    result = {"idle": measure_gaps(seconds), "platform": app.platformName()}
+    result = {"idle": measure_gaps(seconds), "platform": app.platformName(),
+              "window_size": [window.width(), window.height()]}  # a small screen clamps it
     result |= train_and_measure(window.worker, window.actions.start_pause.trigger,
                                 session.config.batch_size, seconds)
     window.close()
@@ -280,8 +288,11 @@ def efficiency(round_: dict) -> float:
 
 def main() -> int:
     args = parse_args()
+    if args.all_views and args.without_live_views:
+        raise SystemExit("--all-views and --without-live-views exclude each other")
     if args.phase:
-        options = {"live_views": not args.without_live_views} if args.phase == "window" else {}
+        options = {"live_views": not args.without_live_views,
+                   "all_views": args.all_views} if args.phase == "window" else {}
         print(json.dumps(PHASES[args.phase](args.seconds, **options)))
         return 0
     startups = startup_seconds(args.startups)
@@ -292,7 +303,8 @@ def main() -> int:
         alone = phase("headless", args.seconds)
         bare = phase("floor", args.seconds)["training"]
         with_window = phase("window", args.seconds,
-                            *(["--without-live-views"] if args.without_live_views else []))
+                            *(["--without-live-views"] if args.without_live_views else []),
+                            *(["--all-views"] if args.all_views else []))
         rounds.append({"headless": alone, "floor": bare, **with_window})
         idle, train = with_window["idle"], with_window["training"]
         print(f"round {i + 1}: idle p99 {idle['p99_ms']:.1f} ms (max {idle['max_ms']:.1f}); "
@@ -317,7 +329,8 @@ def main() -> int:
           f"{ratios['p99_ratio']:.2f} (target <= 1.5), max gap {ratios['max_gap_ms']:.1f} ms "
           f"(< 50), throughput {ratios['throughput_ratio']:.0%} of headless (>= 90 %; per CPU "
           f"second {ratios['cpu_efficiency_ratio']:.0%}): "
-          f"{'PASS' if ok else 'FAIL'}  [platform {rounds[0]['platform']}, "
+          f"{'PASS' if ok else 'FAIL'}  [platform {rounds[0]['platform']}, window "
+          f"{'x'.join(map(str, rounds[0]['window_size']))}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}]")
     if args.json:
         args.json.write_text(json.dumps({"startup_s": startups, "rounds": rounds,

@@ -73,7 +73,7 @@ def test_the_prediction_follows_the_strokes(qtbot, tmp_path, monkeypatch):
     window = make_window(qtbot, tmp_path, monkeypatch)
     window.network.reset(SMALL_NET)
     live = add_live_views(window, window.session)
-    window.tabs.setCurrentWidget(live.views["Feature maps"])
+    window.show_tab(live.views["Feature maps"])
     qtbot.waitUntil(lambda: live.model.views is not None, timeout=60_000)  # at rest
     canvas = live.views["Draw"].canvas
     live.docks["Draw"].raise_()

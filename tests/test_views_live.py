@@ -6,13 +6,15 @@ import cnnviz.engine  # noqa: F401, I001  (first: sets XLA's flags before JAX st
 
 import numpy as np
 import pytest
+from PyQt6.QtCore import QSettings
 from test_probe import qt_garbage_dies_in_this_thread  # noqa: F401 (fixture)
 from test_qt_support import SMALL_NET, make_window, wait_idle
 
 from cnnviz.core.presets import get_preset
 from cnnviz.core.snapshot import FINISHED
 from cnnviz.io.project import load_project
-from cnnviz.qt.live_views import TABS, add_live_views
+from cnnviz.qt.app import build_window
+from cnnviz.qt.live_views import BIG, DOCKS, TABS, add_live_views
 
 
 @pytest.fixture
@@ -25,7 +27,7 @@ def window(qtbot, tmp_path, monkeypatch):
 @pytest.fixture
 def live(window, qtbot):
     live = add_live_views(window, window.session, TABS)
-    window.tabs.setCurrentWidget(live.views["Feature maps"])
+    window.show_tab(live.views["Feature maps"])
     yield live
     assert live.shutdown(10)
 
@@ -82,3 +84,55 @@ def test_training_feeds_the_views_and_records_a_replay(live, window, qtbot, tmp_
 def test_a_damaged_replay_is_dropped_with_a_reason(live):
     assert "replay" in live.load_replay(b"garbage")
     assert len(live.model.replay) == 0 and live.load_replay(None) is None
+
+
+def test_all_views_at_once_moves_the_big_views_into_docks_and_back(live, window, qtbot):
+    window.resize(1500, 950)
+    window.show()
+    qtbot.waitExposed(window)
+    tab_titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert tab_titles == ["Training curves", "Feature maps", "Filters", "Replay",
+                          "Weights and gradients"]
+    live.set_layout(DOCKS)
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Training curves"]
+    for title, view in live.views.items():
+        dock = live.docks[title]
+        assert dock.isVisible() and view.isVisible(), title
+        assert dock.isAncestorOf(view), title
+        assert not window.tabifiedDockWidgets(dock), title  # nothing hides behind it
+    live.set_layout(TABS)
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == tab_titles
+    for title, _ in BIG:
+        assert not live.docks[title].isVisible()
+        assert window.tabs.isAncestorOf(live.views[title])
+    window.show_tab(live.views["Filters"])
+    assert live.views["Filters"].isVisible() and not live.views["Feature maps"].isVisible()
+
+
+@pytest.mark.parametrize("layout", [TABS, DOCKS])
+def test_the_window_with_every_view_fits_a_small_laptop_screen(live, window, layout):
+    """Panels scroll instead: the window's minimum stays within 1280x720."""
+    live.set_layout(layout)
+    minimum = window.minimumSizeHint().expandedTo(window.minimumSize())
+    assert minimum.width() <= 1280 and minimum.height() <= 720, minimum
+
+
+def test_all_views_at_once_is_a_view_menu_choice_kept_for_next_time(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    windows = []
+    for expected in (TABS, DOCKS):
+        window, live = build_window(settings)
+        qtbot.addWidget(window)
+        windows.append(window)
+        action = next(a for a in window.view_menu.actions() if a.text() == "&All Views at Once")
+        assert live.layout == expected and action.isChecked() == (expected == DOCKS)
+        if expected == TABS:
+            action.trigger()
+            assert live.layout == DOCKS and settings.value("view/layout") == DOCKS
+            assert live.docks["Feature maps"].toggleViewAction().isVisible()
+    for window in windows:  # nothing still loading when the test ends
+        window.show()
+        qtbot.waitUntil(lambda w=window: w.session.dataset is not None
+                        and w.worker.device is not None, timeout=60_000)
+        window.close()
+        assert window.finish_threads(30)

@@ -14,7 +14,7 @@ from cnnviz.core.snapshot import ProbeImage
 from cnnviz.engine.model import apply, to_float
 from cnnviz.engine.probe import Prober
 from cnnviz.qt.live_model import LiveModel
-from cnnviz.qt.widgets.predictions import PredictionsView, ImageGrid
+from cnnviz.qt.widgets.predictions import NARROW, PredictionsView
 
 import reference
 
@@ -57,11 +57,22 @@ def test_the_grid_marks_exactly_the_wrong_predictions(view, data):
 
 
 def test_clicking_a_grid_image_probes_with_it(qtbot, view, data):
-    cell_w, cell_h = view.grid._cell()
-    i = ImageGrid.COLUMNS + 2  # second row, third column
+    columns, cell_w, cell_h = view.grid.layout_cells()
+    assert columns >= 3
+    i = columns + 2  # second row, third column
     with qtbot.waitSignal(view.model.probe_requested) as request:
         qtbot.mouseClick(view.grid, Qt.MouseButton.LeftButton,
                          pos=QPoint(2 * cell_w + cell_w // 2, cell_h + cell_h // 3))
     index = int(view.grid.grid.indices[i])
     assert np.array_equal(request.args[0].image, data.x_test[index])
     assert request.args[0].caption == f"test image {index}"
+
+
+def test_the_grid_goes_under_the_probe_in_a_narrow_dock(qtbot, view):
+    assert view.split.orientation() == Qt.Orientation.Horizontal  # 900 wide
+    view.resize(NARROW - 100, 700)
+    qtbot.waitUntil(lambda: view.split.orientation() == Qt.Orientation.Vertical)
+    columns, side, _ = view.grid.layout_cells()
+    rows = -(-len(view.grid.grid.indices) // columns)
+    assert columns * side <= view.grid.width() and rows * (side + view.grid.CAPTION) <= \
+        view.grid.height()  # every thumbnail fits

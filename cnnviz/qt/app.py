@@ -10,9 +10,10 @@ import sys
 
 import pyqtgraph as pg
 from PyQt6.QtCore import QSettings
+from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QApplication
 
-from cnnviz.qt.live_views import add_live_views
+from cnnviz.qt.live_views import DOCKS, LAYOUTS, TABS, LiveViews, add_live_views
 from cnnviz.qt.main_window import MainWindow
 from cnnviz.qt.theme import apply_theme
 
@@ -20,13 +21,27 @@ ORGANIZATION = APPLICATION = "cnnviz"
 LATE_SHUTDOWN_S = 60.0
 
 
-def build_window(settings: QSettings) -> MainWindow:
-    """The window as the app shows it: the main window with every live view."""
+def build_window(settings: QSettings) -> tuple[MainWindow, LiveViews]:
+    """The window as the app shows it: the main window with every live view, laid out
+    as the View menu's "All Views at Once" was last left."""
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)  # what the views expect
     window = MainWindow(settings)
-    live = add_live_views(window, window.session)
+    layout = str(settings.value("view/layout", TABS))
+    live = add_live_views(window, window.session, layout if layout in LAYOUTS else TABS)
     window.add_shutdown(live.shutdown)  # their computations at rest end with the window
-    return window
+    all_at_once = QAction("&All Views at Once", window, checkable=True,
+                          checked=live.layout == DOCKS)
+    all_at_once.setStatusTip("Every live view in a dock of its own, all visible together "
+                             "(for a large screen); off: the big views are tabs")
+
+    def set_layout(on: bool) -> None:
+        live.set_layout(DOCKS if on else TABS)
+        settings.setValue("view/layout", live.layout)
+
+    all_at_once.toggled.connect(set_layout)
+    window.view_menu.addSeparator()
+    window.view_menu.addAction(all_at_once)
+    return window, live
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationDisplayName("cnnviz")
     settings = QSettings()
     apply_theme(app, str(settings.value("view/theme", "system")))
-    window = build_window(settings)
+    window, _ = build_window(settings)
     window.show()
     files = [a for a in argv if not a.startswith("-")]
     if files:

@@ -15,7 +15,7 @@ from functools import partial
 from typing import Protocol
 
 from PyQt6.QtCore import QObject, Qt, QTimer
-from PyQt6.QtWidgets import QDockWidget, QWidget
+from PyQt6.QtWidgets import QDockWidget, QTabWidget, QWidget
 
 from cnnviz.core.commands import SetProbe, SetReplay
 from cnnviz.core.replay import Replay
@@ -158,20 +158,78 @@ class ViewHost(Protocol):
     has it)."""
 
     file: ProjectFile  # the replay is saved in it
+    tabs: QTabWidget  # the central area
 
     def add_dock(self, widget: QWidget, title: str, area: Qt.DockWidgetArea) -> QDockWidget: ...
 
-    def add_tab(self, widget: QWidget, title: str) -> None: ...
+
+# The big views are tabs beside the training curves; the small ones share a dock.
+BIG = (("Feature maps", FeatureMapsView), ("Filters", FiltersView), ("Replay", ReplayView),
+       ("Weights and gradients", WeightStatsView))
+SMALL = (("Predictions", PredictionsView), ("Confusion matrix", ConfusionView),
+         ("Draw", DrawView))
+TABS, DOCKS = "tabs", "docks"
+LAYOUTS = (TABS, DOCKS)
+DOCK_HEIGHT = 450  # the bottom row of docks, in pixels
+RIGHT_WIDTH = 620  # the right column (training panel, small views) in the TABS layout
 
 
 @dataclass
 class LiveViews:
-    """What add_live_views built."""
+    """What add_live_views built. Every view sits in a dock of its own; in the TABS
+    layout the big views' panels move out of their (hidden) docks into tabs."""
 
+    window: ViewHost
     model: LiveModel
     controller: LiveController
     views: dict[str, QWidget] = field(default_factory=dict)
     docks: dict[str, QDockWidget] = field(default_factory=dict)
+    panels: dict[str, QWidget] = field(default_factory=dict)  # what a dock or tab holds
+    layout: str = ""  # none yet: add_live_views sets one
+
+    def set_layout(self, layout: str) -> None:
+        """TABS: the big views are tabs of the central area and the small ones tabs of
+        one dock on the right. DOCKS: each view is a dock of its own, all visible at once
+        (for a large screen): the big ones in a row at the bottom, Draw under the network,
+        Predictions and the confusion matrix under the training panel."""
+        if layout not in LAYOUTS:
+            raise ValueError(f"unknown layout {layout!r}; expected one of {LAYOUTS}")
+        if layout == self.layout:
+            return
+        window, big = self.window, [title for title, _ in BIG]
+        first, *rest = (self.docks[title] for title, _ in SMALL)
+        if layout == TABS:
+            for title in big:
+                self.docks[title].hide()
+                self.docks[title].toggleViewAction().setVisible(False)
+                window.tabs.addTab(self.panels[title], title)  # takes it out of the dock
+            for dock in rest:
+                self._move(dock, Qt.DockWidgetArea.RightDockWidgetArea)
+                window.tabifyDockWidget(first, dock)
+            first.raise_()
+            window.resizeDocks([first], [RIGHT_WIDTH], Qt.Orientation.Horizontal)
+        else:
+            if self.layout == TABS:
+                for title in big:
+                    window.tabs.removeTab(window.tabs.indexOf(self.panels[title]))
+                    self.docks[title].setWidget(self.panels[title])
+                    self.docks[title].toggleViewAction().setVisible(True)
+                    self.docks[title].show()
+            for dock in rest:
+                self._move(dock, Qt.DockWidgetArea.LeftDockWidgetArea if dock is self.docks[
+                    "Draw"] else Qt.DockWidgetArea.RightDockWidgetArea)
+            window.resizeDocks([self.docks[t] for t in big], [DOCK_HEIGHT] * len(big),
+                               Qt.Orientation.Vertical)
+            quarter = window.height() // 4  # each; the training panel above keeps the rest
+            window.resizeDocks([first, self.docks["Confusion matrix"]], [quarter, quarter],
+                               Qt.Orientation.Vertical)
+        self.layout = layout
+
+    def _move(self, dock: QDockWidget, area: Qt.DockWidgetArea) -> None:
+        """Out of any tabs it is in, to the bottom of `area`."""
+        self.window.removeDockWidget(dock)
+        self.window.addDockWidget(area, dock, Qt.Orientation.Vertical)
+        dock.show()
 
     def replay_bytes(self) -> bytes | None:
         """The replay for Project.extras["replay"]; None when there is none."""
@@ -192,39 +250,18 @@ class LiveViews:
         return self.controller.shutdown(timeout_s)
 
 
-# The big views are tabs beside the training curves; the small ones share a dock.
-BIG = (("Feature maps", FeatureMapsView), ("Filters", FiltersView), ("Replay", ReplayView),
-       ("Weights and gradients", WeightStatsView))
-SMALL = (("Predictions", PredictionsView), ("Confusion matrix", ConfusionView),
-         ("Draw", DrawView))
-TABS, DOCKS = "tabs", "docks"
-DOCK_HEIGHT = 450  # the bottom row of docks, in pixels
-
-
 def add_live_views(window: ViewHost, session: Session, layout: str = TABS) -> LiveViews:
     """Add every live view to `window`, fed from `session` (its worker's snapshots, its
-    data, network and weights); the replay is saved in the window's project file as
-    extras/replay. Layout TABS: the big views become tabs of the central area and the
-    small ones tabs of one dock on the right; DOCKS: each view is a dock of its own, all
-    visible at once (for a large screen)."""
+    data, network and weights), in `layout` (see LiveViews.set_layout); the replay is
+    saved in the window's project file as extras/replay."""
     model = LiveModel(window)
-    live = LiveViews(model, LiveController(model, session, window))
+    live = LiveViews(window, model, LiveController(model, session, window))
     window.file.register_extra("replay", live.replay_bytes, live.load_replay)
-    for title, cls in BIG:
-        live.views[title] = view = cls(model)
-        if layout == TABS:
-            window.add_tab(view, title)
-        else:
-            live.docks[title] = window.add_dock(view, title, Qt.DockWidgetArea.BottomDockWidgetArea)
-    for title, cls in SMALL:
-        live.views[title] = view = cls(model)
-        live.docks[title] = window.add_dock(view, title, Qt.DockWidgetArea.RightDockWidgetArea)
-    if layout == TABS:
-        first, *rest = (live.docks[title] for title, _ in SMALL)
-        for dock in rest:
-            window.tabifyDockWidget(first, dock)
-        first.raise_()
-    else:
-        big = [live.docks[title] for title, _ in BIG]
-        window.resizeDocks(big, [DOCK_HEIGHT] * len(big), Qt.Orientation.Vertical)
+    for views, area in ((BIG, Qt.DockWidgetArea.BottomDockWidgetArea),
+                        (SMALL, Qt.DockWidgetArea.RightDockWidgetArea)):
+        for title, cls in views:
+            live.views[title] = view = cls(model)
+            live.docks[title] = dock = window.add_dock(view, title, area)
+            live.panels[title] = dock.widget()
+    live.set_layout(layout)
     return live

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 
-from PyQt6.QtCore import QSettings, Qt, QTimer
+from PyQt6.QtCore import QSettings, QSize, Qt, QTimer
 from PyQt6.QtGui import QActionGroup, QCloseEvent, QKeySequence
 from PyQt6.QtWidgets import QApplication, QDockWidget, QMainWindow, QTabWidget, QWidget
 
@@ -25,6 +25,7 @@ from cnnviz.qt.dataset_loader import DatasetLoader
 from cnnviz.qt.file_commands import FileCommands
 from cnnviz.qt.network_model import NetworkModel
 from cnnviz.qt.project_file import ProjectFile
+from cnnviz.qt.scrollable import scrollable
 from cnnviz.qt.session import AGAIN, CONTINUE, Session
 from cnnviz.qt.theme import THEMES, apply_theme
 from cnnviz.qt.widgets.builder import ArchitectureBuilder
@@ -33,7 +34,15 @@ from cnnviz.qt.widgets.training_panel import TrainingPanel
 from cnnviz.qt.worker import TrainingWorker
 
 START_TEXT = {CONTINUE: "Continue", AGAIN: "Train again"}
+BUILDER_MIN_WIDTH = 330  # the layer table's columns stay readable
 SHUTDOWN_S = 1.5  # closing must end within 2 s; a training dispatch takes far less
+
+
+def first_size() -> QSize:
+    """The window's size before any is remembered: most of the screen, up to 1600x1000."""
+    screen = QApplication.primaryScreen()
+    room = screen.availableGeometry().size() if screen else QSize(1600, 1000)
+    return QSize(min(1600, int(room.width() * 0.92)), min(1000, int(room.height() * 0.92)))
 
 
 class MainWindow(QMainWindow):
@@ -62,11 +71,11 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.add_tab(self.curves, "Training curves")
         self.add_dock(self.builder, "Network", Qt.DockWidgetArea.LeftDockWidgetArea
-                      ).setMinimumWidth(400)
+                      ).setMinimumWidth(BUILDER_MIN_WIDTH)
         self.add_dock(self.training, "Training", Qt.DockWidgetArea.RightDockWidgetArea)
         self._build_status_bar()
         self._connect()
-        self.resize(1400, 860)
+        self.resize(first_size())
         self.restoreGeometry(settings.value("window/geometry", b""))
         self.restoreState(settings.value("window/state", b""))
         self._update_title()
@@ -83,13 +92,21 @@ class MainWindow(QMainWindow):
         """Dock `widget`; it gets a View menu entry and its place is remembered."""
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock-{title.lower().replace(' ', '-')}")  # key for saveState
-        dock.setWidget(widget)
+        dock.setWidget(scrollable(widget))
         self.addDockWidget(area, dock)
         self.view_menu.insertAction(self._view_separator, dock.toggleViewAction())
         return dock
 
     def add_tab(self, widget: QWidget, title: str) -> None:
-        self.tabs.addTab(widget, title)
+        self.tabs.addTab(scrollable(widget), title)
+
+    def show_tab(self, widget: QWidget) -> None:
+        """Bring the tab that holds `widget` to the front."""
+        for i in range(self.tabs.count()):
+            if self.tabs.widget(i).widget() is widget:
+                self.tabs.setCurrentIndex(i)
+                return
+        raise ValueError(f"{widget!r} is not a tab of this window")
 
     def add_shutdown(self, wait: Callable[[float], bool]) -> None:
         """Have finish_threads also end another panel's background work: `wait(timeout_s)`

@@ -29,7 +29,7 @@ from cnnviz.qt.widgets.mosaic_view import (
 )
 from cnnviz.qt.widgets.probe_bar import ProbeBar
 
-COLUMNS = 4
+CELL_WIDTH = 170  # pixels a layer's mosaic needs to stay readable: sets the columns
 INPUT = "input"
 SHARED, PER_CHANNEL = "layer-wide", "per channel"
 INTRO = ("Each small square is one channel (feature map) of a layer's output for the probe "
@@ -121,6 +121,7 @@ class FeatureMapsView(QWidget):
         bar.addWidget(QLabel("Colour scale:"))
         bar.addWidget(self.scale)
         split = QSplitter(Qt.Orientation.Horizontal)
+        split.splitterMoved.connect(self._relayout)
         split.addWidget(self.panel)
         split.addWidget(self.detail)
         split.setStretchFactor(0, 3)
@@ -133,6 +134,18 @@ class FeatureMapsView(QWidget):
         self._layout_key: tuple | None = None
         self.selected: tuple[str, int] | None = None
         model.views_changed.connect(self._on_views)
+
+    def columns(self) -> int:
+        """Layers per row: as many as the panel's width holds, 2 to 6."""
+        return max(2, min(6, self.panel.width() // CELL_WIDTH))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._relayout()
+
+    def _relayout(self) -> None:
+        if self._layout_key is not None and self._layout_key[0] != self.columns():
+            self.refresh()
 
     @property
     def per_channel(self) -> bool:
@@ -153,14 +166,17 @@ class FeatureMapsView(QWidget):
         views = self.model.views
         if views is None:
             return
-        key = tuple((m.name, m.values.shape) for m in views.probe.layers)
-        if key != self._layout_key:  # another network: new cells
+        columns = self.columns()
+        key = (columns, *((m.name, m.values.shape) for m in views.probe.layers))
+        if key != self._layout_key:  # another network or width: new cells
+            same_network = self._layout_key is not None and self._layout_key[1:] == key[1:]
             self._layout_key = key
             self.panel.reset()
             self.panel.add(INPUT, 0, 0, GREY_LUT)
             for i, maps in enumerate(views.probe.layers, start=1):
-                self.panel.add(maps.name, *divmod(i, COLUMNS), ACTIVATION_LUT)
-            self.selected = (views.probe.layers[0].name, 0) if views.probe.layers else None
+                self.panel.add(maps.name, *divmod(i, columns), ACTIVATION_LUT)
+            if not same_network:
+                self.selected = (views.probe.layers[0].name, 0) if views.probe.layers else None
         probe = views.probe
         names = views.class_names
         label = f" ({names[probe.input.label]})" if probe.input.label is not None else ""

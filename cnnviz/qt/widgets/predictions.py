@@ -17,6 +17,7 @@ RIGHT, WRONG, TRUTH = QColor(40, 160, 70), QColor(220, 50, 40), QColor(128, 128,
 BAR, TOP_BAR = QColor(90, 130, 200), QColor(240, 150, 30)
 BARS_TIP = ("The softmax turns the last layer's scores into probabilities that add up to 1. "
             "Orange: the class the network picks. A green tick marks the true class.")
+NARROW = 560  # pixels: below this the grid goes under the probe instead of beside it
 GRID_TIP = ("Test images the network never trained on, with the class it predicts, how sure "
             "it is, and the true class. Red frame: wrong. Click an image to probe with it.")
 
@@ -42,6 +43,8 @@ class ProbabilityBars(pg.PlotWidget):
         if names != self._names:
             self._names = names
             self.setYRange(-0.5, len(names) - 0.5, padding=0.02)
+            # every class name legible: a text line per bar, plus the axis below
+            self.setMinimumHeight(self.fontMetrics().height() * (len(names) + 3))
         top = int(np.argmax(probs))
         true = probe.input.label
         if (names, true) != self._ticks:  # only on change: new ticks redraw the axis
@@ -64,13 +67,13 @@ class ImageGrid(QWidget):
     """Thumbnails with a caption under each, drawn in one paint; `clicked(i)`."""
 
     clicked = pyqtSignal(int)
-    COLUMNS, LINE = 6, 15
+    LINE = 15
     CAPTION = 2 * LINE  # the prediction, then the true class
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setToolTip(GRID_TIP)
-        self.setMinimumSize(300, 200)
+        self.setMinimumSize(200, 200)
         self.grid: PredictionGrid | None = None
         self.names: tuple[str, ...] = ()
         self._images: list[QImage] = []
@@ -82,12 +85,19 @@ class ImageGrid(QWidget):
         self.grid, self.names = grid, names
         self.update()
 
-    def _cell(self) -> tuple[int, int]:
-        """(width, height) of one cell: a square image and its caption."""
-        rows = max(1, -(-len(self._images) // self.COLUMNS))
-        side = max(8, min(self.width() // self.COLUMNS,
-                          self.height() // rows - self.CAPTION))
-        return side, side + self.CAPTION
+    def layout_cells(self) -> tuple[int, int, int]:
+        """(columns, cell width, cell height): the column count that gives the largest
+        thumbnails in the widget's current shape; a cell is a square image and its
+        caption."""
+        count = max(1, len(self._images))
+
+        def side(columns: int) -> int:
+            rows = -(-count // columns)
+            return min(self.width() // columns, self.height() // rows - self.CAPTION)
+
+        columns = max(range(1, count + 1), key=side)
+        best = max(8, side(columns))
+        return columns, best, best + self.CAPTION
 
     def paintEvent(self, event) -> None:
         if self.grid is None:
@@ -96,10 +106,10 @@ class ImageGrid(QWidget):
         font = painter.font()
         font.setPointSizeF(font.pointSizeF() * 0.85)
         painter.setFont(font)
-        w, h = self._cell()
+        columns, w, h = self.layout_cells()
         g = self.grid
         for i, image in enumerate(self._images):
-            r, c = divmod(i, self.COLUMNS)
+            r, c = divmod(i, columns)
             x, y = c * w, r * h
             right = g.true[i] == g.predicted[i]
             painter.drawImage(QRectF(x + 3, y + 3, w - 6, w - 6), image)
@@ -118,10 +128,10 @@ class ImageGrid(QWidget):
         painter.end()
 
     def mousePressEvent(self, event) -> None:
-        w, h = self._cell()
+        columns, w, h = self.layout_cells()
         c, r = int(event.position().x() // w), int(event.position().y() // h)
-        i = r * self.COLUMNS + c
-        if c < self.COLUMNS and 0 <= i < len(self._images):
+        i = r * columns + c
+        if c < columns and 0 <= i < len(self._images):
             self.clicked.emit(i)
 
 
@@ -148,13 +158,28 @@ class PredictionsView(QWidget):
         column = QVBoxLayout(right)
         column.addWidget(self.grid_title)
         column.addWidget(self.grid, 1)
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(left)
-        split.addWidget(right)
-        split.setSizes([350, 700])
-        QVBoxLayout(self).addWidget(split)
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.addWidget(left)
+        self.split.addWidget(right)
+        QVBoxLayout(self).addWidget(self.split)
+        # its own minimum, not the side-by-side layout's: a narrow dock then gets the
+        # stacked layout (resizeEvent) rather than a horizontal scroll bar
+        self.setMinimumSize(240, 420)
         self._picture = None
+        self._split_sized = False
         model.views_changed.connect(self._on_views)
+
+    def resizeEvent(self, event) -> None:
+        """Side by side where there is room, the grid under the probe in a narrow dock."""
+        super().resizeEvent(event)
+        narrow = self.width() < NARROW
+        orientation = Qt.Orientation.Vertical if narrow else Qt.Orientation.Horizontal
+        if orientation != self.split.orientation() or not self._split_sized:
+            self.split.setOrientation(orientation)
+            extent = self.height() if narrow else self.width()
+            share = 0.5 if narrow else 0.4  # of the extent for the probe
+            self.split.setSizes([int(extent * share), extent - int(extent * share)])
+            self._split_sized = True
 
     def _on_views(self, views: Views) -> None:
         if self.isVisible():

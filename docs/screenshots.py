@@ -1,0 +1,109 @@
+"""Regenerate the screenshots in docs/ from a real training run.
+
+Opens the window as `cnnviz` does (light theme, settings in a throw-away file), trains
+the default network on the built-in data, pauses in the middle of the run and saves
+the whole window plus each live view. Run it under Xvfb so the window system paints:
+
+    xvfb-run -a -s "-screen 0 2560x1440x24" uv run python docs/screenshots.py
+
+Writes docs/screenshot-main.png, docs/screenshot-all-views.png and docs/view-*.png.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PyQt6.QtCore import QSettings
+from PyQt6.QtWidgets import QApplication
+
+from cnnviz.core.snapshot import PAUSED
+from cnnviz.qt.app import build_window
+from cnnviz.qt.live_views import BIG, DOCKS, TABS
+from cnnviz.qt.theme import apply_theme
+from cnnviz.qt.widgets.draw_canvas import stamp_segment
+
+DOCS = Path(__file__).resolve().parent
+PAUSE_AT_STEP = 700  # the middle of the default run: filters and maps have taken shape
+
+
+def settle(app: QApplication, seconds: float = 0.6) -> None:
+    """Let pending paints and computations at rest land."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def wait(app: QApplication, done, limit: float = 300.0) -> None:
+    end = time.perf_counter() + limit
+    while not done():
+        if time.perf_counter() > end:
+            raise TimeoutError("the window did not get there in time")
+        settle(app, 0.05)
+
+
+def draw_a_line(view) -> None:
+    """A stroke on the draw canvas, as a mouse would leave it: a diagonal line, like
+    the lines of the shapes data."""
+    canvas = view.canvas
+    h, w = canvas.image.shape[:2]
+    stamp_segment(canvas.image, (w * 0.2, h * 0.75), (w * 0.8, h * 0.3), 1.0)
+    canvas.update()
+    canvas.changed.emit(canvas.image.copy())
+
+
+def main() -> int:
+    app = QApplication(sys.argv)
+    apply_theme(app, "light")
+    settings = QSettings(tempfile.mktemp(suffix=".ini"), QSettings.Format.IniFormat)
+    window, live = build_window(settings)
+    window.resize(1600, 1000)
+    window.show()
+    session = window.session
+    wait(app, lambda: session.dataset is not None and window.worker.device is not None)
+    wait(app, lambda: live.model.views is not None)
+    live.model.choose(3)
+    step = [0]
+    window.worker.snapshot.connect(lambda snap: step.__setitem__(0, snap.step))
+    window.actions.start_pause.trigger()
+    wait(app, lambda: step[0] >= PAUSE_AT_STEP)
+    window.actions.start_pause.trigger()  # pause: the views stay on this step
+    wait(app, lambda: session.state == PAUSED)
+    settle(app, 1.5)
+    window.grab().save(str(DOCS / "screenshot-main.png"))
+    for title, view in live.views.items():
+        if title == "Draw":
+            continue  # last: drawing changes the probe
+        if title in dict(BIG):
+            window.show_tab(view)
+        else:
+            live.docks[title].raise_()
+        if title == "Confusion matrix":
+            view.show_cell(1, 0)  # the true squares taken for circles
+        settle(app)
+        view.grab().save(str(DOCS / f"view-{slug(title)}.png"))
+    live.docks["Draw"].raise_()
+    draw_a_line(live.views["Draw"])
+    settle(app, 2.0)
+    live.views["Draw"].grab().save(str(DOCS / "view-draw.png"))
+    live.set_layout(DOCKS)
+    window.resize(2400, 1350)
+    settle(app, 2.0)
+    window.grab().save(str(DOCS / "screenshot-all-views.png"))
+    live.set_layout(TABS)
+    window.actions.stop.trigger()
+    wait(app, lambda: not session.active)
+    window.close()
+    window.finish_threads(30)
+    return 0
+
+
+def slug(title: str) -> str:
+    return title.lower().replace(" ", "-")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
