@@ -24,6 +24,6 @@ def test_import_contracts_hold():
 
 
 def test_ruff_is_clean():
-    result = subprocess.run([_tool("ruff"), "check", "cnnviz", "tests", "benchmarks", "docs"], cwd=ROOT,
-                            capture_output=True, text=True)
+    result = subprocess.run([_tool("ruff"), "check", "cnnviz", "tests", "benchmarks", "docs"],
+                            cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
