@@ -13,8 +13,9 @@ from PyQt6.QtGui import QColor, QPen
 from PyQt6.QtWidgets import QGraphicsRectItem, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from cnnviz.core.mosaic import image_mosaic
-from cnnviz.core.snapshot import Confusion, Views
+from cnnviz.core.snapshot import Confusion
 from cnnviz.qt.live_model import LiveModel
+from cnnviz.qt.widgets.live_view import LiveView
 from cnnviz.qt.widgets.mosaic_view import GREY_LUT, MosaicPanel, make_lut
 
 MATRIX_LUT = make_lut("CET-L12")  # white = none of the row's images, blue = all of them
@@ -82,10 +83,9 @@ class MatrixPlot(pg.PlotWidget):
         self.marker.show()
 
 
-class ConfusionView(QWidget):
+class ConfusionView(LiveView):
     def __init__(self, model: LiveModel, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.model = model
+        super().__init__(model, parent)
         self.title = QLabel("The confusion matrix appears at the end of the first epoch.")
         intro = QLabel(INTRO)
         intro.setWordWrap(True)
@@ -111,15 +111,6 @@ class ConfusionView(QWidget):
         self.confusion: Confusion | None = None
         self.cell: tuple[int, int] | None = None
         self._indices = None  # validation indices of the images listed
-        model.views_changed.connect(self._on_views)
-
-    def _on_views(self, views: Views) -> None:
-        if self.isVisible():
-            self.refresh()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self.refresh()
 
     def refresh(self) -> None:
         views = self.model.views

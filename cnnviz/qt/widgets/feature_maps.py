@@ -19,8 +19,9 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.core.snapshot import LayerMaps, Views
+from cnnviz.core.snapshot import LayerMaps
 from cnnviz.qt.live_model import LiveModel
+from cnnviz.qt.widgets.live_view import LiveView
 from cnnviz.qt.widgets.mosaic_view import (
     ACTIVATION_LUT,
     GREY_LUT,
@@ -100,10 +101,9 @@ class ChannelDetail(QWidget):
             self.value.setText(f"unit {unit}: {values[unit]:.4g}")
 
 
-class FeatureMapsView(QWidget):
+class FeatureMapsView(LiveView):
     def __init__(self, model: LiveModel, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.model = model
+        super().__init__(model, parent)
         self.scale = QComboBox()
         self.scale.addItems([SHARED, PER_CHANNEL])
         self.scale.setToolTip(SCALE_TIP)
@@ -133,7 +133,6 @@ class FeatureMapsView(QWidget):
         layout.addWidget(self.status)
         self._layout_key: tuple | None = None
         self.selected: tuple[str, int] | None = None
-        model.views_changed.connect(self._on_views)
 
     def columns(self) -> int:
         """Layers per row: as many as the panel's width holds, 2 to 6."""
@@ -150,14 +149,6 @@ class FeatureMapsView(QWidget):
     @property
     def per_channel(self) -> bool:
         return self.scale.currentText() == PER_CHANNEL
-
-    def _on_views(self, views: Views) -> None:
-        if self.isVisible():
-            self.refresh()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self.refresh()
 
     def _maps(self, name: str) -> LayerMaps:
         return next(m for m in self.model.views.probe.layers if m.name == name)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from PyQt6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QVBoxLayout, QWidget
 
-from cnnviz.core.snapshot import LayerFilters, Views
+from cnnviz.core.snapshot import LayerFilters
 from cnnviz.qt.live_model import LiveModel
+from cnnviz.qt.widgets.live_view import LiveView
 from cnnviz.qt.widgets.mosaic_view import SIGNED_LUT, MosaicPanel
 
 COLUMNS = 2
@@ -29,10 +30,9 @@ def filter_title(f: LayerFilters, gradient: bool) -> str:
     return f"{f.name} {what} · {n} filters {k}×{k}×{c} · scale ±{m:.3g}"
 
 
-class FiltersView(QWidget):
+class FiltersView(LiveView):
     def __init__(self, model: LiveModel, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.model = model
+        super().__init__(model, parent)
         self.weights = QRadioButton("Weights")
         self.weights.setToolTip("The kernels as they are now")
         self.weights.setChecked(True)
@@ -59,19 +59,10 @@ class FiltersView(QWidget):
         layout.addWidget(self.panel, 1)
         layout.addWidget(self.status)
         self._layout_key: tuple | None = None
-        model.views_changed.connect(self._on_views)
 
     @property
     def showing_gradient(self) -> bool:
         return self.gradient.isChecked()
-
-    def _on_views(self, views: Views) -> None:
-        if self.isVisible():
-            self.refresh()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self.refresh()
 
     def refresh(self) -> None:
         views = self.model.views

@@ -9,8 +9,9 @@ from PyQt6.QtCore import QRectF, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QImage, QPainter, QPen
 from PyQt6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
-from cnnviz.core.snapshot import PredictionGrid, ProbeResult, Views
+from cnnviz.core.snapshot import PredictionGrid, ProbeResult
 from cnnviz.qt.live_model import LiveModel
+from cnnviz.qt.widgets.live_view import LiveView
 from cnnviz.qt.widgets.mosaic_view import GREY_LUT, image_view_box, show_mosaic
 
 RIGHT, WRONG, TRUTH = QColor(40, 160, 70), QColor(220, 50, 40), QColor(128, 128, 128)
@@ -135,10 +136,9 @@ class ImageGrid(QWidget):
             self.clicked.emit(i)
 
 
-class PredictionsView(QWidget):
+class PredictionsView(LiveView):
     def __init__(self, model: LiveModel, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.model = model
+        super().__init__(model, parent)
         self.probe_title = QLabel()
         self.probe_view = pg.GraphicsLayoutWidget()
         self.probe_view.setFixedHeight(130)
@@ -167,7 +167,6 @@ class PredictionsView(QWidget):
         self.setMinimumSize(240, 420)
         self._picture = None
         self._split_sized = False
-        model.views_changed.connect(self._on_views)
 
     def resizeEvent(self, event) -> None:
         """Side by side where there is room, the grid under the probe in a narrow dock."""
@@ -180,14 +179,6 @@ class PredictionsView(QWidget):
             share = 0.5 if narrow else 0.4  # of the extent for the probe
             self.split.setSizes([int(extent * share), extent - int(extent * share)])
             self._split_sized = True
-
-    def _on_views(self, views: Views) -> None:
-        if self.isVisible():
-            self.refresh()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self.refresh()
 
     def refresh(self) -> None:
         views = self.model.views

@@ -13,6 +13,7 @@ from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayo
 from cnnviz.core.replay import Replay
 from cnnviz.core.snapshot import LayerStats, Views
 from cnnviz.qt.live_model import LiveModel
+from cnnviz.qt.widgets.live_view import LiveView
 
 INTRO = ("Left: the size (L2 norm) of each layer's weights and of the loss gradient on them, "
          "through training, on a log scale. Gradients that are far smaller in the first "
@@ -22,10 +23,9 @@ KINDS = {"weights": "weights", "gradients": "gradient of the loss",
          "activations": "outputs for the probe image"}
 
 
-class WeightStatsView(QWidget):
+class WeightStatsView(LiveView):
     def __init__(self, model: LiveModel, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.model = model
+        super().__init__(model, parent)
         intro = QLabel(INTRO)
         intro.setWordWrap(True)
         self.norms = pg.GraphicsLayoutWidget()
@@ -71,16 +71,7 @@ class WeightStatsView(QWidget):
         layout.addWidget(split, 1)
         self._replay: Replay | None = None
         self._label = ""
-        model.views_changed.connect(self._on_change)
-        model.replay_changed.connect(self._on_change)
-
-    def _on_change(self, _=None) -> None:
-        if self.isVisible():
-            self.refresh()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self.refresh()
+        model.replay_changed.connect(self.refresh_if_visible)
 
     def refresh(self) -> None:
         if self.model.replay is not self._replay:
