@@ -180,6 +180,38 @@ def test_stop_while_paused_and_resume_from_history(small_data, steps):
     assert sum(s.step_losses.size for s in snaps) == STEPS_PER_EPOCH - 1
 
 
+class Dispatched:
+    """Stands for a step's metrics on the device: computed yet or not."""
+
+    def __init__(self, values, done: bool):
+        self.values, self.done = np.asarray(values, np.float32), done
+
+    def is_ready(self) -> bool:
+        return self.done
+
+    def __array__(self, dtype=None, copy=None):
+        return self.values
+
+
+def test_a_live_snapshot_takes_the_steps_done_and_leaves_the_rest_queued(small_data):
+    """So that the device keeps working while a snapshot goes out."""
+    trainer = Trainer(SMALL, small_data, TrainConfig(batch_size=32, epochs=1))
+    trainer._unsent = (np.zeros(0, np.float32), np.zeros(0, np.float32))
+    done, running, queued = (Dispatched([0.9, 0.8], True), Dispatched([0.7], False),
+                             Dispatched([0.6], True))
+    trainer._pending_loss, trainer._pending_acc = [done, running, queued], [done, running,
+                                                                             queued]
+    trainer._flush(wait=False)
+    # in order: a step done after one still running waits for it
+    np.testing.assert_allclose(trainer.history.step_loss, [0.9, 0.8])
+    assert trainer._pending_loss == [running, queued]
+    running.done = True
+    trainer._flush(wait=False)
+    np.testing.assert_allclose(trainer.history.step_loss, [0.9, 0.8, 0.7, 0.6])
+    np.testing.assert_allclose(trainer._unsent[0], [0.9, 0.8, 0.7, 0.6])
+    assert trainer._pending_loss == [] and trainer._pending_acc == []
+
+
 def test_same_seed_same_run_and_grouping_does_not_matter(small_data, steps, fast_path_ready):
     config = TrainConfig(batch_size=32, epochs=1, seed=7)
 

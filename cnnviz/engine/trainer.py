@@ -217,7 +217,8 @@ class Trainer:
                 i += k
                 now = time.perf_counter()
                 if stepping or first or now - last_emit >= self.snapshot_interval:
-                    yield self._snapshot(PAUSED if stepping else RUNNING)
+                    yield self._snapshot(PAUSED if stepping else RUNNING, complete=(
+                        stepping or first or not self.snapshot_interval))
                     last_emit = time.perf_counter()
                     stepping = False
                 first = False
@@ -278,21 +279,31 @@ class Trainer:
                 case SetReplay(replay=replay):
                     self.replay = replay.upto(self.history.steps)
 
-    def _flush(self) -> None:
-        """Move finished steps' metrics to the host (one sync, not one per step)."""
-        if not self._pending_loss:
+    def _flush(self, wait: bool = True) -> None:
+        """Move steps' metrics to the host (one sync, not one per step): all of them, or
+        without `wait` those already computed. Not waiting keeps dispatched steps queued
+        while a snapshot goes out, so the device never runs dry while this thread waits
+        for its turn at the interpreter (the GUI thread shares it)."""
+        done = len(self._pending_loss) if wait else next(
+            (i for i, a in enumerate(self._pending_acc) if not a.is_ready()),
+            len(self._pending_acc))
+        if not done:
             return
-        losses = np.concatenate(jax.device_get(self._pending_loss)).astype(np.float32)
-        accs = np.concatenate(jax.device_get(self._pending_acc)).astype(np.float32)
-        self._pending_loss, self._pending_acc = [], []
+        losses = np.concatenate(jax.device_get(self._pending_loss[:done])).astype(np.float32)
+        accs = np.concatenate(jax.device_get(self._pending_acc[:done])).astype(np.float32)
+        del self._pending_loss[:done], self._pending_acc[:done]
         self.history.add_steps(losses, accs)
         self._unsent = (np.concatenate([self._unsent[0], losses]),
                         np.concatenate([self._unsent[1], accs]))
 
     def _snapshot(self, state: str, *, epoch_done: bool = False, epoch: int | None = None,
                   val: tuple[float, float] | None = None,
-                  confusion: Confusion | None = None) -> Snapshot:
-        self._flush()
+                  confusion: Confusion | None = None, complete: bool = True) -> Snapshot:
+        """`complete`: wait for every step dispatched so far; else (a live snapshot on
+        the throttle's clock) take the steps already done. The views wait all the same:
+        they show the latest weights, labelled with their step."""
+        views_due = self._views_due(state, epoch_done)
+        self._flush(wait=complete or views_due)
         losses, accs = self._unsent
         self._unsent = (np.zeros(0, np.float32), np.zeros(0, np.float32))
         now = time.perf_counter()
@@ -310,20 +321,23 @@ class Trainer:
             step_losses=losses, step_accuracies=accs, epoch_done=epoch_done,
             val_loss=None if val_loss is None or np.isnan(val_loss) else val_loss,
             val_accuracy=None if val_acc is None or np.isnan(val_acc) else val_acc,
-            views=self._views(state, epoch, epoch_done, confusion))
+            views=self._views(state, epoch, epoch_done, confusion) if views_due else None)
+
+    def _views_due(self, state: str, epoch_done: bool) -> bool:
+        """A probe is set and the views are due: on the probe clock while running,
+        always when the run rests or an epoch ends."""
+        if self._prober is None or self._probe is None or state == COMPILING:
+            return False
+        return state != RUNNING or epoch_done or (
+            time.perf_counter() - self._last_probe >= self.probe_interval
+            and self._prober.ready.is_set())
 
     def _views(self, state: str, epoch: int, epoch_done: bool,
-               confusion: Confusion | None) -> Views | None:
-        """The views' data if a probe is set and it is due: on the probe clock while
-        running, always when the run rests or an epoch ends. The costlier parts follow
-        the detail clock; a replay frame is added every so many steps."""
+               confusion: Confusion | None) -> Views:
+        """The views' data. The costlier parts follow the detail clock (or come when
+        the run rests); a replay frame is added every so many steps."""
         now = time.perf_counter()
-        if self._prober is None or self._probe is None or state == COMPILING:
-            return None
         resting = state != RUNNING or epoch_done
-        if not resting and (now - self._last_probe < self.probe_interval
-                            or not self._prober.ready.is_set()):
-            return None
         self._last_probe = now
         prober, step = self._prober, self.history.steps
         detail = resting or now - self._last_detail >= self.detail_interval

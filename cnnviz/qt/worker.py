@@ -41,6 +41,10 @@ Weights = list[dict[str, np.ndarray]]
 # States in which the trainer waits (or is done), so its weights can be copied safely.
 RESTING = (PAUSED, FINISHED, STOPPED)
 BACKGROUND_NICE = 10  # training's priority below the GUI thread's (0); see below
+# How long a thread may hold the interpreter while another waits for it (Python's default
+# is 5 ms). The GUI thread runs Python (pyqtgraph) while it paints; the training thread
+# needs the interpreter for a moment between dispatches, and the device idles meanwhile.
+GIL_SWITCH_S = 0.001
 
 
 def yield_cpu_to_the_gui() -> None:
@@ -138,6 +142,7 @@ class TrainingWorker(QObject):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
+        sys.setswitchinterval(GIL_SWITCH_S)
         self._lock = threading.Lock()
         self._trainer = None
         self._early: list[Command] = []
