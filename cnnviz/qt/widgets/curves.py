@@ -19,7 +19,6 @@ from PyQt6.QtWidgets import (
     QGraphicsScene,
     QHBoxLayout,
     QLabel,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -27,8 +26,11 @@ from PyQt6.QtWidgets import (
 from cnnviz.core.snapshot import Snapshot
 from cnnviz.qt.session import Session
 from cnnviz.qt.throttle import VIEW_HZ, Throttle
+from cnnviz.qt.widgets.growing_curve import GrowingCurve
+from cnnviz.qt.widgets.live_label import live_label
 from cnnviz.qt.widgets.series import Ema, Series
 
+SMOOTH_PIXELS = 4  # the smoothed curve gets a point every this many pixel columns
 TRAIN_COLOR, VAL_COLOR = QColor(31, 119, 180), QColor(230, 110, 20)
 HOVER_HINT = "Hover over a curve to read its values."
 EMPTY_HINT = ("Press Start (Space) to train: loss and accuracy appear here, step by step, "
@@ -56,13 +58,16 @@ class MetricPlot:
         plot.setYRange(0, self._top, padding=0.02)
         plot.setClipToView(True)  # draw only the visible points
         plot.addLegend(offset=legend_offset)  # in the corner the curve moves away from
-        self.raw_item = plot.plot(name=f"training {name}", skipFiniteCheck=True)
-        self.smooth_item = plot.plot(pen=pg.mkPen(TRAIN_COLOR, width=2), name="smoothed",
-                                     skipFiniteCheck=True)
-        self._downsample = 1
+        # The raw curve gets a point per pixel column (its min and max there); the
+        # smoothed one, which changes slowly, one every few columns: it looks the same,
+        # and its bold pen (drawn by Qt's slow stroker) costs per segment.
+        self.raw_curve = GrowingCurve(plot, pg.mkPen(TRAIN_COLOR), f"training {name}")
+        self.smooth_curve = GrowingCurve(plot, pg.mkPen(TRAIN_COLOR, width=2), "smoothed",
+                                         method="mean", pixels=SMOOTH_PIXELS, z=1)
         self.val_item = plot.plot(pen=pg.mkPen(VAL_COLOR, width=2), symbol="o", symbolSize=7,
                                   symbolBrush=VAL_COLOR, symbolPen=None,
                                   name=f"validation {name}")
+        self.val_item.setZValue(2)  # above the training curves
         self.cursor = pg.InfiniteLine(angle=90, movable=False,
                                       pen=pg.mkPen((128, 128, 128), style=Qt.PenStyle.DashLine))
         self.cursor.hide()
@@ -72,6 +77,8 @@ class MetricPlot:
         for series in (self.raw, self.smooth, self.val):
             series.clear()
         self.ema.reset()
+        self.raw_curve.reset()
+        self.smooth_curve.reset()
         if not self._fixed_top:
             self._top = 1.0
             self.plot.setYRange(0, self._top, padding=0.02)
@@ -86,24 +93,21 @@ class MetricPlot:
         x = self.raw.x.copy()
         self.smooth.clear()
         self.smooth.extend(x, self.ema(self.raw.y))
+        self.smooth_curve.reset()
 
     def set_background(self, background: QColor) -> None:
         """The raw curve in a pale, opaque tint of the training colour (more colour on a
         dark background): opaque because blending a translucent line costs much more."""
         t = 0.35 if background.lightness() > 128 else 0.55
-        self.raw_item.setPen(pg.mkPen(QColor(
+        self.raw_curve.set_pen(pg.mkPen(QColor(
             *(round(t * a + (1 - t) * b) for a, b in zip(
                 TRAIN_COLOR.getRgb()[:3], background.getRgb()[:3], strict=True))), width=1))
 
     def redraw(self) -> None:
-        # about one point per pixel column ('peak' keeps each column's min and max)
-        factor = max(1, int(len(self.raw) / max(self.plot.vb.width(), 1.0)))
-        if factor != self._downsample:
-            self._downsample = factor
-            for item, method in ((self.raw_item, "peak"), (self.smooth_item, "mean")):
-                item.setDownsampling(ds=factor, auto=False, method=method)
-        self.raw_item.setData(self.raw.x, self.raw.y, skipFiniteCheck=True)
-        self.smooth_item.setData(self.smooth.x, self.smooth.y, skipFiniteCheck=True)
+        (left, right), _ = self.plot.vb.viewRange()
+        steps_per_pixel = (right - left) / max(self.plot.vb.width(), 1.0)
+        self.raw_curve.draw(self.raw, steps_per_pixel)
+        self.smooth_curve.draw(self.smooth, steps_per_pixel)
         if len(self.val) != self._val_shown:
             self.val_item.setData(self.val.x, self.val.y)
             self._val_shown = len(self.val)
@@ -149,10 +153,7 @@ class CurvesPanel(QWidget):
         self.smoothing.setValue(smoothing)
         self.smoothing.setToolTip(SMOOTHING_TIP)
         self.smoothing.valueChanged.connect(self._resmooth)
-        self.readout = QLabel()
-        # long readouts are cut at the panel's edge rather than widening the window
-        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.readout.setMinimumHeight(2 * self.readout.fontMetrics().lineSpacing())  # 2 metrics
+        self.readout = live_label(lines=2)  # a line per metric
         bar = QHBoxLayout()
         bar.addWidget(self.readout, 1)
         bar.addWidget(QLabel("Smoothing"))
@@ -160,8 +161,9 @@ class CurvesPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.view, 1)
-        # one plot per redraw, alternating (see _draw), so twice the views' rate
-        self._redraw = Throttle(self._draw, 2 * VIEW_HZ, parent=self)
+        # one plot per redraw, alternating (see _draw): each plot redraws at half the
+        # views' rate, which is plenty for a curve that grows a few pixels a second
+        self._redraw = Throttle(self._draw, VIEW_HZ, parent=self)
         self._stale: set[int] = set()  # indices of the metrics whose plots need a redraw
         self._turn = 0
         self._hover = pg.SignalProxy(self.view.scene().sigMouseMoved, rateLimit=30,
@@ -268,6 +270,10 @@ class CurvesPanel(QWidget):
 
     def _show_hint(self) -> None:
         self.readout.setText(HOVER_HINT if len(self.metrics[0].raw) else EMPTY_HINT)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._changed()  # the points per pixel column changed
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange:
