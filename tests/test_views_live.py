@@ -6,7 +6,7 @@ import cnnviz.engine  # noqa: F401, I001  (first: sets XLA's flags before JAX st
 
 import numpy as np
 import pytest
-from PyQt6.QtCore import QSettings
+from PyQt6.QtCore import QSettings, Qt
 from test_probe import qt_garbage_dies_in_this_thread  # noqa: F401 (fixture)
 from test_qt_support import SMALL_NET, make_window, wait_idle
 
@@ -136,3 +136,24 @@ def test_all_views_at_once_is_a_view_menu_choice_kept_for_next_time(qtbot, tmp_p
                         and w.worker.device is not None, timeout=60_000)
         window.close()
         assert window.finish_threads(30)
+
+
+def test_live_docks_come_back_where_they_were_left(qtbot, tmp_path):
+    """The window's state is restored once the live views' docks exist, not before."""
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("view/layout", DOCKS)
+    areas = []
+    for move in (True, False):
+        window, live = build_window(settings)
+        qtbot.addWidget(window)
+        window.show()
+        filters = live.docks["Filters"]
+        if move:  # from the bottom row (where All Views at Once puts it) to the left
+            assert window.dockWidgetArea(filters) == Qt.DockWidgetArea.BottomDockWidgetArea
+            window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, filters)
+        areas.append(window.dockWidgetArea(filters))
+        qtbot.waitUntil(lambda w=window: w.session.dataset is not None
+                        and w.worker.device is not None, timeout=60_000)
+        window.close()  # saves the layout
+        assert window.finish_threads(30)
+    assert areas == [Qt.DockWidgetArea.LeftDockWidgetArea] * 2

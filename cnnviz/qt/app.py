@@ -41,6 +41,7 @@ def build_window(settings: QSettings) -> tuple[MainWindow, LiveViews]:
     all_at_once.toggled.connect(set_layout)
     window.view_menu.addSeparator()
     window.view_menu.addAction(all_at_once)
+    window.restore_layout()  # now with the live views' docks
     return window, live
 
 

@@ -76,8 +76,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect()
         self.resize(first_size())
-        self.restoreGeometry(settings.value("window/geometry", b""))
-        self.restoreState(settings.value("window/state", b""))
+        self.restore_layout()
         self._update_title()
         self._update_run_actions()
         QTimer.singleShot(0, self._after_show)
@@ -86,6 +85,13 @@ class MainWindow(QMainWindow):
         """Slow starts that must not delay the first paint: the data and JAX."""
         self.session.load_data()
         self.worker.load_engine()
+
+    def restore_layout(self) -> None:
+        """Size, place and docks as they were left. Whoever adds docks later (the live
+        views) calls this again, so that theirs come back too: restoring only places the
+        docks that exist."""
+        self.restoreGeometry(self.settings.value("window/geometry", b""))
+        self.restoreState(self.settings.value("window/state", b""))
 
     # -- extension points ---------------------------------------------------------------
     def add_dock(self, widget: QWidget, title: str, area: Qt.DockWidgetArea) -> QDockWidget:

@@ -15,6 +15,7 @@ from PyQt6.QtWidgets import QGraphicsRectItem, QLabel, QSplitter, QVBoxLayout, Q
 from cnnviz.core.mosaic import image_mosaic
 from cnnviz.core.snapshot import Confusion
 from cnnviz.qt.live_model import LiveModel
+from cnnviz.qt.widgets.live_label import live_label
 from cnnviz.qt.widgets.live_view import LiveView
 from cnnviz.qt.widgets.mosaic_view import GREY_LUT, MosaicPanel, make_lut
 
@@ -86,13 +87,12 @@ class MatrixPlot(pg.PlotWidget):
 class ConfusionView(LiveView):
     def __init__(self, model: LiveModel, parent: QWidget | None = None):
         super().__init__(model, parent)
-        self.title = QLabel("The confusion matrix appears at the end of the first epoch.")
+        self.title = live_label("The confusion matrix appears at the end of the first epoch.")
         intro = QLabel(INTRO)
         intro.setWordWrap(True)
         self.matrix = MatrixPlot()
         self.matrix.scene().sigMouseClicked.connect(self._on_matrix_click)
-        self.cell_title = QLabel("Click a cell to list its images.")
-        self.cell_title.setWordWrap(True)
+        self.cell_title = live_label("Click a cell to list its images.", wrap=True)
         self.members = MosaicPanel()
         self.members.add("members", 0, 0, GREY_LUT)
         self.members.clicked.connect(self._on_member_click)

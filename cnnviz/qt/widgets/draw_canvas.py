@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QImage, QPainter
-from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QHBoxLayout, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from cnnviz.core.snapshot import Views
 from cnnviz.qt.live_model import DRAWING, LiveModel
+from cnnviz.qt.widgets.live_label import live_label
 
 INK = 255
 
@@ -123,9 +124,8 @@ class DrawView(QWidget):
         invert = QPushButton("Invert")
         invert.setToolTip("Swap ink and background: does the network still recognise it?")
         invert.clicked.connect(self.canvas.invert)
-        self.verdict = QLabel("Draw something: the prediction and the feature maps follow "
-                              "your strokes.")
-        self.verdict.setWordWrap(True)
+        self.verdict = live_label("Draw something: the prediction and the feature maps "
+                                  "follow your strokes.", lines=2, wrap=True)
         buttons = QHBoxLayout()
         buttons.addWidget(clear)
         buttons.addWidget(invert)

@@ -21,6 +21,7 @@ from PyQt6.QtWidgets import (
 
 from cnnviz.core.snapshot import LayerMaps
 from cnnviz.qt.live_model import LiveModel
+from cnnviz.qt.widgets.live_label import live_label
 from cnnviz.qt.widgets.live_view import LiveView
 from cnnviz.qt.widgets.mosaic_view import (
     ACTIVATION_LUT,
@@ -51,15 +52,13 @@ class ChannelDetail(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.title = QLabel("Click a feature map to enlarge it.")
-        self.title.setWordWrap(True)
+        self.title = live_label("Click a feature map to enlarge it.", wrap=True)
         self.view = pg.GraphicsLayoutWidget()
         self.box = image_view_box(self.view.ci, 0, 0)
         self.item = pg.ImageItem()
         self.box.addItem(self.item)
-        self.scale = QLabel()
-        self.scale.setWordWrap(True)
-        self.value = QLabel()
+        self.scale = live_label(lines=2, wrap=True)
+        self.value = live_label()
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.view, 1)
@@ -110,7 +109,7 @@ class FeatureMapsView(LiveView):
         self.scale.currentIndexChanged.connect(self.refresh)
         intro = QLabel(INTRO)
         intro.setWordWrap(True)
-        self.status = QLabel()
+        self.status = live_label()
         self.panel = MosaicPanel()
         self.panel.hovered.connect(self._on_hover)
         self.panel.left.connect(lambda: self.status.setText(""))

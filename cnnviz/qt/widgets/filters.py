@@ -11,6 +11,7 @@ from PyQt6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QVB
 
 from cnnviz.core.snapshot import LayerFilters
 from cnnviz.qt.live_model import LiveModel
+from cnnviz.qt.widgets.live_label import live_label
 from cnnviz.qt.widgets.live_view import LiveView
 from cnnviz.qt.widgets.mosaic_view import SIGNED_LUT, MosaicPanel
 
@@ -44,7 +45,7 @@ class FiltersView(LiveView):
         group.buttonToggled.connect(lambda *_: self.refresh())
         intro = QLabel(INTRO)
         intro.setWordWrap(True)
-        self.status = QLabel()
+        self.status = live_label()
         self.panel = MosaicPanel()
         self.panel.hovered.connect(self._on_hover)
         self.panel.left.connect(lambda: self.status.setText(""))

@@ -7,10 +7,11 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import QRectF, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QImage, QPainter, QPen
-from PyQt6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from cnnviz.core.snapshot import PredictionGrid, ProbeResult
 from cnnviz.qt.live_model import LiveModel
+from cnnviz.qt.widgets.live_label import live_label
 from cnnviz.qt.widgets.live_view import LiveView
 from cnnviz.qt.widgets.mosaic_view import GREY_LUT, image_view_box, show_mosaic
 
@@ -139,14 +140,14 @@ class ImageGrid(QWidget):
 class PredictionsView(LiveView):
     def __init__(self, model: LiveModel, parent: QWidget | None = None):
         super().__init__(model, parent)
-        self.probe_title = QLabel()
+        self.probe_title = live_label(lines=2, wrap=True)
         self.probe_view = pg.GraphicsLayoutWidget()
         self.probe_view.setFixedHeight(130)
         self.probe_box = image_view_box(self.probe_view.ci, 0, 0)
         self.probe_image = pg.ImageItem()
         self.probe_box.addItem(self.probe_image)
         self.bars = ProbabilityBars()
-        self.grid_title = QLabel()
+        self.grid_title = live_label(lines=2, wrap=True)
         self.grid = ImageGrid()
         self.grid.clicked.connect(self._on_grid_click)
         left = QWidget()

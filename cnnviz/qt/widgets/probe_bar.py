@@ -6,6 +6,7 @@ from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from cnnviz.core.snapshot import ProbeImage
 from cnnviz.qt.live_model import LiveModel
+from cnnviz.qt.widgets.live_label import live_label
 
 PROBE_TIP = ("The probe image is the one example the live views send through the network. "
              "Pick another from the test set here, click an image in Predictions or the "
@@ -29,7 +30,7 @@ class ProbeBar(QWidget):
         self.classes = QComboBox()
         self.classes.setToolTip("Step only through images of this class")
         self.classes.activated.connect(self._on_class)
-        self.caption = QLabel()
+        self.caption = live_label()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("Probe image:"))

@@ -11,6 +11,7 @@ from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayo
 
 from cnnviz.core.replay import Frame, Replay
 from cnnviz.qt.live_model import LiveModel
+from cnnviz.qt.widgets.live_label import live_label
 from cnnviz.qt.widgets.mosaic_view import ACTIVATION_LUT, GREY_LUT, SIGNED_LUT, MosaicPanel
 
 COLUMNS = 4
@@ -31,7 +32,7 @@ class ReplayView(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setToolTip("One position per kept snapshot, oldest on the left")
         self.slider.valueChanged.connect(self.show_frame)
-        self.caption = QLabel("No replay yet: train the network to record one.")
+        self.caption = live_label("No replay yet: train the network to record one.")
         intro = QLabel(INTRO)
         intro.setWordWrap(True)
         self.panel = MosaicPanel()

@@ -17,7 +17,6 @@ from PyQt6.QtWidgets import (
     QFormLayout,
     QGridLayout,
     QGroupBox,
-    QLabel,
     QProgressBar,
     QSizePolicy,
     QSpinBox,
@@ -32,6 +31,7 @@ from cnnviz.core.snapshot import COMPILING, FINISHED, PAUSED, RUNNING, STOPPED, 
 from cnnviz.qt.session import IDLE, Session
 from cnnviz.qt.throttle import Throttle
 from cnnviz.qt.widgets.data_picker import DataPicker
+from cnnviz.qt.widgets.live_label import live_label
 
 TIPS = {
     "optimizer": "How the gradient turns into a weight update.\n"
@@ -85,14 +85,9 @@ class TrainingPanel(QWidget):
         self.epochs = _spin(1, 1000, TIPS["epochs"])
         self.seed = _spin(0, 2**31 - 1, TIPS["seed"])
         self.progress = QProgressBar()
-        self.state = QLabel()
-        self.state.setWordWrap(True)
-        self.metrics = QLabel()
-        self.device = QLabel()
-        for label in (self.state, self.metrics, self.device):
-            # Their text changes with every snapshot; were the layout to follow its width,
-            # each change would resize the docks and the plots beside them.
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.state = live_label(wrap=True)
+        self.metrics = live_label()
+        self.device = live_label()
         self.device.setToolTip("Where JAX runs the training: the CPU, or a GPU if JAX finds "
                                "one (install cnnviz[cuda] for NVIDIA GPUs).")
         self._metrics: dict[str, str] = {}  # the latest loss, validation and speed texts

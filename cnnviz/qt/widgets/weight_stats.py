@@ -13,6 +13,7 @@ from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayo
 from cnnviz.core.replay import Replay
 from cnnviz.core.snapshot import LayerStats, Views
 from cnnviz.qt.live_model import LiveModel
+from cnnviz.qt.widgets.live_label import live_label
 from cnnviz.qt.widgets.live_view import LiveView
 
 INTRO = ("Left: the size (L2 norm) of each layer's weights and of the loss gradient on them, "
@@ -53,8 +54,7 @@ class WeightStatsView(LiveView):
         self.histogram.setLabel("left", "count")
         self.bars = self.histogram.plot(stepMode="center", fillLevel=0,
                                         brush=(90, 130, 200, 160), pen=(90, 130, 200))
-        self.summary = QLabel()
-        self.summary.setWordWrap(True)
+        self.summary = live_label(lines=2, wrap=True)
         right = QWidget()
         column = QVBoxLayout(right)
         choose = QHBoxLayout()
@@ -71,6 +71,8 @@ class WeightStatsView(LiveView):
         layout.addWidget(split, 1)
         self._replay: Replay | None = None
         self._label = ""
+        self._shown_stats: tuple[LayerStats, ...] | None = None  # on screen, for
+        self._shown_choice: tuple[int, int] | None = None  # this layer and kind
         model.replay_changed.connect(self.refresh_if_visible)
 
     def refresh(self) -> None:
@@ -78,7 +80,12 @@ class WeightStatsView(LiveView):
             self._replay = self.model.replay
             self._plot_norms(self._replay)
         views: Views | None = self.model.views
-        if views is not None and views.stats is not None:
+        if views is None or views.stats is None:
+            return
+        # the statistics change on the trainer's slower clock: redraw only what changed
+        choice = (self.layer.currentIndex(), self.kind.currentIndex())
+        if views.stats is not self._shown_stats or choice != self._shown_choice:
+            self._shown_stats, self._shown_choice = views.stats, choice
             self._show_stats(views.stats)
 
     def _plot_norms(self, replay: Replay) -> None:
