@@ -20,6 +20,7 @@ from PyQt6.QtCore import QSettings
 from PyQt6.QtWidgets import QApplication
 
 from cnnviz.core.snapshot import PAUSED
+from cnnviz.qt import dialogs
 from cnnviz.qt.app import build_window
 from cnnviz.qt.live_views import BIG, DOCKS, TABS
 from cnnviz.qt.theme import apply_theme
@@ -96,6 +97,7 @@ def main() -> int:
     live.set_layout(TABS)
     window.actions.stop.trigger()
     wait(app, lambda: not session.active)
+    dialogs.ask_save_changes = lambda *args: dialogs.DISCARD  # the run is not worth a prompt
     window.close()
     window.finish_threads(30)
     return 0
