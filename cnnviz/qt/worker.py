@@ -33,6 +33,7 @@ from cnnviz.core.history import History
 from cnnviz.core.network import NetworkSpec
 from cnnviz.core.snapshot import FINISHED, PAUSED, STOPPED, Snapshot
 from cnnviz.data.dataset import Dataset
+from cnnviz.qt.throttle import VIEW_HZ
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +193,9 @@ class TrainingWorker(QObject):
         from cnnviz.engine.trainer import Trainer  # JAX loads here if not yet loaded
 
         yield_cpu_to_the_gui()
-        trainer = Trainer(spec, dataset, config, params=weights, history=history)
+        # a snapshot as often as the window redraws: more would cost both threads time
+        trainer = Trainer(spec, dataset, config, params=weights, history=history,
+                          snapshot_interval=1 / VIEW_HZ)
         with self._lock:
             self._trainer = trainer
             for cmd in self._early:
