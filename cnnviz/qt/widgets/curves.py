@@ -51,6 +51,7 @@ class MetricPlot:
         self.raw, self.smooth, self.val = Series(), Series(), Series()
         self.ema = Ema(smoothing)
         self._fixed_top, self._top = top is not None, top or 1.0
+        self._top_checked = 0  # raw points already looked at for the y axis's top
         self._val_shown = -1  # validation points drawn; they change once an epoch
         plot.setLabel("left", name)
         plot.setLabel("bottom", "step")
@@ -79,6 +80,7 @@ class MetricPlot:
         self.ema.reset()
         self.raw_curve.reset()
         self.smooth_curve.reset()
+        self._top_checked = 0
         if not self._fixed_top:
             self._top = 1.0
             self.plot.setYRange(0, self._top, padding=0.02)
@@ -112,7 +114,10 @@ class MetricPlot:
             self.val_item.setData(self.val.x, self.val.y)
             self._val_shown = len(self.val)
         if not self._fixed_top and len(self.raw):
-            highest = max(np.nanmax(self.raw.y, initial=0.0), np.nanmax(self.val.y, initial=0.0))
+            # only the points added since the last redraw can raise the top
+            highest = max(np.nanmax(self.raw.y[self._top_checked:], initial=0.0),
+                          np.nanmax(self.val.y, initial=0.0))
+            self._top_checked = len(self.raw)
             if highest > self._top:
                 self._top = 1.1 * highest
                 self.plot.setYRange(0, self._top, padding=0.02)
