@@ -158,7 +158,7 @@ class CurvesPanel(QWidget):
         self.smoothing.setValue(smoothing)
         self.smoothing.setToolTip(SMOOTHING_TIP)
         self.smoothing.valueChanged.connect(self._resmooth)
-        self.readout = live_label(lines=2)  # a line per metric
+        self.readout = live_label(lines=2, wrap=True)  # a line per metric
         bar = QHBoxLayout()
         bar.addWidget(self.readout, 1)
         bar.addWidget(QLabel("Smoothing"))
