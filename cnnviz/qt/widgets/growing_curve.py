@@ -62,7 +62,7 @@ class GrowingCurve:
         end = len(series)
         self.tail.setData(series.x[self.start:end], series.y[self.start:end],
                           skipFiniteCheck=True)
-        if end - self.start >= CHUNK_COLUMNS * factor:
+        if end - self.start >= max(CHUNK_COLUMNS * steps_per_pixel, factor):
             # freeze the tail; the next one starts at its last point, so the line joins
             self.items.append(self._new_item())
             self.start = end - 1
