@@ -19,7 +19,7 @@ from cnnviz.core.layers import Conv2D, Dense, Flatten, MaxPool2D
 from cnnviz.core.mosaic import GAP, LEVELS, Mosaic, kernel_mosaic, tile, to_uint8
 from cnnviz.core.network import NetworkSpec
 from cnnviz.core.replay import Frame, Replay
-from cnnviz.core.snapshot import FINISHED, ProbeImage
+from cnnviz.core.snapshot import FINISHED, RUNNING, ProbeImage
 from cnnviz.engine.model import apply_with_activations, to_float
 from cnnviz.engine.probe import Prober
 from cnnviz.engine.trainer import Trainer
@@ -117,7 +117,8 @@ def test_kernel_mosaic_rows_are_filters_columns_input_channels():
 def test_probe_maps_equal_the_engine_activations(data):
     params = reference.random_weights(SPEC, seed=1)
     image = data.x_test[0]
-    result = Prober(SPEC, data).probe(params, ProbeImage(image, 0, "x"))
+    prober = Prober(SPEC, data)
+    result = prober.fetch(prober.request(params, ProbeImage(image, 0, "x"), 0, 0, []))[0]
     logits, acts = apply_with_activations(SPEC, params, to_float(image[None]))
     np.testing.assert_allclose(result.probabilities, jax.nn.softmax(logits[0]), rtol=1e-5)
     for maps, act in zip(result.layers, acts, strict=True):
@@ -178,6 +179,42 @@ def test_view_snapshots_show_that_snapshots_weights(run, data):
         for c in range(4):
             assert np.abs(conv.weights.tile_image(c) - normalised(p[0]["kernel"][..., 0, c],
                                                                   -m, m)).max() <= 1
+
+
+def test_live_views_come_a_snapshot_later_with_the_weights_of_their_step(data):
+    """While running, the views asked for at one snapshot arrive at the next: each shows
+    the weights after the step it is labelled with, and none is lost on the way."""
+    trainer = Trainer(SPEC, data, TrainConfig(batch_size=16, epochs=4), snapshot_interval=0,
+                      probe_interval=0, detail_interval=0)
+    trainer.command(SetProbe(ProbeImage(data.x_test[3], int(data.y_test[3]), "test 3")))
+    params_at, events = {}, []  # events: (step asked for, views) per live snapshot, or None
+    for snap in trainer.run():
+        if trainer._prober is not None:
+            assert trainer._prober.ready.wait(120)  # from here on, every snapshot asks
+        params_at[trainer._steps_sent] = trainer.numpy_params()
+        live = snap.state == RUNNING and not snap.epoch_done
+        events.append((trainer._steps_sent, snap.views) if live else None)
+    # each live snapshot brings what the live one before it asked for (the very first
+    # live snapshot may come before the views were ready to be asked for)
+    first = next(i for i, e in enumerate(events) if e is not None)
+    pairs = [(a, b) for a, b in zip(events[first + 1:], events[first + 2:], strict=False)
+             if a is not None and b is not None]
+    assert len(pairs) >= 10
+    assert all(b[1] is not None and b[1].step == a[0] for a, b in pairs)
+    for _, views in (b for _, b in pairs):
+        p = params_at[views.step]
+        _, acts = apply_with_activations(SPEC, p, to_float(data.x_test[3][None]))
+        for maps, act in zip(views.probe.layers, acts, strict=True):
+            np.testing.assert_allclose(maps.values, np.asarray(act[0]), rtol=1e-4, atol=1e-5)
+        np.testing.assert_array_equal(views.filters[0].kernel, p[0]["kernel"])
+        assert views.stats is not None and views.filters[0].gradient is not None
+    frames = trainer.replay.frames
+    assert [f.step for f in frames] == sorted({f.step for f in frames})
+    for frame in frames:  # each replay frame holds its own step's filters and loss
+        m = np.abs(params_at[frame.step][0]["kernel"]).max()
+        expected = kernel_mosaic(params_at[frame.step][0]["kernel"], m, False)
+        assert np.array_equal(frame.filters["conv1"].image, expected.image)
+        assert frame.loss == pytest.approx(trainer.history.step_loss[frame.step - 1])
 
 
 def test_epoch_ends_bring_the_confusion_matrix(run, data):

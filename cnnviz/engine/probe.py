@@ -6,12 +6,18 @@ confusion matrix) and the loss gradient on one batch. The results are scaled and
 to uint8 mosaics here (core.mosaic), in the calling thread: the trainer's while it
 trains, a helper thread at rest, never the GUI thread. The train step is not touched;
 the Trainer decides how often each part is worth its cost.
+
+Asking (`request`) and fetching (`fetch`) are separate steps, so that a trainer can ask
+for one snapshot's views, go on training, and fetch them at its next snapshot, when the
+device has long computed them: neither then waits for the other.
 """
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -84,12 +90,19 @@ def _evaluate(spec, params, x, y, weight):
     return (losses * weight).sum(), (correct * weight).sum(), predicted
 
 
-def _gradient(spec, params, x, y):
-    """d(mean loss)/d(params) on one batch, without dropout (so it is reproducible)."""
+def _kernel_gradients(spec, layers, params, x, y):
+    """d(mean loss)/d(kernel) of `layers` on one batch, without dropout (so it is
+    reproducible)."""
     def loss(p):
         logits = apply(spec, p, to_float(x))
         return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
-    return jax.grad(loss)(params)
+    grads = jax.grad(loss)(params)
+    return {i: grads[i]["kernel"] for i in layers}
+
+
+def _copy_kernels(layers, params):
+    """Copies on the device: a train step dispatched later donates (frees) `params`."""
+    return {i: jnp.copy(params[i]["kernel"]) for i in layers}
 
 
 # -- numpy: scaling, tiling, statistics --------------------------------------------------
@@ -122,6 +135,21 @@ def confusion_from(true: np.ndarray, predicted: np.ndarray, images: np.ndarray,
     return Confusion(true, predicted, counts, to_uint8(fractions, 0.0, 1.0), images, epoch)
 
 
+@dataclass(frozen=True, eq=False)
+class Request:
+    """Views asked of the device for the weights after `step`, not fetched yet: the
+    arrays are the device's (futures, while it still computes them)."""
+
+    step: int
+    epoch: int
+    probe: ProbeImage
+    image: np.ndarray  # the probe image as the network takes it
+    outputs: Any  # (probabilities, [each layer's output])
+    kernels: dict[int, Any]  # the asked-for layers' kernels
+    grads: dict[int, Any] | None  # the weighted layers' kernel gradients, if asked for
+    grid: Any | None  # (predicted class, its probability) of the test grid, if asked for
+
+
 def _frozen(tree):
     """Host copies that nobody writes to again (snapshots are shared between threads)."""
     def freeze(a):
@@ -144,7 +172,8 @@ class Prober:
         self._probe = jax.jit(partial(_probe, spec))
         self._predict = jax.jit(partial(_predict, spec))
         self._evaluate = jax.jit(partial(_evaluate, spec))
-        self._gradient = jax.jit(partial(_gradient, spec))
+        self._kernel_gradients = jax.jit(partial(_kernel_gradients, spec, self.weighted))
+        self._copy_kernels = jax.jit(_copy_kernels, static_argnums=0)
         pool_x, pool_y = (dataset.x_test, dataset.y_test) if len(dataset.x_test) else (
             dataset.x_val, dataset.y_val)
         self._grid_idx = np.sort(np.random.default_rng(0).permutation(len(pool_x))[:grid_size])
@@ -163,32 +192,46 @@ class Prober:
                          None)
 
         def run():
-            self.probe(zeros, image)
-            self.grid(zeros)
-            self.gradients(zeros, *batch)
+            for layers in (self.convs, self.weighted):  # the two kernel sets asked for
+                self.fetch(self.request(zeros, image, 0, 0, layers, batch, grid=True))
             if val_batch is not None:
                 self._evaluate(zeros, *val_batch[:3])
             self.ready.set()
 
         threading.Thread(target=run, name="cnnviz-probe-compile").start()
 
-    # -- parts ---------------------------------------------------------------------------
-    def probe(self, params: Params, probe: ProbeImage) -> ProbeResult:
+    # -- asking and fetching -------------------------------------------------------------
+    def request(self, params: Params, probe: ProbeImage, step: int, epoch: int,
+                kernels: list[int], gradient_batch: tuple[np.ndarray, np.ndarray] | None = None,
+                grid: bool = False) -> Request:
+        """Dispatch what the views need for `params` (the weights after `step`): the
+        probe's activations, the kernels of the layers `kernels`, the kernel gradients on
+        `gradient_batch` (x, y) and the test grid's predictions when asked. Returns at
+        once; `fetch` waits for the results."""
         image = probe.image
         if image.dtype != self.dataset.x_train.dtype:  # a drawing (uint8) for float data
             image = image.astype(np.float32) / 255.0
-        probs, outputs = _frozen(self._probe(params, image[None]))
+        grads = None
+        if gradient_batch is not None:
+            x, y = gradient_batch
+            grads = self._kernel_gradients(params, x, y.astype(np.int32))
+        return Request(step, epoch, probe, image, self._probe(params, image[None]),
+                       self._copy_kernels(tuple(kernels), params), grads,
+                       self._predict(params, self._grid_x) if grid and self._grid_picture
+                       is not None else None)
+
+    def fetch(self, request: Request) -> tuple[ProbeResult, dict[int, np.ndarray],
+                                               dict[int, np.ndarray] | None,
+                                               PredictionGrid | None]:
+        """(the probe's result, kernels, gradients, test grid) of a request, on the host."""
+        (probs, outputs), kernels, grads, grid = _frozen(
+            (request.outputs, request.kernels, request.grads, request.grid))
         layers = tuple(layer_maps(name, out) for name, out in zip(self.names, outputs,
                                                                     strict=True))
-        return ProbeResult(probe, image_mosaic(image[None]), probs, layers)
-
-    def kernels(self, params: Params, layers: list[int]) -> dict[int, np.ndarray]:
-        return _frozen({i: params[i]["kernel"] for i in layers})
-
-    def gradients(self, params: Params, x: np.ndarray, y: np.ndarray) -> dict[int, np.ndarray]:
-        """Kernel gradients of the weighted layers on the batch (x, y)."""
-        grads = self._gradient(params, x, y.astype(np.int32))
-        return _frozen({i: grads[i]["kernel"] for i in self.weighted})
+        result = ProbeResult(request.probe, image_mosaic(request.image[None]), probs, layers)
+        if grid is not None:
+            grid = PredictionGrid(self._grid_picture, self._grid_idx, self._grid_y, *grid)
+        return result, kernels, grads, grid
 
     def filters(self, kernels: dict[int, np.ndarray],
                 grads: dict[int, np.ndarray] | None = None) -> tuple[LayerFilters, ...]:
@@ -215,13 +258,6 @@ class Prober:
             None if grads is None else gradient_norms[self.names[i]],
             None if grads is None else histogram(grads[i], symmetric=True))
             for i in self.weighted)
-
-    def grid(self, params: Params) -> PredictionGrid | None:
-        if self._grid_picture is None:
-            return None
-        predicted, confidence = _frozen(self._predict(params, self._grid_x))
-        return PredictionGrid(self._grid_picture, self._grid_idx, self._grid_y, predicted,
-                        confidence)
 
     def evaluate(self, params: Params, epoch: int | None = None
                  ) -> tuple[float, float, Confusion | None]:
@@ -265,9 +301,7 @@ class Prober:
                       batch_size: int) -> Views:
         """Every view's data for weights that are not training (before a run, paused,
         after it): the gradient on a fixed batch, the confusion matrix included."""
-        result = self.probe(params, probe)
-        kernels = self.kernels(params, self.weighted)
-        grads = self.gradients(params, *self.fixed_batch(batch_size))
+        result, kernels, grads, grid = self.fetch(self.request(
+            params, probe, step, 0, self.weighted, self.fixed_batch(batch_size), grid=True))
         return Views(step, self.dataset.class_names, result, self.filters(kernels, grads),
-                     self.stats(kernels, grads, result), self.grid(params),
-                     self.evaluate(params)[2])
+                     self.stats(kernels, grads, result), grid, self.evaluate(params)[2])

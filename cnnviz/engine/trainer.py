@@ -9,7 +9,9 @@ Once a view sends SetProbe, snapshots also carry the live views' data (engine.pr
 on their own, slower clocks: the probe image's activations and the filters at most every
 `probe_interval`, the costlier parts (gradient, statistics, test grid, a replay frame)
 at most every `detail_interval`, the confusion matrix at each epoch's end. Without a
-probe (the CLI) none of it is computed.
+probe (the CLI) none of it is computed. While the run steps, views are asked for at one
+snapshot and delivered at the next (so they are up to one probe interval old, labelled
+with their step); when it rests, they come at once.
 """
 
 from __future__ import annotations
@@ -50,7 +52,12 @@ from cnnviz.core.snapshot import (
 )
 from cnnviz.data.dataset import Dataset, DatasetError
 from cnnviz.engine.model import Params, init_params, params_to_numpy
-from cnnviz.engine.probe import EVAL_BATCH, Prober, padded_batches  # noqa: F401 (EVAL_BATCH: API)
+from cnnviz.engine.probe import (  # noqa: F401 (EVAL_BATCH: API)
+    EVAL_BATCH,
+    Prober,
+    Request,
+    padded_batches,
+)
 from cnnviz.engine.steps import config_optimizer, make_eval_step, make_train_step, set_learning_rate
 
 
@@ -140,6 +147,9 @@ class Trainer:
         self._last_probe = self._last_detail = -np.inf
         self._next_frame = 0
         self._last_batch: np.ndarray | None = None  # indices of the batch trained last
+        self._steps_sent = self.history.steps  # steps dispatched so far (done or not)
+        # live views asked for at the last snapshot, delivered at the next
+        self._in_flight: tuple[Request, bool, bool] | None = None  # (request, detail, frame)
 
     # -- commands -------------------------------------------------------------------
     def command(self, cmd: Command) -> None:
@@ -214,6 +224,7 @@ class Trainer:
                 self._last_batch = batches[i + k - 1]
                 self._images_since += k * cfg.batch_size
                 step += k
+                self._steps_sent = step
                 i += k
                 now = time.perf_counter()
                 if stepping or first or now - last_emit >= self.snapshot_interval:
@@ -300,10 +311,10 @@ class Trainer:
                   val: tuple[float, float] | None = None,
                   confusion: Confusion | None = None, complete: bool = True) -> Snapshot:
         """`complete`: wait for every step dispatched so far; else (a live snapshot on
-        the throttle's clock) take the steps already done. The views wait all the same:
-        they show the latest weights, labelled with their step."""
+        the throttle's clock) take the steps already done. Views at rest wait for every
+        step too: they show the final weights."""
         views_due = self._views_due(state, epoch_done)
-        self._flush(wait=complete or views_due)
+        self._flush(wait=complete or (views_due and state != RUNNING) or epoch_done)
         losses, accs = self._unsent
         self._unsent = (np.zeros(0, np.float32), np.zeros(0, np.float32))
         now = time.perf_counter()
@@ -333,39 +344,56 @@ class Trainer:
             and self._prober.ready.is_set())
 
     def _views(self, state: str, epoch: int, epoch_done: bool,
-               confusion: Confusion | None) -> Views:
-        """The views' data. The costlier parts follow the detail clock (or come when
-        the run rests); a replay frame is added every so many steps."""
+               confusion: Confusion | None) -> Views | None:
+        """The views' data: at rest, for the weights now; while running, those asked for
+        at the last live snapshot (None at the first), while the device computes the ones
+        asked for now. The costlier parts follow the detail clock (or come when the run
+        rests); a replay frame is added every so many steps."""
         now = time.perf_counter()
         resting = state != RUNNING or epoch_done
+        if resting and self._in_flight is not None:  # older than what comes now: dropped
+            if self._in_flight[2]:  # with the replay frame it was to bring
+                self._next_frame = min(self._next_frame, self._in_flight[0].step)
+            self._in_flight = None
         self._last_probe = now
-        prober, step = self._prober, self.history.steps
+        prober, step = self._prober, self._steps_sent
         detail = resting or now - self._last_detail >= self.detail_interval
+        if detail:
+            self._last_detail = now
         frames = self.replay.frames
-        frame_due = (step >= self._next_frame or state in (FINISHED, STOPPED)) and (
+        frame = (step >= self._next_frame or state in (FINISHED, STOPPED)) and (
             not frames or step > frames[-1].step)
-        probe = prober.probe(self.params, self._probe)
-        kernels = prober.kernels(self.params,
-                                 prober.weighted if detail or frame_due else prober.convs)
-        grads = None
-        if detail and self._last_batch is not None:
-            grads = prober.gradients(self.params, self.dataset.x_train[self._last_batch],
-                                     self.dataset.y_train[self._last_batch])
-        filters = prober.filters(kernels, grads)
-        if frame_due:
+        if frame:
             self._next_frame = step + max(1, self.config.epochs * self.steps_per_epoch
                                           // MAX_FRAMES)
+        batch = self._last_batch
+        request = (prober.request(
+            self.params, self._probe, step, epoch,
+            prober.weighted if detail or frame else prober.convs,
+            (self.dataset.x_train[batch], self.dataset.y_train[batch])
+            if detail and batch is not None else None, grid=detail), detail, frame)
+        if not resting:
+            request, self._in_flight = self._in_flight, request
+            if request is None:
+                return None
+        return self._deliver(*request, confusion)
+
+    def _deliver(self, request: Request, detail: bool, frame: bool,
+                 confusion: Confusion | None) -> Views:
+        """A request's results as Views, waiting for them if need be; adds its replay
+        frame to the replay."""
+        prober, step = self._prober, request.step
+        probe, kernels, grads, grid = prober.fetch(request)
+        filters = prober.filters(kernels, grads)
+        if frame:
             h = self.history
+            done = 0 < step <= h.steps  # its step's metrics have reached the host
             self.replay = self.replay.add(prober.frame(
-                step, epoch, h.step_loss[-1] if h.steps else None,
-                h.step_accuracy[-1] if h.steps else None, probe, filters, kernels, grads))
-        if not detail:
-            return Views(step, self.dataset.class_names, probe, filters, confusion=confusion,
-                         replay=self.replay if frame_due else None)
-        self._last_detail = now
+                step, request.epoch, h.step_loss[step - 1] if done else None,
+                h.step_accuracy[step - 1] if done else None, probe, filters, kernels, grads))
         return Views(step, self.dataset.class_names, probe, filters,
-                     prober.stats(kernels, grads, probe), prober.grid(self.params), confusion,
-                     self.replay if frame_due else None)
+                     prober.stats(kernels, grads, probe) if detail else None, grid, confusion,
+                     self.replay if frame else None)
 
     def _finish(self, state: str) -> Snapshot:
         self.state = state

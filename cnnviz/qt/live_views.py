@@ -159,6 +159,7 @@ class ViewHost(Protocol):
 
     file: ProjectFile  # the replay is saved in it
     tabs: QTabWidget  # the central area
+    training_dock: QDockWidget  # the right column starts with it
 
     def add_dock(self, widget: QWidget, title: str, area: Qt.DockWidgetArea) -> QDockWidget: ...
 
@@ -189,25 +190,33 @@ class LiveViews:
 
     def set_layout(self, layout: str) -> None:
         """TABS: the big views are tabs of the central area and the small ones tabs of
-        one dock on the right. DOCKS: each view is a dock of its own, all visible at once
-        (for a large screen): the big ones in a row at the bottom, Draw under the network,
-        Predictions and the confusion matrix under the training panel."""
+        one dock under the training panel, on the right. DOCKS: each view is a dock of
+        its own, all visible at once (for a large screen): the big ones in a row at the
+        bottom, Draw under the network, and on the right two columns: Predictions over
+        the confusion matrix, then the training panel at its full height."""
         if layout not in LAYOUTS:
             raise ValueError(f"unknown layout {layout!r}; expected one of {LAYOUTS}")
         if layout == self.layout:
             return
         window, big = self.window, [title for title, _ in BIG]
-        first, *rest = (self.docks[title] for title, _ in SMALL)
+        predictions, confusion, draw = (self.docks[title] for title, _ in SMALL)
+        training = window.training_dock
+        right, left = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.LeftDockWidgetArea
+        training_hidden = training.isHidden() and window.isVisible()  # closed by the user
+        for dock in (training, predictions, confusion):
+            window.removeDockWidget(dock)  # the right column is built anew
         if layout == TABS:
             for title in big:
                 self.docks[title].hide()
                 self.docks[title].toggleViewAction().setVisible(False)
                 window.tabs.addTab(self.panels[title], title)  # takes it out of the dock
-            for dock in rest:
-                self._move(dock, Qt.DockWidgetArea.RightDockWidgetArea)
-                window.tabifyDockWidget(first, dock)
-            first.raise_()
-            window.resizeDocks([first], [RIGHT_WIDTH], Qt.Orientation.Horizontal)
+            window.addDockWidget(right, training, Qt.Orientation.Vertical)
+            for dock in (predictions, confusion, draw):
+                self._move(dock, right)
+                if dock is not predictions:
+                    window.tabifyDockWidget(predictions, dock)
+            predictions.raise_()
+            window.resizeDocks([predictions], [RIGHT_WIDTH], Qt.Orientation.Horizontal)
         else:
             if self.layout == TABS:
                 for title in big:
@@ -215,20 +224,25 @@ class LiveViews:
                     self.docks[title].setWidget(self.panels[title])
                     self.docks[title].toggleViewAction().setVisible(True)
                     self.docks[title].show()
-            for dock in rest:
-                self._move(dock, Qt.DockWidgetArea.LeftDockWidgetArea if dock is self.docks[
-                    "Draw"] else Qt.DockWidgetArea.RightDockWidgetArea)
+            self._move(draw, left)
+            self._move(predictions, right, Qt.Orientation.Horizontal)
+            window.addDockWidget(right, training, Qt.Orientation.Horizontal)
+            window.splitDockWidget(predictions, confusion, Qt.Orientation.Vertical)
+            confusion.show()
             window.resizeDocks([self.docks[t] for t in big], [DOCK_HEIGHT] * len(big),
                                Qt.Orientation.Vertical)
-            quarter = window.height() // 4  # each; the training panel above keeps the rest
-            window.resizeDocks([first, self.docks["Confusion matrix"]], [quarter, quarter],
-                               Qt.Orientation.Vertical)
+            window.resizeDocks([predictions, training], [RIGHT_WIDTH - 40, RIGHT_WIDTH - 40],
+                               Qt.Orientation.Horizontal)
+            half = window.height() // 2
+            window.resizeDocks([predictions, confusion], [half, half], Qt.Orientation.Vertical)
+        training.setHidden(training_hidden)
         self.layout = layout
 
-    def _move(self, dock: QDockWidget, area: Qt.DockWidgetArea) -> None:
-        """Out of any tabs it is in, to the bottom of `area`."""
+    def _move(self, dock: QDockWidget, area: Qt.DockWidgetArea,
+              orientation: Qt.Orientation = Qt.Orientation.Vertical) -> None:
+        """Out of any tabs it is in, to the end of `area` (the bottom, for Vertical)."""
         self.window.removeDockWidget(dock)
-        self.window.addDockWidget(area, dock, Qt.Orientation.Vertical)
+        self.window.addDockWidget(area, dock, orientation)
         dock.show()
 
     def replay_bytes(self) -> bytes | None:

@@ -72,7 +72,8 @@ class MainWindow(QMainWindow):
         self.add_tab(self.curves, "Training curves")
         self.add_dock(self.builder, "Network", Qt.DockWidgetArea.LeftDockWidgetArea
                       ).setMinimumWidth(BUILDER_MIN_WIDTH)
-        self.add_dock(self.training, "Training", Qt.DockWidgetArea.RightDockWidgetArea)
+        self.training_dock = self.add_dock(self.training, "Training",
+                                           Qt.DockWidgetArea.RightDockWidgetArea)
         self._build_status_bar()
         self._connect()
         self.resize(first_size())
