@@ -90,8 +90,9 @@ def main() -> int:
     draw_a_line(live.views["Draw"])
     settle(app, 2.0)
     live.views["Draw"].grab().save(str(DOCS / "view-draw.png"))
+    window.resize(2400, 1350)  # a large screen first, as All Views at Once is meant for
+    settle(app)
     live.set_layout(DOCKS)
-    window.resize(2400, 1350)
     settle(app, 2.0)
     window.grab().save(str(DOCS / "screenshot-all-views.png"))
     live.set_layout(TABS)

@@ -109,6 +109,29 @@ def test_all_views_at_once_moves_the_big_views_into_docks_and_back(live, window,
     assert live.views["Filters"].isVisible() and not live.views["Feature maps"].isVisible()
 
 
+def test_all_views_at_once_gives_the_training_panel_a_full_height_column(live, window, qtbot):
+    window.resize(2400, 1350)
+    window.show()
+    qtbot.waitExposed(window)
+    live.set_layout(DOCKS)
+    predictions, confusion = live.docks["Predictions"], live.docks["Confusion matrix"]
+    training = window.training_dock
+
+    def place(dock):
+        return dock.geometry()
+
+    qtbot.waitUntil(lambda: abs(place(training).width() - 0.17 * window.width()) < 20)
+    p, c, t = place(predictions), place(confusion), place(training)
+    assert abs(p.width() - 0.24 * window.width()) < 20
+    assert p.right() < t.left() and c.right() < t.left()  # a column left of the training panel
+    assert p.bottom() < c.top() and abs(p.height() - c.height()) <= 2  # one over the other
+    assert t.top() <= p.top() and t.bottom() >= c.bottom()  # the panel spans both
+    assert window.centralWidget().width() > 0.3 * window.width()  # the curves keep room
+    live.set_layout(TABS)  # and back: the training panel over the small views' tabs
+    qtbot.waitUntil(lambda: place(predictions).top() > place(training).bottom())
+    assert window.tabifiedDockWidgets(predictions) and place(predictions).width() > 0
+
+
 @pytest.mark.parametrize("layout", [TABS, DOCKS])
 def test_the_window_with_every_view_fits_a_small_laptop_screen(live, window, layout):
     """Panels scroll instead: the window's minimum stays within 1280x720."""

@@ -173,6 +173,10 @@ TABS, DOCKS = "tabs", "docks"
 LAYOUTS = (TABS, DOCKS)
 DOCK_HEIGHT = 450  # the bottom row of docks, in pixels
 RIGHT_WIDTH = 620  # the right column (training panel, small views) in the TABS layout
+# DOCKS: the window's width given to the column of Predictions and the confusion matrix,
+# and to the training panel's column beside it
+SMALL_VIEWS_SHARE, TRAINING_SHARE = 0.24, 0.17
+BOTTOM_SHARES = (0.42, 0.16, 0.2, 0.22)  # the bottom row's docks, in BIG's order
 
 
 @dataclass
@@ -216,7 +220,6 @@ class LiveViews:
                 if dock is not predictions:
                     window.tabifyDockWidget(predictions, dock)
             predictions.raise_()
-            window.resizeDocks([predictions], [RIGHT_WIDTH], Qt.Orientation.Horizontal)
         else:
             if self.layout == TABS:
                 for title in big:
@@ -229,14 +232,35 @@ class LiveViews:
             window.addDockWidget(right, training, Qt.Orientation.Horizontal)
             window.splitDockWidget(predictions, confusion, Qt.Orientation.Vertical)
             confusion.show()
-            window.resizeDocks([self.docks[t] for t in big], [DOCK_HEIGHT] * len(big),
-                               Qt.Orientation.Vertical)
-            window.resizeDocks([predictions, training], [RIGHT_WIDTH - 40, RIGHT_WIDTH - 40],
-                               Qt.Orientation.Horizontal)
-            half = window.height() // 2
-            window.resizeDocks([predictions, confusion], [half, half], Qt.Orientation.Vertical)
         training.setHidden(training_hidden)
         self.layout = layout
+        if window.isVisible():  # docks just moved have no place until the layout next runs
+            QTimer.singleShot(0, self._size_docks)
+        else:  # the window is being built; a saved layout restored next takes precedence
+            self._size_docks()
+
+    def _size_docks(self) -> None:
+        """TABS: the right column RIGHT_WIDTH wide. DOCKS: the bottom row DOCK_HEIGHT
+        high, the right columns their shares of the window's width (the curves in the
+        middle keep what is left), the bottom row shared out so that each view has room
+        to show itself, Predictions and the confusion matrix half the column each."""
+        window, docks = self.window, self.docks
+        horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
+        if self.layout == TABS:
+            window.resizeDocks([docks["Predictions"]], [RIGHT_WIDTH], horizontal)
+            return
+        big = [docks[title] for title, _ in BIG]
+        width = window.width()
+        window.resizeDocks(big, [DOCK_HEIGHT] * len(big), vertical)
+        window.resizeDocks(big, [round(width * share) for share in BOTTOM_SHARES], horizontal)
+        # one at a time, the inner separator first: resized together, the two would only
+        # share the width the columns have now
+        for dock, share in ((window.training_dock, TRAINING_SHARE),
+                            (docks["Predictions"], SMALL_VIEWS_SHARE)):
+            window.resizeDocks([dock], [round(width * share)], horizontal)
+        column = docks["Predictions"].height() + docks["Confusion matrix"].height()
+        window.resizeDocks([docks["Predictions"], docks["Confusion matrix"]],
+                           [column // 2, column - column // 2], vertical)
 
     def _move(self, dock: QDockWidget, area: Qt.DockWidgetArea,
               orientation: Qt.Orientation = Qt.Orientation.Vertical) -> None:
