@@ -7,6 +7,11 @@ from collections.abc import Callable
 from PyQt6.QtCore import QObject, QTimer
 
 VIEW_HZ = 10  # live views redraw at most this often: enough to look live, cheap to paint
+# New feature maps, filters and predictions while training, at every second snapshot:
+# each update costs the trainer (the probe) and the window (the redraws) a share of the
+# training speed (benchmarks/README.md). A new probe image (a stroke on the canvas) is
+# shown at the next snapshot all the same.
+LIVE_VIEWS_HZ = VIEW_HZ / 2
 
 
 class Throttle(QObject):

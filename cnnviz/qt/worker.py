@@ -33,7 +33,7 @@ from cnnviz.core.history import History
 from cnnviz.core.network import NetworkSpec
 from cnnviz.core.snapshot import FINISHED, PAUSED, STOPPED, Snapshot
 from cnnviz.data.dataset import Dataset
-from cnnviz.qt.throttle import VIEW_HZ
+from cnnviz.qt.throttle import LIVE_VIEWS_HZ, VIEW_HZ
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +195,7 @@ class TrainingWorker(QObject):
         yield_cpu_to_the_gui()
         # a snapshot as often as the window redraws: more would cost both threads time
         trainer = Trainer(spec, dataset, config, params=weights, history=history,
-                          snapshot_interval=1 / VIEW_HZ)
+                          snapshot_interval=1 / VIEW_HZ, probe_interval=1 / LIVE_VIEWS_HZ)
         with self._lock:
             self._trainer = trainer
             for cmd in self._early:
