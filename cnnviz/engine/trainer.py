@@ -311,10 +311,10 @@ class Trainer:
                   val: tuple[float, float] | None = None,
                   confusion: Confusion | None = None, complete: bool = True) -> Snapshot:
         """`complete`: wait for every step dispatched so far; else (a live snapshot on
-        the throttle's clock) take the steps already done. Views at rest wait for every
-        step too: they show the final weights."""
+        the throttle's clock) take the steps already done. Snapshots at rest and at an
+        epoch's end are always complete, so their views show the final weights."""
         views_due = self._views_due(state, epoch_done)
-        self._flush(wait=complete or (views_due and state != RUNNING) or epoch_done)
+        self._flush(wait=complete)
         losses, accs = self._unsent
         self._unsent = (np.zeros(0, np.float32), np.zeros(0, np.float32))
         now = time.perf_counter()
@@ -367,16 +367,16 @@ class Trainer:
             self._next_frame = step + max(1, self.config.epochs * self.steps_per_epoch
                                           // MAX_FRAMES)
         batch = self._last_batch
-        request = (prober.request(
+        asked = (prober.request(
             self.params, self._probe, step, epoch,
             prober.weighted if detail or frame else prober.convs,
             (self.dataset.x_train[batch], self.dataset.y_train[batch])
             if detail and batch is not None else None, grid=detail), detail, frame)
-        if not resting:
-            request, self._in_flight = self._in_flight, request
-            if request is None:
+        if not resting:  # deliver the last snapshot's, keep this one's for the next
+            asked, self._in_flight = self._in_flight, asked
+            if asked is None:
                 return None
-        return self._deliver(*request, confusion)
+        return self._deliver(*asked, confusion)
 
     def _deliver(self, request: Request, detail: bool, frame: bool,
                  confusion: Confusion | None) -> Views:
