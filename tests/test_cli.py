@@ -12,6 +12,7 @@ import pytest
 import reference
 
 from cnnviz import cli
+from cnnviz.cli import common as cli_common
 from cnnviz.core.presets import PRESETS
 from cnnviz.data.registry import list_datasets
 from cnnviz.engine import trainer as trainer_module
@@ -24,7 +25,7 @@ def quick(tmp_path_factory):
     `shapes` dataset is generated once, each network's jitted steps compile once, and a
     run dispatches one step at a time (the multi-step path would otherwise keep compiling
     in the background after a one-epoch run has ended; results are bit-identical)."""
-    real_load = cli.load_dataset
+    real_load = cli_common.load_dataset
 
     def load_dataset(name, *, seed=0, validation_fraction=0.1, data_dir=None,
                      image_size=None, progress=None):
@@ -36,7 +37,7 @@ def quick(tmp_path_factory):
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CNNVIZ_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        mp.setattr(cli, "load_dataset", load_dataset)
+        mp.setattr(cli_common, "load_dataset", load_dataset)
         mp.setattr(trainer_module, "default_steps_per_dispatch", lambda batch_size: 1)
         reference.share_compiled_steps(mp)
         yield

@@ -1,0 +1,49 @@
+"""The `cnnviz` command: the GUI when run bare, and headless subcommands for scripts.
+
+Every subcommand uses the same core / data / engine / io code as the window; each lives
+in a module of this package with a `register(sub, parents)` that adds its parser.
+`--json` switches the output to one JSON object per line (one per epoch, one final).
+Errors a user can cause end in one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from cnnviz.cli import info, train
+from cnnviz.cli.common import USER_ERRORS, Parents
+
+COMMANDS = (info, train)  # modules that add subcommands, in the order --help lists them
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cnnviz", description="Build, train and look inside convolutional networks. "
+        "Run without a command to open the window.")
+    sub = parser.add_subparsers(dest="command")
+    parents = Parents()
+    for module in COMMANDS:
+        module.register(sub, parents)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        from cnnviz.qt.app import main as gui_main
+
+        return gui_main([])
+    try:
+        return args.func(args)
+    except USER_ERRORS as exc:
+        print(f"\ncnnviz {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

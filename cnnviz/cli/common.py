@@ -1,0 +1,87 @@
+"""What every subcommand shares: the user-error types that end in one line and exit
+status 2, `--json` output, reading a network argument, loading data with progress."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from cnnviz.core.config import ConfigError
+from cnnviz.core.layers import LayerFormatError
+from cnnviz.core.network import NetworkError, NetworkSpec
+from cnnviz.core.presets import DEFAULT_PRESET, UnknownPresetError, get_preset
+from cnnviz.data.dataset import DatasetError
+from cnnviz.data.registry import load_dataset
+from cnnviz.io.project import SUFFIX, ProjectFileError, load_project
+from cnnviz.io.weights import WeightsError
+
+
+class CliError(Exception):
+    """A mistake on the command line or in its files, said in one line (exit status 2)."""
+
+
+USER_ERRORS: tuple[type[Exception], ...] = (
+    CliError, NetworkError, DatasetError, ConfigError, ProjectFileError, WeightsError,
+    UnknownPresetError, LayerFormatError, OSError)
+
+
+def emit(args: argparse.Namespace, event: dict) -> None:
+    """One JSON object per line, when `--json` is given."""
+    if args.json:
+        print(json.dumps(event), flush=True)
+
+
+def read_network(path: str) -> NetworkSpec:
+    """The network of a .cnnviz project or a network .json file."""
+    if path.endswith(SUFFIX):
+        return load_project(path).spec
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{path} is not a network description (JSON text) or a {SUFFIX} "
+                       "project") from None
+    return NetworkSpec.from_json(text)
+
+
+def network_arg(args: argparse.Namespace) -> NetworkSpec:
+    """`--network FILE` if given, else `--preset NAME` (or the default preset)."""
+    if getattr(args, "network", None):
+        return read_network(args.network)
+    return get_preset(getattr(args, "preset", None) or DEFAULT_PRESET).spec
+
+
+def download_progress(args: argparse.Namespace):
+    def report(done: int, total: int | None, message: str) -> None:
+        if args.json:
+            return
+        # units differ (bytes of a download, files of a folder): show a percentage
+        amount = f"{100 * done / total:3.0f}%" if total else f"{done:,}"
+        print(f"\r{message} {amount}", end="" if total is None or done < total else "\n",
+              file=sys.stderr, flush=True)
+    return report
+
+
+def load_data(args: argparse.Namespace, name: str, seed: int, validation_fraction: float):
+    """The dataset `name`, with `--data-dir` / `--image-size` and progress on stderr."""
+    dataset = load_dataset(name, seed=seed, validation_fraction=validation_fraction,
+                           data_dir=args.data_dir, image_size=args.image_size,
+                           progress=download_progress(args))
+    for note in dataset.notes:  # e.g. image files that could not be read and were skipped
+        print(f"note: {note}", file=sys.stderr)
+    return dataset
+
+
+class Parents:
+    """Argument groups that several subcommands take (argparse `parents=`)."""
+
+    def __init__(self) -> None:
+        self.json = argparse.ArgumentParser(add_help=False)
+        self.json.add_argument("--json", action="store_true", help="one JSON object per line")
+        self.data = argparse.ArgumentParser(add_help=False)
+        self.data.add_argument("--data-dir", help="folder holding the dataset's files")
+        self.data.add_argument("--image-size", type=int,
+                               help="resize folder: images to this size")

@@ -1,0 +1,73 @@
+"""`summary`, `presets` and `datasets`: what a network, the presets and the datasets are,
+without training anything."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cnnviz.cli.common import Parents, emit, network_arg, read_network
+from cnnviz.core.presets import PRESETS
+from cnnviz.core.summary import summary_table
+from cnnviz.data.registry import list_datasets
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    spec = read_network(args.file) if args.file else network_arg(args)
+    analysis = spec.analyze()
+    if args.json:
+        emit(args, {"event": "summary", "network": spec.to_dict(),
+                    "layers": [{"name": i.name, "output_shape": i.out_shape,
+                                "params": i.params, "macs": i.macs, "error": i.error}
+                               for i in analysis.layers],
+                    "total_params": analysis.total_params, "total_macs": analysis.total_macs,
+                    "problems": [str(p) for p in analysis.problems]})
+    else:
+        print(summary_table(spec, analysis))
+    return 0 if analysis.ok else 2
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    for preset in PRESETS.values():
+        analysis = preset.spec.analyze()
+        if args.json:
+            emit(args, {"event": "preset", "name": preset.name,
+                        "description": preset.description,
+                        "input_shape": preset.spec.input_shape,
+                        "params": analysis.total_params})
+        else:
+            print(f"{preset.name:15} {analysis.total_params:>9,} params  {preset.description}")
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data_dir).expanduser() if args.data_dir else None
+    for info in list_datasets():
+        cached = info.cached(data_dir)
+        if args.json:
+            emit(args, {"event": "dataset", "name": info.name, "description": info.description,
+                        "input_shape": info.input_shape, "classes": info.num_classes,
+                        "size": info.size, "builtin": info.builtin, "cached": cached})
+        else:
+            where = "built-in" if info.builtin else ("cached" if cached else "download")
+            shape = "x".join(map(str, info.input_shape))
+            print(f"{info.name:15} {shape:>9} {info.num_classes:>3} classes {info.size:>7,} "
+                  f"images  {where:9} {info.description}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction, parents: Parents) -> None:
+    p = sub.add_parser("summary", parents=[parents.json],
+                       help="layer table with shapes and counts")
+    p.add_argument("file", nargs="?", help="a .cnnviz project or network .json")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--preset", choices=list(PRESETS))
+    src.add_argument("--network", help="network .json file")
+    p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("presets", parents=[parents.json], help="list the reference networks")
+    p.set_defaults(func=cmd_presets)
+    p = sub.add_parser("datasets", parents=[parents.json],
+                       help="list datasets and their cache state")
+    p.add_argument("--data-dir", help="also look for files here")
+    p.set_defaults(func=cmd_datasets)
