@@ -262,7 +262,7 @@ def test_train_with_a_missing_network_file(tmp_path):
     (["--augment", "flip,blur"], "unknown augmentation blur"),
     (["--validation-fraction", 1.5], "validation fraction must be in [0, 1), got 1.5"),
     (["--dataset", "imagenet"], "unknown dataset 'imagenet'"),
-    (["--batch-size", 100_000], "batch size 100000 is larger than the 8999 training images"),
+    (["--batch-size", 10_000], "batch size 10000 is larger than the 8999 training images"),
 ])
 def test_train_refuses_bad_settings(args, message):
     _assert_user_error(*_main("train", *args), message, command="train")
@@ -275,7 +275,7 @@ def test_train_refuses_bad_settings(args, message):
 def test_train_refuses_zero_instead_of_using_the_default(args, message):
     # a huge batch makes the run fail fast if the zero is silently replaced by the preset's
     # default (it must be refused first)
-    _assert_user_error(*_main("train", *args, "--batch-size", 100_000), message,
+    _assert_user_error(*_main("train", *args, "--batch-size", 10_000), message,
                        command="train")
 
 

@@ -1,22 +1,49 @@
-"""The record of a training run: every step's loss and accuracy, every epoch's metrics."""
+"""The record of a training run: every step's loss and accuracy, every epoch's metrics,
+and where a run was cut short (interrupted, or diverged)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
+from cnnviz.core.i18n import tr
+from cnnviz.core.json_text import brief
+
 EPOCH_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "seconds")
+INTERRUPTED, DIVERGED = "interrupted", "diverged"
+HALT_REASONS = (INTERRUPTED, DIVERGED)
+
+
+class HistoryError(ValueError):
+    """A recorded history that cannot be read, and why."""
+
+
+@dataclass(frozen=True)
+class Halt:
+    """A run that stopped before its end, after `step`: INTERRUPTED (by the user) or
+    DIVERGED (its loss stopped being a finite number at `step`; it ran with
+    `learning_rate` and `optimizer`, and the weights kept are those after
+    `weights_step`, the last known to be finite)."""
+
+    reason: str
+    step: int
+    learning_rate: float | None = None
+    optimizer: str | None = None
+    weights_step: int | None = None
 
 
 @dataclass
 class History:
-    """Appended to by the trainer's thread only; views read snapshots instead."""
+    """Appended to by the trainer's thread only; views read snapshots instead. A step's
+    loss is NaN or infinite where training diverged."""
 
     step_loss: list[float] = field(default_factory=list)
     step_accuracy: list[float] = field(default_factory=list)
     epochs: list[dict[str, float | None]] = field(default_factory=list)
+    halts: list[Halt] = field(default_factory=list)
 
     @property
     def steps(self) -> int:
@@ -27,18 +54,72 @@ class History:
         self.step_accuracy.extend(float(v) for v in accuracies)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"step_loss": self.step_loss, "step_accuracy": self.step_accuracy,
-                "epochs": self.epochs}
+        """Plain JSON: a value that is not a finite number is written as null."""
+        return {"step_loss": [_finite_or_none(v) for v in self.step_loss],
+                "step_accuracy": [_finite_or_none(v) for v in self.step_accuracy],
+                "epochs": [{k: _finite_or_none(v) for k, v in e.items()} for e in self.epochs],
+                "halts": [asdict(h) for h in self.halts]}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> History:
-        losses = [float(v) for v in data.get("step_loss", [])]
-        accs = [float(v) for v in data.get("step_accuracy", [])]
+    def from_dict(cls, data: Any) -> History:
+        """The history `data` records (as to_dict writes it); HistoryError if it is not."""
+        if not isinstance(data, dict):
+            raise HistoryError(tr("the history must be a JSON object, not {kind}",
+                                  kind=type(data).__name__))
+        losses = _numbers(data, "step_loss")
+        accs = _numbers(data, "step_accuracy")
         if len(losses) != len(accs):
-            raise ValueError("history: step_loss and step_accuracy differ in length")
+            raise HistoryError(tr("history: step_loss and step_accuracy differ in length"))
         epochs = []
-        for e in data.get("epochs", []):
+        for e in _list(data, "epochs"):
             if not isinstance(e, dict):
-                raise ValueError("history: each epoch must be an object")
-            epochs.append({k: (None if e.get(k) is None else float(e[k])) for k in EPOCH_KEYS})
-        return cls(losses, accs, epochs)
+                raise HistoryError(tr("history: each epoch must be an object"))
+            epochs.append({k: None if e.get(k) is None else _number(e[k], k)
+                           for k in EPOCH_KEYS})
+        halts = [_halt(h) for h in _list(data, "halts")]
+        return cls(losses, accs, epochs, halts)
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _list(data: dict, key: str) -> list:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise HistoryError(tr("history: {key} must be a list, got {value}", key=key,
+                              value=brief(value)))
+    return value
+
+
+def _number(value: object, key: str) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise HistoryError(tr("history: {key} holds {value}, not a number", key=key,
+                              value=brief(value))) from None
+
+
+def _numbers(data: dict, key: str) -> list[float]:
+    """A list of numbers; null (how to_dict writes NaN) reads back as NaN."""
+    return [math.nan if v is None else _number(v, key) for v in _list(data, key)]
+
+
+def _halt(data: object) -> Halt:
+    if not isinstance(data, dict) or data.get("reason") not in HALT_REASONS:
+        raise HistoryError(tr("history: a halt must be an object whose reason is one of "
+                              "{reasons}, got {value}", reasons=", ".join(HALT_REASONS),
+                              value=brief(data)))
+    step, weights_step = data.get("step"), data.get("weights_step")
+    for value in (step, weights_step):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 0):
+            raise HistoryError(tr("history: a halt's step must be a whole number >= 0, "
+                                  "got {value}", value=brief(value)))
+    rate, optimizer = data.get("learning_rate"), data.get("optimizer")
+    if optimizer is not None and not isinstance(optimizer, str):
+        raise HistoryError(tr("history: a halt's optimizer must be a name, got {value}",
+                              value=brief(optimizer)))
+    return Halt(data["reason"], step if step is not None else 0,
+                None if rate is None else _number(rate, "learning_rate"), optimizer,
+                weights_step)

@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar, Literal
 
+from cnnviz.core.i18n import tr
+from cnnviz.core.json_text import brief, listed
+
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "none")
 PADDINGS = ("valid", "same")
 
@@ -117,16 +120,19 @@ class LayerFormatError(ValueError):
 
 def layer_from_dict(data: dict[str, Any]) -> Layer:
     if not isinstance(data, dict) or "type" not in data:
-        raise LayerFormatError(f"a layer must be an object with a 'type', got {data!r}")
+        raise LayerFormatError(tr("a layer must be an object with a 'type', got {value}",
+                                  value=brief(data)))
     kind = data["type"]
     cls = LAYER_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         known = ", ".join(LAYER_TYPES)
-        raise LayerFormatError(f"unknown layer type {kind!r} (known: {known})")
+        raise LayerFormatError(tr("unknown layer type {kind} (known: {known})",
+                                  kind=brief(kind), known=known))
     names = {f.name for f in fields(cls)}
     extra = set(data) - names - {"type"}
     if extra:
-        raise LayerFormatError(f"{kind}: unknown field(s) {', '.join(sorted(extra))}")
+        raise LayerFormatError(tr("{kind}: unknown field(s) {names}", kind=kind,
+                                  names=listed(sorted(map(str, extra)))))
     try:
         return cls(**{k: v for k, v in data.items() if k != "type"})
     except TypeError as exc:  # a required field is missing

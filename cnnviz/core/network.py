@@ -11,8 +11,11 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from cnnviz.core.i18n import tr
+from cnnviz.core.json_text import JsonError, brief, parse_json
 from cnnviz.core.layers import Dense, Layer, LayerFormatError, layer_from_dict, layer_to_dict
 from cnnviz.core.shapes import (
+    MAX_INT,
     Shape,
     ShapeError,
     fmt_shape,
@@ -117,10 +120,12 @@ class NetworkSpec:
         infos: list[LayerInfo] = []
         shape: Shape | None = self.input_shape
         if len(self.input_shape) != 3 or any(
-            not isinstance(d, int) or isinstance(d, bool) or d < 1 for d in self.input_shape
+            not isinstance(d, int) or isinstance(d, bool) or not 1 <= d <= MAX_INT
+            for d in self.input_shape
         ):
-            problems.append(Problem(f"input shape must be (H, W, C) of positive whole "
-                                    f"numbers, got {self.input_shape!r}"))
+            problems.append(Problem(tr("input shape must be (H, W, C) of positive whole "
+                                       "numbers up to {most:,}, got {shape}", most=MAX_INT,
+                                       shape=brief(self.input_shape))))
             shape = None
         for i, (name, layer) in enumerate(zip(self.names, self.layers, strict=True)):
             if shape is None:
@@ -204,9 +209,9 @@ class NetworkSpec:
         return cls(tuple(shape), tuple(layer_from_dict(d) for d in layers))
 
     @classmethod
-    def from_json(cls, text: str) -> NetworkSpec:
+    def from_json(cls, text: str | bytes) -> NetworkSpec:
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise LayerFormatError(f"not valid JSON: {exc}") from None
+            data = parse_json(text)
+        except JsonError as exc:
+            raise LayerFormatError(str(exc)) from None
         return cls.from_dict(data)

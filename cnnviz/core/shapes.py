@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+from cnnviz.core.i18n import tr
+from cnnviz.core.json_text import brief
 from cnnviz.core.layers import (
     ACTIVATIONS,
     PADDINGS,
@@ -24,6 +26,10 @@ from cnnviz.core.layers import (
 )
 
 Shape = tuple[int, ...]
+# The largest whole number a layer field or input dimension may hold: what the engine's
+# shapes and the window's spin boxes take (32-bit). Whether a network that large fits in
+# memory is the training-memory estimate's question (core.memory).
+MAX_INT = 2**31 - 1
 
 
 class ShapeError(ValueError):
@@ -44,7 +50,11 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
 
 def _check_int(name: str, value: object, minimum: int = 1) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ShapeError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+        raise ShapeError(tr("{name} must be a whole number >= {minimum}, got {value}",
+                            name=name, minimum=minimum, value=brief(value)))
+    if value > MAX_INT:
+        raise ShapeError(tr("{name} must be at most {most:,}, got {value:,}", name=name,
+                            most=MAX_INT, value=value))
 
 
 def _check_activation(activation: object) -> None:

@@ -12,7 +12,7 @@ import hashlib
 import io
 import json
 import zipfile
-import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,9 +23,14 @@ from safetensors.numpy import load as load_safetensors
 from safetensors.numpy import save as save_safetensors
 
 from cnnviz.core.config import ConfigError, TrainConfig
+from cnnviz.core.files import open_regular, os_reason
 from cnnviz.core.history import History
+from cnnviz.core.i18n import tr
+from cnnviz.core.json_text import JsonError, brief, listed, parse_json
 from cnnviz.core.layers import LayerFormatError
-from cnnviz.core.network import NetworkSpec
+from cnnviz.core.memory import available_memory, format_bytes
+from cnnviz.core.network import NetworkError, NetworkSpec
+from cnnviz.io.archive import DAMAGE, ArchiveError, member_table, read_member
 from cnnviz.io.atomic import write_atomic
 from cnnviz.io.weights import Weights, WeightsError, flat_names, from_flat_names
 
@@ -82,69 +87,139 @@ def save_project(path: str | Path, project: Project) -> None:
     write_atomic(path, project_bytes(project))
 
 
-_CORRUPT = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError, ValueError,
-            NotImplementedError)  # the last: a damaged compression-method field
-
-
-def _read_members(path: Path) -> dict[str, bytes]:
-    try:
-        zf = zipfile.ZipFile(path)
-    except FileNotFoundError:
-        raise ProjectFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ProjectFileError(f"{path}: is a folder, not a project file") from None
-    except _CORRUPT:
-        raise ProjectFileError(f"{path}: not a cnnviz project file, or it is truncated "
-                               "(not a readable zip archive)") from None
-    with zf:  # the archive opened: a failure now is damage inside one member
-        try:
-            return {info.filename: zf.read(info) for info in zf.infolist()}
-        except _CORRUPT as exc:
-            raise ProjectFileError(f"{path}: corrupt project file ({exc})") from None
+# What a project's members may take once inflated, in bytes: checked against each
+# member's declared size before it is read. The weights' limit follows from the network.
+JSON_LIMIT = 64 << 20  # manifest, network, training settings
+HISTORY_LIMIT = 512 << 20  # two numbers a step: room for tens of millions of steps
+EXTRA_LIMIT = 1 << 30  # each further member (e.g. a replay)
+WEIGHTS_HEADER_LIMIT = 1 << 20  # the safetensors header beside the numbers
 
 
 def load_project(path: str | Path) -> Project:
+    """The project in the file at `path`; ProjectFileError, saying what is wrong, if it
+    is not one this version reads. Nothing in it is executed, and no member is read
+    past its limit."""
     path = Path(path)
-    members = _read_members(path)
     try:
-        manifest = json.loads(members["manifest.json"])
-    except (KeyError, ValueError):
-        raise ProjectFileError(f"{path}: not a cnnviz project file (no readable manifest)"
-                               ) from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ProjectFileError(f"{path}: not a cnnviz project file")
-    version = manifest.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or not (
-            1 <= version <= FORMAT_VERSION):
-        raise ProjectFileError(f"{path}: made by a newer cnnviz (format version {version}); "
-                               f"this one reads version {FORMAT_VERSION}")
-    checksums = manifest.get("sha256")
-    if not isinstance(checksums, dict):
-        raise ProjectFileError(f"{path}: not a cnnviz project file (bad manifest)")
-    for name, digest in checksums.items():
-        if name not in members:
-            raise ProjectFileError(f"{path}: member {name} is missing (truncated file?)")
-        if hashlib.sha256(members[name]).hexdigest() != digest:
-            raise ProjectFileError(f"{path}: {name} does not match its checksum; "
-                                   "the file was altered or is corrupt")
-    unlisted = set(members) - set(checksums) - {"manifest.json"}
-    if unlisted:
-        raise ProjectFileError(f"{path}: unexpected members {', '.join(sorted(unlisted))}")
-    try:
-        spec = NetworkSpec.from_json(members["network.json"].decode())
-        training = json.loads(members["training.json"])
-        config = TrainConfig.from_dict(training["config"])
-        history = History.from_dict(json.loads(members["history.json"]))
+        file = open_regular(path)
+    except OSError as exc:
+        raise ProjectFileError(tr("{path}: cannot open it: {reason}", path=path,
+                                  reason=os_reason(exc))) from None
+    with file:
+        try:
+            zf = zipfile.ZipFile(file)
+        except DAMAGE:
+            raise ProjectFileError(tr("{path}: not a cnnviz project file, or it is truncated "
+                                      "(not a readable zip archive)", path=path)) from None
+        with zf:
+            try:
+                return _Reader(zf).project()
+            except (ArchiveError, _MemberError) as exc:
+                raise ProjectFileError(tr("{path}: {reason}", path=path, reason=exc)) from None
+
+
+class _MemberError(ValueError):
+    """What is wrong with one member's content (the message names the member)."""
+
+
+class _Reader:
+    """Reads a project's members one at a time: each is checked against its limit and
+    its checksum before its content is looked at."""
+
+    def __init__(self, zf: zipfile.ZipFile):
+        self.zf = zf
+        self.members = member_table(zf)
+        self.checksums = self._manifest()
+        missing = [n for n in self.checksums if n not in self.members]
+        if missing:
+            raise _MemberError(tr("member {name} is missing (truncated file?)",
+                                  name=missing[0]))
+        unlisted = sorted(set(self.members) - set(self.checksums) - {"manifest.json"})
+        if unlisted:
+            raise _MemberError(tr("unexpected members {names}", names=listed(unlisted)))
+        needed = sum(info.file_size for info in self.members.values())
+        free = available_memory()
+        if free is not None and needed > free:
+            raise _MemberError(tr("its members take {needed} once inflated, more than the "
+                                  "{free} of memory free", needed=format_bytes(needed),
+                                  free=format_bytes(free)))
+
+    def _manifest(self) -> dict[str, str]:
+        if "manifest.json" not in self.members:
+            raise _MemberError(tr("not a cnnviz project file (no manifest)"))
+        try:
+            manifest = parse_json(read_member(self.zf, self.members["manifest.json"],
+                                              JSON_LIMIT))
+        except (JsonError, ArchiveError) as exc:
+            raise _MemberError(tr("not a cnnviz project file (manifest.json: {reason})",
+                                  reason=exc)) from None
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise _MemberError(tr("not a cnnviz project file"))
+        version = manifest.get("version")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise _MemberError(tr("its format version {version} is not a version cnnviz "
+                                  "ever wrote (a whole number from 1 up); the manifest is "
+                                  "damaged", version=brief(version)))
+        if version > FORMAT_VERSION:
+            raise _MemberError(tr("made by a newer cnnviz (format version {version}); this "
+                                  "one reads version {known}", version=version,
+                                  known=FORMAT_VERSION))
+        checksums = manifest.get("sha256")
+        if not isinstance(checksums, dict) or not all(
+                isinstance(v, str) for v in checksums.values()):
+            raise _MemberError(tr("not a cnnviz project file (bad manifest)"))
+        return checksums
+
+    def has(self, name: str) -> bool:
+        return name in self.checksums
+
+    def read(self, name: str, limit: int) -> bytes:
+        if name not in self.checksums:
+            raise _MemberError(tr("member {name} is missing", name=name))
+        data = read_member(self.zf, self.members[name], limit)
+        if hashlib.sha256(data).hexdigest() != self.checksums[name]:
+            raise _MemberError(tr("{name} does not match its checksum; the file was altered "
+                                  "or is corrupt", name=name))
+        return data
+
+    def content(self, name: str, limit: int, parse: Callable[[bytes], Any]) -> Any:
+        """parse(the member's bytes), its errors named after the member."""
+        data = self.read(name, limit)
+        try:
+            return parse(data)
+        except (LayerFormatError, ConfigError, WeightsError, SafetensorError, JsonError,
+                NetworkError, ValueError) as exc:
+            raise _MemberError(tr("{name}: {reason}", name=name, reason=exc)) from None
+
+    def project(self) -> Project:
+        spec = self.content("network.json", JSON_LIMIT, NetworkSpec.from_json)
+        dataset, config = self.content("training.json", JSON_LIMIT, _training)
+        history = self.content("history.json", HISTORY_LIMIT,
+                               lambda data: History.from_dict(parse_json(data)))
         weights = None
-        if "weights.safetensors" in members:
-            flat = load_safetensors(members["weights.safetensors"])
-            weights = from_flat_names(spec, {k: np.asarray(v) for k, v in flat.items()})
-    except KeyError as exc:
-        raise ProjectFileError(f"{path}: missing {exc.args[0]}") from None
-    except (LayerFormatError, ConfigError, WeightsError, SafetensorError, ValueError, TypeError,
-            AttributeError) as exc:
-        raise ProjectFileError(f"{path}: {exc}") from None
-    extras = {name.removeprefix("extras/"): data for name, data in members.items()
-              if name.startswith("extras/")}
-    return Project(spec, config, str(training.get("dataset", "shapes")), weights, history,
-                   extras)
+        if self.has("weights.safetensors"):
+            limit = 4 * spec.analyze().total_params + WEIGHTS_HEADER_LIMIT
+            weights = self.content("weights.safetensors", limit,
+                                   lambda data: _weights(spec, data))
+        extras = {name.removeprefix("extras/"): self.read(name, EXTRA_LIMIT)
+                  for name in self.checksums if name.startswith("extras/")}
+        return Project(spec, config, dataset, weights, history, extras)
+
+
+def _training(data: bytes) -> tuple[str, TrainConfig]:
+    training = parse_json(data)
+    if not isinstance(training, dict):
+        raise ConfigError(tr("the training settings must be a JSON object, not {kind}",
+                             kind=type(training).__name__))
+    if "config" not in training:
+        raise ConfigError(tr("missing config"))
+    dataset = training.get("dataset", "shapes")
+    if not isinstance(dataset, str):
+        raise ConfigError(tr("dataset must be a name (text), got {value}",
+                             value=brief(dataset)))
+    return dataset, TrainConfig.from_dict(training["config"])
+
+
+def _weights(spec: NetworkSpec, data: bytes) -> Weights:
+    flat = load_safetensors(data)
+    return from_flat_names(spec, {k: np.asarray(v) for k, v in flat.items()})

@@ -8,14 +8,16 @@ An .npz archive of plain arrays, read with allow_pickle=False: per-frame metrics
 from __future__ import annotations
 
 import io
-import zipfile
 
 import numpy as np
 
+from cnnviz.core.i18n import tr
 from cnnviz.core.mosaic import Mosaic
-from cnnviz.core.replay import Frame, Replay
+from cnnviz.core.replay import MAX_FRAMES, Frame, Replay
+from cnnviz.io.archive import ArchiveError, read_npz
 
 VERSION = 1
+LIMIT = 1 << 30  # bytes its arrays may take in all, once inflated
 _METRICS = ("step", "epoch", "loss", "accuracy")
 
 
@@ -50,43 +52,53 @@ def replay_bytes(replay: Replay) -> bytes:
     return buffer.getvalue()
 
 
-def _unstack(data, group: str, count: int) -> list[dict[str, Mosaic]]:
+def _unstack(data: dict[str, np.ndarray], group: str, count: int) -> list[dict[str, Mosaic]]:
     out: list[dict[str, Mosaic]] = [{} for _ in range(count)]
     prefix = f"{group}/"
-    for key in (k for k in data.files if k.startswith(prefix)):
+    for key in (k for k in data if k.startswith(prefix)):
         name = key[len(prefix):]
-        h, w, rows, cols, n, gap = (int(v) for v in data[f"{group}_geometry/{name}"])
+        geometry = data[f"{group}_geometry/{name}"]
+        if geometry.shape != (6,) or geometry.dtype.kind not in "iu":
+            raise ReplayError(tr("replay: {key} has no readable tiling", key=key))
+        h, w, rows, cols, n, gap = (int(v) for v in geometry)
         stack = data[key]
-        if stack.dtype != np.uint8 or len(stack) != count or stack.shape[1:3] != (
+        if stack.dtype != np.uint8 or stack.ndim != 3 or len(stack) != count or min(
+                h, w, rows, cols, gap + 1) < 1 or stack.shape[1:3] != (
                 rows * (h + gap) - gap, cols * (w + gap) - gap) or not 0 <= n <= rows * cols:
-            raise ReplayError(f"replay: {key} does not match its tiling")
+            raise ReplayError(tr("replay: {key} does not match its tiling", key=key))
         for frame, image in zip(out, stack, strict=True):
-            image.flags.writeable = False
-            frame[name] = Mosaic(image, (h, w), (rows, cols), n, gap)
+            frame[name] = Mosaic(image, (h, w), (rows, cols), n, gap)  # read-only: frombuffer
     return out
 
 
 def load_replay(data: bytes) -> Replay:
     """Raises ReplayError with the reason if `data` is not a replay this version reads."""
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            version = int(npz["version"])
-            if version > VERSION:
-                raise ReplayError(f"replay: made by a newer cnnviz (version {version})")
-            metrics = {key: npz[key] for key in _METRICS}
-            count = len(metrics["step"])
-            layers = [str(n) for n in npz["norm_layers"]]
-            weight_norms, gradient_norms = npz["weight_norms"], npz["gradient_norms"]
-            filters = _unstack(npz, "filters", count)
-            maps = _unstack(npz, "maps", count)
+        return _replay(read_npz(data, LIMIT))
     except ReplayError:
         raise
-    except (KeyError, ValueError, TypeError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise ReplayError(f"replay: unreadable ({exc})") from None
-    table = (count, len(layers))
-    if any(len(v) != count for v in metrics.values()) or (count and (
-            weight_norms.shape != table or gradient_norms.shape != table)):
-        raise ReplayError("replay: its tables differ in length")
+    except (KeyError, ValueError, TypeError, OverflowError, ArchiveError) as exc:
+        raise ReplayError(tr("replay: unreadable ({reason})", reason=exc)) from None
+
+
+def _replay(npz: dict[str, np.ndarray]) -> Replay:
+    version = int(npz["version"])
+    if version > VERSION:
+        raise ReplayError(tr("replay: made by a newer cnnviz (version {version})",
+                             version=version))
+    metrics = {key: npz[key] for key in _METRICS}
+    count = len(metrics["step"])
+    if any(v.ndim != 1 or v.dtype.kind not in "iuf" or len(v) != count
+           for v in metrics.values()) or count > MAX_FRAMES:
+        raise ReplayError(tr("replay: its metrics are not lists of at most {most} numbers "
+                             "of equal length", most=MAX_FRAMES))
+    layers = [str(n) for n in npz["norm_layers"]]
+    weight_norms, gradient_norms = npz["weight_norms"], npz["gradient_norms"]
+    if count and (weight_norms.shape != (count, len(layers))
+                  or gradient_norms.shape != (count, len(layers))):
+        raise ReplayError(tr("replay: its tables differ in length"))
+    filters = _unstack(npz, "filters", count)
+    maps = _unstack(npz, "maps", count)
     return Replay(tuple(
         Frame(int(metrics["step"][i]), int(metrics["epoch"][i]), float(metrics["loss"][i]),
               float(metrics["accuracy"][i]), filters[i], maps[i],

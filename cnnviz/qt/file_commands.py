@@ -4,16 +4,20 @@ come from `dialogs`, the reading and writing from ProjectFile."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from PyQt6.QtCore import QObject, QSettings
 from PyQt6.QtWidgets import QMainWindow, QMenu
 
+from cnnviz.core.i18n import tr
 from cnnviz.core.presets import DEFAULT_PRESET, get_preset
 from cnnviz.io.project import SUFFIX, ProjectFileError
 from cnnviz.qt import dialogs
 from cnnviz.qt.project_file import ProjectFile
 from cnnviz.qt.worker import TrainingWorker
+
+log = logging.getLogger(__name__)
 
 STOP_S = 1.5  # how long to wait for a run to stop before its work is saved or dropped
 LAST_DIR = "files/last_dir"
@@ -54,10 +58,18 @@ class FileCommands(QObject):
                 self.open_path(path)
 
     def open_path(self, path: str) -> bool:
+        """Open the project at `path`; on any failure a dialog says why, and the open
+        project stays as it was."""
         try:
             self.file.open(path)
         except ProjectFileError as exc:
-            dialogs.show_error(self.window, "Could not open the project", str(exc))
+            dialogs.show_error(self.window, tr("Could not open the project"), str(exc))
+            return False
+        except Exception as exc:  # noqa: BLE001 - a failure reading outside data ends in a dialog
+            log.exception("opening %s failed", path)
+            dialogs.show_error(self.window, tr("Could not open the project"),
+                               tr("{path}: {kind}: {reason}", path=path,
+                                  kind=type(exc).__name__, reason=exc))
             return False
         self.settings.setValue(LAST_DIR, str(Path(path).parent))
         self._status(f"Opened {path}")

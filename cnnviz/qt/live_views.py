@@ -20,7 +20,7 @@ from PyQt6.QtWidgets import QDockWidget, QTabWidget, QWidget
 from cnnviz.core.commands import SetProbe, SetReplay
 from cnnviz.core.replay import Replay
 from cnnviz.core.snapshot import COMPILING, RUNNING, ProbeImage, Snapshot
-from cnnviz.io.replay import ReplayError, load_replay, replay_bytes
+from cnnviz.io.replay import load_replay, replay_bytes
 from cnnviz.qt.live_model import LiveModel
 from cnnviz.qt.project_file import ProjectFile
 from cnnviz.qt.session import Session
@@ -273,16 +273,12 @@ class LiveViews:
         """The replay for Project.extras["replay"]; None when there is none."""
         return replay_bytes(self.model.replay) if len(self.model.replay) else None
 
-    def load_replay(self, data: bytes | None) -> str | None:
-        """Show the replay of a project just opened (None: it has none). Returns why it
-        could not be read, or None; an unreadable replay is dropped, nothing else."""
-        try:
-            replay = Replay() if data is None else load_replay(data)
-        except ReplayError as exc:
-            self.model.set_replay(Replay())
-            return str(exc)
+    def show_replay(self, replay: Replay | None) -> None:
+        """Show the replay of a project just opened (None: it has none). The project file
+        reads it (io.replay.load_replay) before it opens anything, so that a replay it
+        cannot read leaves the open project as it was."""
+        replay = replay or Replay()
         self.model.set_replay(replay.upto(self.controller.session.history.steps))
-        return None
 
     def shutdown(self, timeout_s: float) -> bool:
         return self.controller.shutdown(timeout_s)
@@ -294,7 +290,7 @@ def add_live_views(window: ViewHost, session: Session, layout: str = TABS) -> Li
     saved in the window's project file as extras/replay."""
     model = LiveModel(window)
     live = LiveViews(window, model, LiveController(model, session, window))
-    window.file.register_extra("replay", live.replay_bytes, live.load_replay)
+    window.file.register_extra("replay", live.replay_bytes, live.show_replay, load_replay)
     for views, area in ((BIG, Qt.DockWidgetArea.BottomDockWidgetArea),
                         (SMALL, Qt.DockWidgetArea.RightDockWidgetArea)):
         for title, cls in views:

@@ -8,12 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from PyQt6.QtCore import QObject, QSettings, pyqtSignal
 
 from cnnviz.core.history import History
+from cnnviz.core.i18n import tr
 from cnnviz.core.presets import Preset
-from cnnviz.io.project import Project, load_project, save_project
+from cnnviz.io.project import Project, ProjectFileError, load_project, save_project
 from cnnviz.qt.network_model import NetworkModel
 from cnnviz.qt.session import Session
 
@@ -31,22 +33,38 @@ class ProjectFile(QObject):
         self.path: Path | None = None
         self.modified = False
         self._extras: dict[str, bytes] = {}  # members other tools wrote; kept as they are
-        self._owned: dict[str, tuple[Callable[[], bytes | None],
-                                     Callable[[bytes | None], object]]] = {}
+        # name: (get, put, parse), see register_extra
+        self._owned: dict[str, tuple[Callable[[], bytes | None], Callable[[Any], object],
+                                     Callable[[bytes], Any] | None]] = {}
         network.undo_stack.indexChanged.connect(self.mark_modified)
         session.edited.connect(self.mark_modified)
 
     def register_extra(self, name: str, get: Callable[[], bytes | None],
-                       put: Callable[[bytes | None], object]) -> None:
+                       put: Callable[[Any], object],
+                       parse: Callable[[bytes], Any] | None = None) -> None:
         """A further member of the file that another part of the window owns (e.g. the
         live views' replay): `get()` gives its bytes when saving (None: leave it out),
-        `put(data)` takes them when a project is opened (None when it has none) or a
-        new one is started."""
-        self._owned[name] = (get, put)
+        `put(value)` takes it when a project is opened (None when it has none) or a new
+        one is started. With `parse`, opening reads the bytes with it before anything
+        changes (an exception refuses the file) and `put` gets what it returned."""
+        self._owned[name] = (get, put, parse)
 
-    def _hand_out_extras(self) -> None:
-        for name, (_, put) in self._owned.items():
-            put(self._extras.get(name))
+    def _read_extras(self, path: Path, extras: dict[str, bytes]) -> dict[str, Any]:
+        """Each owned member of a project being opened, as its owner takes it."""
+        values: dict[str, Any] = {}
+        for name, (_, _, parse) in self._owned.items():
+            data = extras.get(name)
+            try:
+                values[name] = data if data is None or parse is None else parse(data)
+            except (ValueError, MemoryError) as exc:
+                raise ProjectFileError(tr("{path}: extras/{name}: {reason}", path=path,
+                                          name=name, reason=str(exc) or type(exc).__name__)
+                                       ) from None
+        return values
+
+    def _hand_out(self, values: dict[str, Any]) -> None:
+        for name, (_, put, _) in self._owned.items():
+            put(values.get(name))
 
     @property
     def name(self) -> str:
@@ -71,24 +89,28 @@ class ProjectFile(QObject):
         config = replace(s.config, learning_rate=preset.learning_rate, epochs=preset.epochs)
         s.load_state(config, s.dataset_name, None, History())
         self._extras = {}
-        self._hand_out_extras()
+        self._hand_out({})
         self._set(None)
 
     def open(self, path: str | Path) -> None:
-        """Raises ProjectFileError, with nothing changed, if the file cannot be read."""
+        """All or nothing: everything in the file is read and checked (the members other
+        parts of the window own included) before any of it replaces the open project.
+        Raises ProjectFileError, with nothing changed, if any of it cannot be read."""
+        path = Path(path)
         project = load_project(path)
+        values = self._read_extras(path, project.extras)
         self.network.reset(project.spec)
         self.session.load_state(project.config, project.dataset, project.weights,
                                 project.history)
         self._extras = project.extras
-        self._hand_out_extras()
-        self._set(Path(path))
+        self._hand_out(values)
+        self._set(path)
 
     def save(self, path: str | Path) -> None:
         """Raises OSError if it cannot be written; the old file is then untouched."""
         s = self.session
         extras = dict(self._extras)
-        for name, (get, _) in self._owned.items():
+        for name, (get, _, _) in self._owned.items():
             data = get()
             if data is None:
                 extras.pop(name, None)
