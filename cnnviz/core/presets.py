@@ -59,6 +59,15 @@ PRESETS: dict[str, Preset] = {
                 Flatten(), Dense(10, "none"),
             )),
         ),
+        Preset(
+            "worked-example",
+            "The textbook's worked case to step through: 32x32 -> Conv 3x3 (valid) -> 30x30 "
+            "-> MaxPool 2 -> 15x15 -> Flatten -> Dense 10. Train it on digits-32.",
+            NetworkSpec((32, 32, 1), (
+                Conv2D(4, 3), MaxPool2D(2), Flatten(), Dense(10, "none"),
+            )),
+            learning_rate=3e-3, epochs=8,
+        ),
     )
 }
 

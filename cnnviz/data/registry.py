@@ -73,6 +73,11 @@ DATASETS: dict[str, DatasetEntry] = {
                     len(digits.CLASS_NAMES), digits.SIZE, True),
         partial(_load_digits, "digits", 28),
     ),
+    "digits-32": DatasetEntry(
+        DatasetInfo("digits-32", f"{_DIGITS}, upscaled from 8x8 to 32x32 (the worked "
+                    "example's size)", (32, 32, 1), len(digits.CLASS_NAMES), digits.SIZE, True),
+        partial(_load_digits, "digits-32", 32),
+    ),
     "digits-8x8": DatasetEntry(
         DatasetInfo("digits-8x8", f"{_DIGITS} at their native 8x8", (8, 8, 1),
                     len(digits.CLASS_NAMES), digits.SIZE, True),
