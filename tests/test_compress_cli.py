@@ -1,0 +1,149 @@
+"""`cnnviz prune`, `quantize` and `sweep`, run in-process on a small project: what they
+save, what they print with --json, and bad requests that end in one line, exit status 2
+and no file written."""
+
+import cnnviz.engine  # noqa: F401, I001  (first: sets XLA's flags before JAX starts)
+import contextlib
+import io
+import json
+
+import jax
+import numpy as np
+import pytest
+import reference
+
+from cnnviz import cli
+from cnnviz.cli import common as cli_common
+from cnnviz.core.config import TrainConfig
+from cnnviz.core.layers import Conv2D, Dense, Flatten, MaxPool2D
+from cnnviz.core.network import NetworkSpec
+from cnnviz.core.quantization import dequantize, quantize_weights
+from cnnviz.engine import trainer as trainer_module
+from cnnviz.engine.model import init_params, params_to_numpy
+from cnnviz.io.compression import MASKS, compressed_record, load_masks
+from cnnviz.io.project import Project, load_project, save_project
+
+SPEC = NetworkSpec((28, 28, 1), (Conv2D(4, 3), MaxPool2D(2), Conv2D(8, 3), MaxPool2D(2),
+                                 Flatten(), Dense(16), Dense(5, "none")))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def quick():
+    """The seed-0 shapes data generated once, with 600 training images (fine-tuning is
+    short); one step per dispatch (nothing left compiling in the background)."""
+    small = reference.subset(reference.shapes_dataset(), 600, 300, 100)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cli_common, "load_dataset", lambda name, **_: small)
+        mp.setattr(trainer_module, "default_steps_per_dispatch", lambda batch_size: 1)
+        yield
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    path = tmp_path_factory.mktemp("compress") / "trained.cnnviz"
+    weights = params_to_numpy(init_params(SPEC, jax.random.PRNGKey(0)))
+    save_project(path, Project(SPEC, TrainConfig(epochs=1), "shapes", weights))
+    return path
+
+
+def _main(*argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main([str(a) for a in argv])
+        except SystemExit as exc:
+            code = exc.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def _done(text):
+    return [json.loads(line) for line in text.splitlines() if line.strip()][-1]
+
+
+def test_prune_saves_the_pruned_weights_masks_and_record(project, tmp_path):
+    out = tmp_path / "pruned.cnnviz"
+    code, text, _ = _main("prune", project, "--sparsity", 0.8, "--fine-tune-epochs", 1,
+                          "--json", "--out", out)
+    assert code == 0
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert [line["event"] for line in lines] == ["epoch", "done"]
+    done = lines[-1]
+    saved = load_project(out)
+    masks = load_masks(SPEC, saved.extras[MASKS])
+    kernels = [(w["kernel"], m["kernel"]) for w, m in zip(saved.weights, masks, strict=True)
+               if m]
+    total = sum(k.size for k, _ in kernels)
+    assert sum(int((~m).sum()) for _, m in kernels) == int(0.8 * total + 0.5)
+    assert all(np.all(k[~m] == 0) for k, m in kernels)  # held through the fine-tuning
+    step = compressed_record(saved).steps[0]
+    assert step.sparsity == 0.8 and step.fine_tune_epochs == 1
+    assert done["layer_sparsity"] == step.layer_sparsity and done["saved"] == str(out)
+    assert saved.config.epochs == 1 and saved.history.steps == 600 // 32
+
+
+def test_structured_prune_shrinks_the_shapes_and_multiply_adds(project, tmp_path):
+    out = tmp_path / "structured.cnnviz"
+    code, text, _ = _main("prune", project, "--sparsity", 0.5, "--structured", "--json",
+                          "--out", out)
+    assert code == 0
+    done = _done(text)
+    saved = load_project(out)
+    assert [layer.filters for layer in saved.spec.layers[:3:2]] == [2, 4]
+    assert done["shapes"][2] == [11, 11, 4]
+    # by hand: 26*26*2 outputs * 3*3*1, 11*11*4 * 3*3*2, 5*5*4 inputs * 8 units, 8 * 5
+    assert done["macs_after"] == 26 * 26 * 2 * 9 + 11 * 11 * 4 * 18 + 100 * 8 + 8 * 5
+    assert saved.spec.check().total_macs == done["macs_after"]
+    assert MASKS not in saved.extras
+
+
+def test_quantize_per_channel_with_calibration(project, tmp_path):
+    out = tmp_path / "int8.cnnviz"
+    code, text, _ = _main("quantize", project, "--scheme", "int8-per-channel", "--calibrate",
+                          64, "--json", "--out", out)
+    assert code == 0
+    done = _done(text)
+    saved = load_project(out)
+    step = compressed_record(saved).steps[0]
+    scales = np.array(step.weight_scales["conv2"], np.float32)
+    kernel = saved.weights[2]["kernel"]
+    np.testing.assert_array_equal(kernel, dequantize(quantize_weights(kernel, scales), scales))
+    assert set(step.activations) == {"conv1", "conv2", "dense1", "dense2"}
+    assert step.calibration_images == 64 and done["bytes_after"] < done["bytes_before"] / 3
+    assert set(done["output_errors"]) == set(step.activations)
+
+
+def test_sweep_prints_the_sensitivity_table(project):
+    code, text, _ = _main("sweep", project, "--json")
+    assert code == 0
+    sweep = _done(text)
+    assert sweep["levels"][0] == 0 and len(sweep["levels"]) == 12
+    assert list(sweep["accuracy"]) == ["all", "conv1", "conv2", "dense1", "dense2"]
+    assert set(sweep["knees"]) == set(sweep["accuracy"]) and sweep["images"] == 300
+    code, text, _ = _main("sweep", project, "--layers", "conv2")
+    assert code == 0 and "knee" in text and "conv1" not in text
+
+
+@pytest.mark.parametrize("argv, message", [
+    (("prune", "--sparsity", 1.0), "sparsity must be at least 0 and below 1"),
+    (("prune", "--sparsity", -0.2), "sparsity must be at least 0 and below 1"),
+    (("prune", "--sparsity", 0.5, "--layers", "conv7"), "no weighted layer conv7"),
+    (("prune", "--sparsity", 0.5, "--rounds", 0), "rounds"),
+    (("quantize", "--scheme", "int8-per-tensor", "--calibrate", 0), "at least one image"),
+    (("quantize", "--scheme", "int8-per-tensor", "--keep-float", "dense9"), "dense9"),
+    (("quantize", "--scheme", "float16", "--calibrate", 10), "int8 weights"),
+])
+def test_bad_requests_end_in_one_line_and_write_nothing(project, tmp_path, argv, message):
+    out = tmp_path / "never.cnnviz"
+    command, *rest = argv
+    code, text, err = _main(command, project, *rest, "--out", out)
+    assert code == 2 and text == ""
+    assert err.strip().startswith(f"cnnviz {command}: error:") and message in err
+    assert len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_an_untrained_project_is_refused(tmp_path):
+    path = tmp_path / "untrained.cnnviz"
+    save_project(path, Project(SPEC))
+    code, _, err = _main("sweep", path)
+    assert code == 2 and "untrained" in err
