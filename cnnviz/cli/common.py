@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from cnnviz.core.config import ConfigError
 from cnnviz.core.layers import LayerFormatError
@@ -27,10 +29,48 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     UnknownPresetError, LayerFormatError, OSError)
 
 
+def json_safe(event: dict) -> dict:
+    """`event` as strict JSON takes it: a number that is not finite (NaN, an infinity),
+    which JSON cannot write, becomes null, and `not_finite` says what it was."""
+    bad = {k: str(v) for k, v in event.items() if isinstance(v, float) and not math.isfinite(v)}
+    if not bad:
+        return event
+    return {**{k: None if k in bad else v for k, v in event.items()}, "not_finite": bad}
+
+
 def emit(args: argparse.Namespace, event: dict) -> None:
     """One JSON object per line, when `--json` is given."""
     if args.json:
-        print(json.dumps(event), flush=True)
+        print(json.dumps(json_safe(event), allow_nan=False), flush=True)
+
+
+class StatusLine:
+    """Progress on `stream`. On a terminal, `show` rewrites one line in place; in a file
+    or a pipe it prints nothing, so a log holds whole lines only. `line` prints a line
+    that stays, in both."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self.live = stream.isatty()
+        self._shown = False
+
+    def show(self, text: str) -> None:
+        if self.live:
+            print(f"\r{text}\x1b[K", end="", file=self.stream, flush=True)
+            self._shown = True
+
+    def line(self, text: str) -> None:
+        if self._shown:  # over the line shown in place
+            text = f"\r{text}\x1b[K"
+            self._shown = False
+        print(text, file=self.stream, flush=True)
+
+    def note(self, text: str) -> None:
+        """A line on stderr (a warning, an explanation), on a line of its own."""
+        if self._shown:
+            print("\r\x1b[K", end="", file=self.stream, flush=True)
+            self._shown = False
+        print(text, file=sys.stderr, flush=True)
 
 
 def read_network(path: str) -> NetworkSpec:
@@ -55,13 +95,22 @@ def network_arg(args: argparse.Namespace) -> NetworkSpec:
 
 
 def download_progress(args: argparse.Namespace):
+    """Progress of a download or of reading a folder, on stderr: in place on a terminal;
+    elsewhere a line when a new task starts and when it ends."""
+    status = StatusLine(sys.stderr)
+    last = [""]
+
     def report(done: int, total: int | None, message: str) -> None:
         if args.json:
             return
         # units differ (bytes of a download, files of a folder): show a percentage
         amount = f"{100 * done / total:3.0f}%" if total else f"{done:,}"
-        print(f"\r{message} {amount}", end="" if total is None or done < total else "\n",
-              file=sys.stderr, flush=True)
+        finished = total is not None and done >= total
+        if finished or (not status.live and message != last[0]):
+            status.line(f"{message} {amount}")
+        else:
+            status.show(f"{message} {amount}")
+        last[0] = message
     return report
 
 

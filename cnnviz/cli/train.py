@@ -4,19 +4,101 @@ project's accuracy on a test set."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict
 
-from cnnviz.cli.common import CliError, Parents, emit, load_data, network_arg
+from cnnviz.cli.common import CliError, Parents, StatusLine, emit, load_data, network_arg
+from cnnviz.core.commands import Stop
 from cnnviz.core.config import AUGMENTATIONS, OPTIMIZERS, TrainConfig
+from cnnviz.core.divergence import (
+    HUGE_WEIGHT,
+    explain_divergence,
+    explain_explosion,
+    explain_huge_weights,
+    largest_weight,
+)
+from cnnviz.core.history import INTERRUPTED, Halt
+from cnnviz.core.i18n import tr
 from cnnviz.core.presets import DEFAULT_PRESET, PRESETS, get_preset
 from cnnviz.core.progress import epoch_line
+from cnnviz.core.snapshot import COMPILING, RUNNING
 from cnnviz.data.registry import DEFAULT_DATASET
+from cnnviz.io.atomic import check_target
 from cnnviz.io.project import Project, load_project, save_project
+
+EXIT_DIVERGED = 3  # training stopped because the loss stopped being a finite number
+EXIT_INTERRUPTED = 130  # what a shell reports for Ctrl+C
+
+
+@contextlib.contextmanager
+def stop_on_interrupt(trainer, status: StatusLine) -> Iterator[list[bool]]:
+    """While training: the first Ctrl+C asks the trainer to stop after its current step
+    (so that what it trained can be saved); a second one interrupts at once. Yields a
+    list that holds True once the user asked to stop."""
+    asked: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield asked  # signal handlers belong to the main thread
+        return
+
+    def handler(signum, frame) -> None:
+        if asked:
+            raise KeyboardInterrupt
+        asked.append(True)
+        trainer.command(Stop())
+        status.note(tr("stopping after this step to save what was trained "
+                       "(Ctrl+C again to quit without saving)"))
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield asked
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _train(args: argparse.Namespace, trainer, status: StatusLine) -> None:
+    """Run `trainer`, showing its progress: a line per epoch (and, on a terminal, the
+    epoch's progress in place), a warning once if the loss explodes."""
+    config, warned = trainer.config, False
+    for snap in trainer.run():
+        watch = trainer.watch
+        if not warned and watch.exploded_at is not None:
+            warned = True
+            message = explain_explosion(watch.exploded_at, watch.exploded_loss,
+                                        trainer.learning_rate, config.optimizer)
+            emit(args, {"event": "warning", "step": watch.exploded_at,
+                        "loss": watch.exploded_loss, "message": message})
+            if not args.json:
+                status.note(tr("warning: {message}", message=message))
+        if args.json:
+            if snap.epoch_done:
+                emit(args, {"event": "epoch", "epoch": snap.epoch + 1,
+                            **trainer.history.epochs[-1]})
+            continue
+        if snap.epoch_done:
+            stats = trainer.history.epochs[-1]
+            status.line(f"Epoch {snap.epoch + 1}/{config.epochs}  " + epoch_line(
+                snap.steps_per_epoch, snap.steps_per_epoch, stats["seconds"],
+                {k: stats[k] for k in ("loss", "accuracy", "val_loss", "val_accuracy")}))
+        elif snap.state == COMPILING:
+            status.show(tr("compiling..."))
+        elif snap.state == RUNNING:
+            done = snap.step - snap.epoch * snap.steps_per_epoch
+            recent = trainer.history.step_loss[-done:] if done else [0.0]
+            status.show(f"Epoch {snap.epoch + 1}/{config.epochs}  " + epoch_line(
+                done, snap.steps_per_epoch, 0.0, {"loss": sum(recent) / len(recent)},
+                eta=snap.eta_seconds))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     from cnnviz.engine.trainer import Trainer, evaluate  # JAX starts here, not for --help
 
+    if args.out:
+        check_target(args.out)  # before the work whose result goes there
     preset = get_preset(args.preset or DEFAULT_PRESET) if not args.network else None
     config = TrainConfig(
         optimizer=args.optimizer,
@@ -35,38 +117,58 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CliError(f"the network takes {spec.input_shape} images but {dataset.name} has "
                        f"{dataset.input_shape}; change input_shape or pick other data")
     analysis = spec.check(dataset.num_classes)
+    status = StatusLine(sys.stdout)
     if not args.json:
         print(f"{dataset.name}: {len(dataset.x_train):,} train, {len(dataset.x_val):,} "
               f"validation, {len(dataset.x_test):,} test; {analysis.total_params:,} parameters")
     trainer = Trainer(spec, dataset, config)
-    for snap in trainer.run():
-        if snap.epoch_done:
-            stats = trainer.history.epochs[-1]
-            if args.json:
-                emit(args, {"event": "epoch", "epoch": snap.epoch + 1, **stats})
-            else:
-                print(f"\rEpoch {snap.epoch + 1}/{config.epochs}  " + epoch_line(
-                    snap.steps_per_epoch, snap.steps_per_epoch, stats["seconds"],
-                    {k: stats[k] for k in ("loss", "accuracy", "val_loss", "val_accuracy")}),
-                    flush=True)
-        elif snap.state == "compiling" and not args.json:
-            print("compiling...", end="", flush=True)
-        elif snap.state == "running" and not args.json and sys.stdout.isatty():
-            done = snap.step - snap.epoch * snap.steps_per_epoch
-            recent = trainer.history.step_loss[-done:] if done else [0.0]
-            print(f"\rEpoch {snap.epoch + 1}/{config.epochs}  " + epoch_line(
-                done, snap.steps_per_epoch, 0.0, {"loss": sum(recent) / len(recent)},
-                eta=snap.eta_seconds), end="", flush=True)
-    test_loss, test_acc = evaluate(spec, trainer.params, dataset.x_test, dataset.y_test)
-    weights = trainer.numpy_params()
-    if args.out:
-        save_project(args.out, Project(spec, config, args.dataset, weights, trainer.history))
+    with stop_on_interrupt(trainer, status) as interrupted:
+        _train(args, trainer, status)
+    history = trainer.history
+    halt = history.halts[-1] if history.halts else None  # this run's: it started afresh
+    if halt is not None:
+        message = explain_divergence(halt)
+        emit(args, {"event": "diverged", **asdict(halt), "message": message})
+        if not args.json:
+            status.note(tr("cnnviz train: {message}", message=message))
+    elif interrupted:
+        history.halts.append(Halt(INTERRUPTED, history.steps))
+        emit(args, {"event": "interrupted", "step": history.steps})
+    test_loss = test_acc = None
+    if len(dataset.x_test):
+        test_loss, test_acc = evaluate(spec, trainer.params, dataset.x_test, dataset.y_test)
+    # a run that diverged before any finite progress has nothing worth a file
+    worth_saving = halt is None or (halt.weights_step or 0) > 0
+    saved = args.out if args.out and worth_saving else None
+    if saved:
+        save_project(saved, Project(spec, config, args.dataset, trainer.numpy_params(),
+                                    history))
     emit(args, {"event": "done", "test_loss": test_loss, "test_accuracy": test_acc,
-                "steps": trainer.history.steps, "saved": args.out})
+                "steps": history.steps, "saved": saved})
     if not args.json:
-        print(f"test loss: {test_loss:.4f} - test accuracy: {test_acc:.4f}"
-              + (f"\nsaved {args.out}" if args.out else ""))
-    return 0
+        _report(status, test_loss, test_acc, saved, args.out, halt, bool(interrupted))
+    if halt is not None:
+        return EXIT_DIVERGED
+    return EXIT_INTERRUPTED if interrupted else 0
+
+
+def _report(status: StatusLine, test_loss: float | None, test_acc: float | None,
+            saved: str | None, out: str | None, halt: Halt | None, interrupted: bool) -> None:
+    if test_loss is None:
+        status.line(tr("no test: the test split is empty"))
+    else:
+        status.line(f"test loss: {test_loss:.4f} - test accuracy: {test_acc:.4f}")
+    if saved and halt is not None:
+        status.line(tr("saved {path} with the weights after step {step:,}, the last finite "
+                       "ones", path=saved, step=halt.weights_step or 0))
+    elif saved and interrupted:
+        status.line(tr("saved {path} (interrupted: what was trained until then, marked so "
+                       "in its history)", path=saved))
+    elif saved:
+        status.line(tr("saved {path}", path=saved))
+    elif out:
+        status.line(tr("nothing saved: no step trained to finite weights; {path} is as it "
+                       "was", path=out))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -81,13 +183,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise CliError(f"the network takes {project.spec.input_shape} images but {name} has "
                        f"{dataset.input_shape}")
     project.spec.check(dataset.num_classes)
+    if not len(dataset.x_test):
+        raise CliError(tr("{name} has no test images (its test split is empty)", name=name))
     loss, acc = evaluate(project.spec, project.weights, dataset.x_test, dataset.y_test)
+    why = None
+    if not math.isfinite(loss):
+        largest = largest_weight(project.weights)
+        why = (explain_huge_weights(largest) if largest > HUGE_WEIGHT else
+               tr("The loss is not a number for these weights and images."))
     if args.json:
         emit(args, {"event": "evaluate", "dataset": name, "test_loss": loss,
-                    "test_accuracy": acc, "examples": len(dataset.x_test)})
+                    "test_accuracy": acc, "examples": len(dataset.x_test),
+                    **({"message": why} if why else {})})
     else:
         print(f"{name} test set ({len(dataset.x_test):,} images): loss {loss:.4f} - "
               f"accuracy {acc:.4f}")
+        if why:
+            print(tr("note: {message}", message=why), file=sys.stderr)
     return 0
 
 

@@ -26,13 +26,14 @@ class Halt:
     """A run that stopped before its end, after `step`: INTERRUPTED (by the user) or
     DIVERGED (its loss stopped being a finite number at `step`; it ran with
     `learning_rate` and `optimizer`, and the weights kept are those after
-    `weights_step`, the last known to be finite)."""
+    `weights_step`, the last known to be finite, the largest `largest_weight` in size)."""
 
     reason: str
     step: int
     learning_rate: float | None = None
     optimizer: str | None = None
     weights_step: int | None = None
+    largest_weight: float | None = None
 
 
 @dataclass
@@ -116,10 +117,11 @@ def _halt(data: object) -> Halt:
                                   or value < 0):
             raise HistoryError(tr("history: a halt's step must be a whole number >= 0, "
                                   "got {value}", value=brief(value)))
-    rate, optimizer = data.get("learning_rate"), data.get("optimizer")
+    optimizer = data.get("optimizer")
     if optimizer is not None and not isinstance(optimizer, str):
         raise HistoryError(tr("history: a halt's optimizer must be a name, got {value}",
                               value=brief(optimizer)))
-    return Halt(data["reason"], step if step is not None else 0,
-                None if rate is None else _number(rate, "learning_rate"), optimizer,
-                weights_step)
+    rate, largest = (None if data.get(k) is None else _number(data[k], k)
+                     for k in ("learning_rate", "largest_weight"))
+    return Halt(data["reason"], step if step is not None else 0, rate, optimizer,
+                weights_step, largest)

@@ -36,7 +36,8 @@ from cnnviz.core.commands import (
     Stop,
 )
 from cnnviz.core.config import TrainConfig
-from cnnviz.core.history import History
+from cnnviz.core.divergence import LossWatch, largest_weight
+from cnnviz.core.history import DIVERGED, Halt, History
 from cnnviz.core.network import NetworkSpec
 from cnnviz.core.replay import MAX_FRAMES, Replay
 from cnnviz.core.snapshot import (
@@ -150,6 +151,10 @@ class Trainer:
         self._steps_sent = self.history.steps  # steps dispatched so far (done or not)
         # live views asked for at the last snapshot, delivered at the next
         self._in_flight: tuple[Request, bool, bool] | None = None  # (request, detail, frame)
+        # divergence: the losses are watched as they reach the host; a copy of the last
+        # weights known to be finite (at the start, at each epoch's end) is kept to return to
+        self.watch = LossWatch()
+        self._kept: tuple[int, list[dict[str, np.ndarray]]] | None = None
 
     # -- commands -------------------------------------------------------------------
     def command(self, cmd: Command) -> None:
@@ -170,6 +175,7 @@ class Trainer:
         self._rate_clock = self._started
         self._rate = 0.0
         yield self._snapshot(COMPILING)
+        self._keep()
         self.state = RUNNING
         x_all = jax.device_put(self.dataset.x_train)  # (N, H, W, C), once for the whole run
         y_all = jax.device_put(self.dataset.y_train.astype(np.int32))
@@ -195,6 +201,9 @@ class Trainer:
                 self.steps_per_epoch, cfg.batch_size).astype(np.int32)
             i = step - epoch * self.steps_per_epoch
             while i < self.steps_per_epoch:
+                if self.watch.diverged_at is not None:
+                    yield self._diverge()
+                    return
                 # commands; a pause blocks here until resume / step / stop
                 while True:
                     action = self._drain_commands(block=self.state == PAUSED and not stepping)
@@ -234,6 +243,9 @@ class Trainer:
                     stepping = False
                 first = False
             self._flush()
+            if self.watch.diverged_at is not None:
+                yield self._diverge()
+                return
             confusion = None
             if self._prober is not None:  # the same pass also gives the confusion matrix
                 val_loss, val_acc, confusion = self._prober.evaluate(self.params, epoch)
@@ -248,6 +260,7 @@ class Trainer:
                 "val_accuracy": None if np.isnan(val_acc) else val_acc,
                 "seconds": time.perf_counter() - epoch_clock,
             })
+            self._keep()
             yield self._snapshot(self.state, epoch_done=True, epoch=epoch,
                                  val=(val_loss, val_acc), confusion=confusion)
             last_emit = time.perf_counter()
@@ -303,6 +316,7 @@ class Trainer:
         losses = np.concatenate(jax.device_get(self._pending_loss[:done])).astype(np.float32)
         accs = np.concatenate(jax.device_get(self._pending_acc[:done])).astype(np.float32)
         del self._pending_loss[:done], self._pending_acc[:done]
+        self.watch.see(self.history.steps + 1, losses)
         self.history.add_steps(losses, accs)
         self._unsent = (np.concatenate([self._unsent[0], losses]),
                         np.concatenate([self._unsent[1], accs]))
@@ -394,6 +408,26 @@ class Trainer:
         return Views(step, self.dataset.class_names, probe, filters,
                      prober.stats(kernels, grads, probe) if detail else None, grid, confusion,
                      self.replay if frame else None)
+
+    def _keep(self) -> None:
+        """Remember the weights as they are now if they are all finite: where a run that
+        diverges later returns to. A host copy: taken when the device has drained anyway
+        (the start, an epoch's end), it costs no compilation and no device memory."""
+        weights = params_to_numpy(self.params)
+        if all(np.isfinite(v).all() for layer in weights for v in layer.values()):
+            self._kept = (self.history.steps, weights)
+
+    def _diverge(self) -> Snapshot:
+        """Stop a run whose loss stopped being finite: back to the last finite weights
+        (with a fresh optimizer state: the old one holds the overflow too), the halt
+        recorded in the history."""
+        step, kept = self._kept if self._kept is not None else (
+            None, params_to_numpy(self.params))
+        self.params = jax.device_put(kept)
+        self.opt_state = set_learning_rate(self.optimizer.init(self.params), self.learning_rate)
+        self.history.halts.append(Halt(DIVERGED, self.watch.diverged_at, self.learning_rate,
+                                       self.config.optimizer, step, largest_weight(kept)))
+        return self._finish(STOPPED)
 
     def _finish(self, state: str) -> Snapshot:
         self.state = state

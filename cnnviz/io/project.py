@@ -32,7 +32,13 @@ from cnnviz.core.memory import available_memory, format_bytes
 from cnnviz.core.network import NetworkError, NetworkSpec
 from cnnviz.io.archive import DAMAGE, ArchiveError, member_table, read_member
 from cnnviz.io.atomic import write_atomic
-from cnnviz.io.weights import Weights, WeightsError, flat_names, from_flat_names
+from cnnviz.io.weights import (
+    Weights,
+    WeightsError,
+    flat_names,
+    from_flat_names,
+    require_finite,
+)
 
 FORMAT = "cnnviz-project"
 FORMAT_VERSION = 1
@@ -68,8 +74,9 @@ def project_bytes(project: Project) -> bytes:
         "history.json": _json_bytes(project.history.to_dict()),
     }
     if project.weights is not None:
-        members["weights.safetensors"] = save_safetensors(
-            flat_names(project.spec, project.weights))
+        flat = flat_names(project.spec, project.weights)
+        require_finite(flat)
+        members["weights.safetensors"] = save_safetensors(flat)
     for name, data in project.extras.items():
         members[f"extras/{name}"] = data
     manifest = {"format": FORMAT, "version": FORMAT_VERSION,

@@ -21,6 +21,14 @@ def flat_names(spec: NetworkSpec, weights: Weights) -> dict[str, np.ndarray]:
             for key, value in layer_weights.items()}
 
 
+def require_finite(flat: dict[str, np.ndarray]) -> None:
+    """WeightsError naming the first array that holds NaN or an infinity: such weights are
+    never written, nor read."""
+    for name, value in flat.items():
+        if not np.all(np.isfinite(value)):
+            raise WeightsError(f"{name} contains NaN or infinite values")
+
+
 def from_flat_names(spec: NetworkSpec, flat: dict[str, np.ndarray]) -> Weights:
     """The inverse of flat_names, checked against the network's expected shapes."""
     analysis = spec.check()
@@ -40,8 +48,7 @@ def from_flat_names(spec: NetworkSpec, flat: dict[str, np.ndarray]) -> Weights:
                                    f"needs {fmt_shape(shape)}")
             if not np.issubdtype(value.dtype, np.floating):
                 raise WeightsError(f"{name} holds {value.dtype}, not floating-point numbers")
-            if not np.all(np.isfinite(value)):
-                raise WeightsError(f"{name} contains NaN or infinite values")
+            require_finite({name: value})
             layer_weights[key] = value.astype(np.float32)
         weights.append(layer_weights)
     extra = sorted(set(flat) - expected_names)

@@ -12,7 +12,9 @@ from PyQt6.QtWidgets import QMainWindow, QMenu
 
 from cnnviz.core.i18n import tr
 from cnnviz.core.presets import DEFAULT_PRESET, get_preset
+from cnnviz.io.atomic import WriteTargetError
 from cnnviz.io.project import SUFFIX, ProjectFileError
+from cnnviz.io.weights import WeightsError
 from cnnviz.qt import dialogs
 from cnnviz.qt.project_file import ProjectFile
 from cnnviz.qt.worker import TrainingWorker
@@ -101,9 +103,12 @@ class FileCommands(QObject):
     def _write(self, path: Path) -> bool:
         try:
             self.file.save(path)
-        except OSError as exc:
-            dialogs.show_error(self.window, "Could not save the project",
-                               f"{path}: {exc.strerror or exc}")
+        except WriteTargetError as exc:  # names the file itself
+            dialogs.show_error(self.window, tr("Could not save the project"), str(exc))
+            return False
+        except (OSError, WeightsError) as exc:
+            dialogs.show_error(self.window, tr("Could not save the project"),
+                               f"{path}: {getattr(exc, 'strerror', None) or exc}")
             return False
         self.settings.setValue(LAST_DIR, str(path.parent))
         self._status(f"Saved {path}")

@@ -14,7 +14,9 @@ from PyQt6.QtCore import QObject, pyqtSignal
 
 from cnnviz.core.commands import Pause, Resume, SetLearningRate, StepOnce, Stop
 from cnnviz.core.config import TrainConfig
-from cnnviz.core.history import History
+from cnnviz.core.divergence import LossWatch, explain_divergence, explain_explosion
+from cnnviz.core.history import DIVERGED, History
+from cnnviz.core.i18n import tr
 from cnnviz.core.network import NetworkError, NetworkSpec
 from cnnviz.core.snapshot import COMPILING, FINISHED, PAUSED, STOPPED, Snapshot
 from cnnviz.data.dataset import Dataset
@@ -36,6 +38,7 @@ class Session(QObject):
     history_reset = pyqtSignal()  # history replaced wholesale; curves redraw from it
     edited = pyqtSignal()  # something worth saving changed
     error = pyqtSignal(str, str)  # title, message
+    diverged = pyqtSignal(object)  # the Halt of a run whose loss stopped being finite
 
     def __init__(self, network: NetworkModel, worker: TrainingWorker, loader: DatasetLoader,
                  config: TrainConfig, dataset_name: str, parent: QObject | None = None):
@@ -50,6 +53,9 @@ class Session(QObject):
         self.state = IDLE
         self._trained_spec = network.spec  # the network weights and history belong to
         self._step_when_paused = False
+        # the running loss, watched as the snapshots bring it: a warning if it explodes
+        self._watch = LossWatch()
+        self.warning: str | None = None  # about the run now, shown beside its state
         network.changed.connect(self._on_network_changed)
         loader.loaded.connect(self._on_loaded)
         loader.failed.connect(self._on_load_failed)
@@ -133,7 +139,7 @@ class Session(QObject):
         """Forget the training: fresh weights at the next Start, empty curves."""
         self.weights = None
         self._clear_history()
-        self.state = IDLE
+        self.state, self.warning = IDLE, None
         self.edited.emit()
         self.run_changed.emit()
 
@@ -146,7 +152,7 @@ class Session(QObject):
         self.config, self.dataset_name = config, dataset_name
         self.weights, self.history = weights, history
         self._trained_spec = self.network.spec
-        self.state = IDLE
+        self.state, self.warning = IDLE, None
         self.config_changed.emit()
         if not same_data or (self.dataset is None and not self.loader.loading):
             self.load_data()
@@ -189,6 +195,7 @@ class Session(QObject):
             self.weights = None
             self._clear_history()
         self.state = COMPILING  # until the trainer's first snapshot says more
+        self._watch, self.warning = LossWatch(), None
         self.worker.start(self.network.spec, self.dataset, self.config, self.weights,
                           self.history)
         if paused:
@@ -212,6 +219,13 @@ class Session(QObject):
         self.worker.command(Stop())
 
     def _on_snapshot(self, snap: Snapshot) -> None:
+        watch = self._watch
+        exploded = watch.exploded_at
+        watch.see(snap.step - len(snap.step_losses) + 1, snap.step_losses)
+        if watch.exploded_at != exploded:
+            self.warning = explain_explosion(watch.exploded_at, watch.exploded_loss,
+                                             snap.learning_rate, self.config.optimizer)
+            self.run_changed.emit()
         if snap.state != self.state:
             self.state = snap.state
             self.run_changed.emit()
@@ -220,9 +234,15 @@ class Session(QObject):
             self.worker.command(StepOnce())
 
     def _on_checkpoint(self, checkpoint: Checkpoint) -> None:
+        halts = checkpoint.history.halts[len(self.history.halts):]  # this run's, so far
         self.weights, self.history = checkpoint.weights, checkpoint.history
         self._trained_spec = self.network.spec
         self.edited.emit()
+        for halt in halts:
+            if halt.reason == DIVERGED:
+                self.warning = explain_divergence(halt)
+                self.diverged.emit(halt)
+                self.error.emit(tr("Training diverged"), self.warning)
         self.run_changed.emit()
 
     def _on_failed(self, exc: Exception) -> None:

@@ -23,6 +23,9 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from cnnviz.core.divergence import explain_divergence
+from cnnviz.core.history import DIVERGED, Halt
+from cnnviz.core.i18n import tr
 from cnnviz.core.snapshot import Snapshot
 from cnnviz.qt.session import Session
 from cnnviz.qt.throttle import VIEW_HZ, Throttle
@@ -32,12 +35,19 @@ from cnnviz.qt.widgets.series import Ema, Series
 
 SMOOTH_PIXELS = 4  # the smoothed curve gets a point every this many pixel columns
 TRAIN_COLOR, VAL_COLOR = QColor(31, 119, 180), QColor(230, 110, 20)
+DIVERGED_COLOR = QColor(214, 39, 40)
 HOVER_HINT = "Hover over a curve to read its values."
 EMPTY_HINT = ("Press Start (Space) to train: loss and accuracy appear here, step by step, "
               "as the network learns.")
 SMOOTHING_TIP = ("How much the bold curve averages over past steps (an exponential moving "
                  "average, as in TensorBoard): 0 shows every step as it is, 0.99 is very "
                  "smooth. The thin curve is always the raw per-batch value.")
+
+
+def _finite_max(values: np.ndarray) -> float:
+    """The largest finite value (0 if none): a diverged run's infinite loss has no place
+    on an axis."""
+    return float(values[np.isfinite(values)].max(initial=0.0))
 
 
 class MetricPlot:
@@ -115,8 +125,8 @@ class MetricPlot:
             self._val_shown = len(self.val)
         if not self._fixed_top and len(self.raw):
             # only the points added since the last redraw can raise the top
-            highest = max(np.nanmax(self.raw.y[self._top_checked:], initial=0.0),
-                          np.nanmax(self.val.y, initial=0.0))
+            highest = max(_finite_max(self.raw.y[self._top_checked:]),
+                          _finite_max(self.val.y))
             self._top_checked = len(self.raw)
             if highest > self._top:
                 self._top = 1.1 * highest
@@ -152,6 +162,7 @@ class CurvesPanel(QWidget):
                         MetricPlot(acc_plot, "accuracy", smoothing, (-10, -10), top=1.0,
                                    fmt=".1%"))
         self._steps_shown = 0  # the x axis spans steps 0..this
+        self._marks: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []  # divergence steps
         self.smoothing = QDoubleSpinBox()
         self.smoothing.setRange(0.0, 0.99)
         self.smoothing.setSingleStep(0.05)
@@ -176,6 +187,7 @@ class CurvesPanel(QWidget):
         self._apply_palette()
         session.worker.snapshot.connect(self.add_snapshot)
         session.history_reset.connect(self.show_history)
+        session.diverged.connect(self.mark_divergence)
         session.data_changed.connect(self._on_settings)
         session.config_changed.connect(self._on_settings)
         self.show_history()
@@ -215,7 +227,25 @@ class CurvesPanel(QWidget):
         for i, epoch in enumerate(history.epochs):
             if epoch.get("val_loss") is not None:
                 self._add_val((i + 1) * spe, epoch["val_loss"], epoch["val_accuracy"])
+        for plot, mark in self._marks:
+            plot.removeItem(mark)
+        self._marks.clear()
+        for halt in history.halts:
+            if halt.reason == DIVERGED:
+                self.mark_divergence(halt)
         self._changed()
+
+    def mark_divergence(self, halt: Halt) -> None:
+        """A red line on both plots at the step where the loss stopped being a number,
+        labelled with the learning rate it ran with."""
+        text = tr("diverged (learning rate {rate:g})", rate=halt.learning_rate or 0.0)
+        for metric in self.metrics:
+            mark = pg.InfiniteLine(halt.step, angle=90, movable=False, label=text,
+                                   pen=pg.mkPen(DIVERGED_COLOR, width=2),
+                                   labelOpts={"position": 0.85, "color": DIVERGED_COLOR})
+            mark.setToolTip(explain_divergence(halt))
+            metric.plot.addItem(mark, ignoreBounds=True)
+            self._marks.append((metric.plot, mark))
 
     def _run_length(self) -> int:
         s = self.session

@@ -25,7 +25,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.core.config import OPTIMIZERS
+from cnnviz.core.config import MAX_BATCH_SIZE, MAX_EPOCHS, MAX_SEED, OPTIMIZERS
 from cnnviz.core.progress import format_duration
 from cnnviz.core.snapshot import COMPILING, FINISHED, PAUSED, RUNNING, STOPPED, Snapshot
 from cnnviz.qt.session import IDLE, Session
@@ -81,9 +81,10 @@ class TrainingPanel(QWidget):
         self.learning_rate.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
         self.learning_rate.setToolTip(TIPS["learning_rate"])
         self.learning_rate.setKeyboardTracking(False)
-        self.batch_size = _spin(1, 4096, TIPS["batch_size"])
-        self.epochs = _spin(1, 1000, TIPS["epochs"])
-        self.seed = _spin(0, 2**31 - 1, TIPS["seed"])
+        # the ranges are the config's: a project's values always show as they are
+        self.batch_size = _spin(1, MAX_BATCH_SIZE, TIPS["batch_size"])
+        self.epochs = _spin(1, MAX_EPOCHS, TIPS["epochs"])
+        self.seed = _spin(0, MAX_SEED, TIPS["seed"])
         self.progress = QProgressBar()
         self.state = live_label(wrap=True)
         self.metrics = live_label()
@@ -160,8 +161,9 @@ class TrainingPanel(QWidget):
         s = self.session
         for widget in (self.data, self.optimizer, self.batch_size, self.epochs, self.seed):
             widget.setEnabled(not s.active)
-        self.state.setText(STATE_TEXT[s.state] if s.dataset is not None or s.active
-                           else "Waiting for the data")
+        state = (STATE_TEXT[s.state] if s.dataset is not None or s.active
+                 else "Waiting for the data")
+        self.state.setText(f"{state}\n{s.warning}" if s.warning else state)
         spe = s.steps_per_epoch()
         if spe and not s.active:
             self._show_progress(s.history.steps, spe, s.config.epochs, None)
