@@ -252,7 +252,7 @@ def test_train_with_a_network_for_other_images(tmp_path):
 
 def test_train_with_a_missing_network_file(tmp_path):
     _assert_user_error(*_main("train", "--network", tmp_path / "nope.json"),
-                       "cannot read", "nope.json", "No such file", command="train")
+                       "cannot read", "nope.json", "no such file", command="train")
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -130,7 +130,8 @@ def tiny_mnist(server, monkeypatch):
         data = gzip.compress(idx_bytes(array.astype(np.uint8)))
         handler.files[f"/{file.name}"] = data
         files.append(_remote(file.name, data))
-    spec = replace(standard.STANDARD["mnist"], files=tuple(files), mirrors=(url,))
+    spec = replace(standard.STANDARD["mnist"], input_shape=(6, 6, 1), size=40,
+                   files=tuple(files), mirrors=(url,))
     monkeypatch.setitem(standard.STANDARD, "mnist", spec)
     return handler, arrays
 

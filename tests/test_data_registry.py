@@ -60,7 +60,7 @@ def test_splits_are_fixed_by_seed_and_test_by_nothing():
 def test_image_size_resizes_any_dataset():
     dataset = load_dataset("digits-8x8", image_size=16)
     assert dataset.input_shape == (16, 16, 1) and dataset.x_val.shape[1:] == (16, 16, 1)
-    with pytest.raises(DatasetError, match="image size must be at least 1"):
+    with pytest.raises(DatasetError, match="image size must be a whole number from 1 to 1024"):
         load_dataset("digits", image_size=0)
 
 

@@ -7,16 +7,17 @@ import argparse
 import json
 import math
 import sys
-from pathlib import Path
 from typing import TextIO
 
 from cnnviz.core.config import ConfigError
+from cnnviz.core.files import OverLimit, os_reason, read_regular
+from cnnviz.core.i18n import tr
 from cnnviz.core.layers import LayerFormatError
 from cnnviz.core.network import NetworkError, NetworkSpec
 from cnnviz.core.presets import DEFAULT_PRESET, UnknownPresetError, get_preset
 from cnnviz.data.dataset import DatasetError
 from cnnviz.data.registry import load_dataset
-from cnnviz.io.project import SUFFIX, ProjectFileError, load_project
+from cnnviz.io.project import JSON_LIMIT, SUFFIX, ProjectFileError, load_project
 from cnnviz.io.weights import WeightsError
 
 
@@ -78,13 +79,18 @@ def read_network(path: str) -> NetworkSpec:
     if path.endswith(SUFFIX):
         return load_project(path).spec
     try:
-        text = Path(path).read_text()
+        data = read_regular(path, JSON_LIMIT)
+    except OverLimit as exc:
+        raise CliError(tr("{path} is not a network description: {reason}", path=path,
+                          reason=exc)) from None
     except OSError as exc:
-        raise CliError(f"cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise CliError(f"{path} is not a network description (JSON text) or a {SUFFIX} "
-                       "project") from None
-    return NetworkSpec.from_json(text)
+        raise CliError(tr("cannot read {path}: {reason}", path=path,
+                          reason=os_reason(exc))) from None
+    try:
+        return NetworkSpec.from_json(data)
+    except LayerFormatError as exc:
+        raise CliError(tr("{path} is not a network description (JSON text) or a {suffix} "
+                          "project: {reason}", path=path, suffix=SUFFIX, reason=exc)) from None
 
 
 def network_arg(args: argparse.Namespace) -> NetworkSpec:

@@ -3,7 +3,9 @@
 The pixels of a record are the red plane, then green, then blue, each 32x32 row-major.
 We read the binary version rather than the Python one so that loading never unpickles.
 Batches come either from the downloaded archive (read in memory, never extracted, so a
-crafted member path cannot write anywhere) or from its unpacked folder.
+crafted member path cannot write anywhere) or from its unpacked folder. A batch holds
+10,000 records; a member or file claiming more is refused before it is read, and an
+archive is read only as far as its first members (CIFAR-10 has eight).
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
+from cnnviz.core.files import OverLimit, open_regular, os_reason, read_regular
 from cnnviz.data.dataset import DatasetError
 
 SIDE = 32
 RECORD_BYTES = 1 + 3 * SIDE * SIDE
 TRAIN_BATCHES = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
 TEST_BATCH = "test_batch.bin"
+BATCH_BYTES = 10_000 * RECORD_BYTES  # what one batch file holds
+MAX_MEMBERS = 100  # an archive's members looked at before giving up
 
 
 def parse_batch(data: bytes, source: str) -> tuple[np.ndarray, np.ndarray]:
@@ -32,17 +37,31 @@ def parse_batch(data: bytes, source: str) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(images), records[:, 0].astype(np.int32)
 
 
+def _too_big(source: str, size: int) -> DatasetError:
+    return DatasetError(f"{source}: {size:,} bytes, more than the {BATCH_BYTES:,} of a CIFAR-10 "
+                        "batch (10,000 records); not CIFAR-10 binary")
+
+
 def _batches_from_archive(path: Path) -> dict[str, bytes]:
     wanted = {*TRAIN_BATCHES, TEST_BATCH}
     found: dict[str, bytes] = {}
     try:
-        with tarfile.open(path, "r:*") as archive:
-            for member in archive:
-                name = Path(member.name).name
-                if member.isfile() and name in wanted:
-                    found[name] = archive.extractfile(member).read()  # type: ignore[union-attr]
+        with open_regular(path) as f, tarfile.open(fileobj=f, mode="r:*") as archive:
+            for seen, member in enumerate(archive, 1):
+                if member.size > BATCH_BYTES:  # before it is read, or skipped by inflating it
+                    raise _too_big(f"{path}: {member.name}", member.size)
+                if member.isfile() and Path(member.name).name in wanted:
+                    found[Path(member.name).name] = archive.extractfile(  # type: ignore[union-attr]
+                        member).read()
+                if len(found) == len(wanted):
+                    break
+                if seen >= MAX_MEMBERS:
+                    raise DatasetError(f"{path}: no CIFAR-10 batches among its first "
+                                       f"{MAX_MEMBERS} members; not the CIFAR-10 archive")
     except (tarfile.TarError, EOFError, zlib.error) as exc:
         raise DatasetError(f"{path}: damaged or truncated archive ({exc})") from None
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read it: {os_reason(exc)}") from None
     missing = sorted(wanted - found.keys())
     if missing:
         raise DatasetError(f"{path}: archive lacks {', '.join(missing)}")
@@ -53,9 +72,11 @@ def _batches_from_folder(folder: Path) -> dict[str, bytes]:
     found = {}
     for name in (*TRAIN_BATCHES, TEST_BATCH):
         try:
-            found[name] = (folder / name).read_bytes()
+            found[name] = read_regular(folder / name, BATCH_BYTES)
+        except OverLimit as exc:
+            raise _too_big(str(folder / name), exc.size) from None
         except OSError as exc:
-            raise DatasetError(f"{folder / name}: cannot read ({exc.strerror or exc})") from None
+            raise DatasetError(f"{folder / name}: cannot read ({os_reason(exc)})") from None
     return found
 
 

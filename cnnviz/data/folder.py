@@ -3,21 +3,27 @@
 PATH/cats/*.jpg, PATH/dogs/*.png ... become classes "cats", "dogs" (sorted by name).
 Every image is centre-cropped to a square and resized, so photos keep their proportions.
 The dataset is RGB if any image has colour, else one gray channel. Files that cannot be
-read are skipped and named in the dataset's notes, so one bad file does not cost the rest.
+read are skipped and named in the dataset's notes, so one bad file does not cost the rest;
+so are images too large to decode safely. Before reading, the memory the images will
+take at the chosen size is checked against what the machine has free.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from cnnviz.core.memory import available_memory, format_bytes
 from cnnviz.data.dataset import Dataset, DatasetError, split_off_test
 from cnnviz.data.download import Progress
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp"}
 DEFAULT_SIZE = 32
+MAX_IMAGE_SIZE = 1024  # the largest side images are resized to, for any dataset
+MAX_PIXELS = 50_000_000  # larger images (a 50-megapixel photo) are skipped, not decoded
 _TEST_FRACTION = 0.2
 _PROGRESS_EVERY = 50  # images between progress reports
 
@@ -40,8 +46,13 @@ def _class_files(root: Path) -> dict[str, list[Path]]:
 
 def _read_image(path: Path, size: int) -> np.ndarray:
     """(size, size, 3) uint8: upright (EXIF), centre-cropped square, resized bilinear."""
-    with Image.open(path) as image:
-        upright = ImageOps.exif_transpose(image).convert("RGB")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with Image.open(path) as image:  # reads the header only
+            if image.width * image.height > MAX_PIXELS:
+                raise ValueError(f"{image.width}x{image.height} pixels, more than the "
+                                 f"{MAX_PIXELS:,} read")
+            upright = ImageOps.exif_transpose(image).convert("RGB")
     square = ImageOps.fit(upright, (size, size), Image.Resampling.BILINEAR)
     return np.asarray(square)
 
@@ -50,15 +61,22 @@ def load_folder(path: str | Path, *, image_size: int | None = None, seed: int = 
                 validation_fraction: float = 0.1, progress: Progress | None = None) -> Dataset:
     root = Path(path).expanduser()
     size = DEFAULT_SIZE if image_size is None else image_size
+    check_image_size(size)
     classes = _class_files(root)
     total = sum(len(paths) for paths in classes.values())
+    needed, free = 2 * total * size * size * 3, available_memory()  # the images, and a copy
+    if free is not None and needed > free:
+        raise DatasetError(f"folder dataset {root}: {total:,} images of {size}x{size} need about "
+                           f"{format_bytes(needed)} of memory, more than the "
+                           f"{format_bytes(free)} free; choose a smaller image size")
     images, labels, notes = [], [], []
     for label, paths in enumerate(classes.values()):
         for path in paths:
             try:
                 images.append(_read_image(path, size))
                 labels.append(label)
-            except (OSError, ValueError, Image.DecompressionBombError) as exc:
+            except (OSError, ValueError, Image.DecompressionBombError,
+                    Image.DecompressionBombWarning) as exc:
                 why = ("damaged, or not a PNG, JPEG or BMP image"
                        if isinstance(exc, UnidentifiedImageError) else str(exc))
                 notes.append(f"skipped {path.relative_to(root)}: cannot read it ({why})")
@@ -76,8 +94,19 @@ def load_folder(path: str | Path, *, image_size: int | None = None, seed: int = 
         x = x[..., :1]
     y = np.asarray(labels, np.int32)
     x_rest, y_rest, x_test, y_test = split_off_test(x, y, _TEST_FRACTION)
+    if not len(x_test):
+        notes.append(f"the test split is empty: {_TEST_FRACTION:.0%} of each class is set aside "
+                     "for testing, which is no image with this few per class; add images to "
+                     "test on")
     return Dataset.from_train_test(
         f"folder:{root}", tuple(classes), x_rest, y_rest, x_test, y_test, seed=seed,
         validation_fraction=validation_fraction, notes=tuple(notes),
         description=f"{len(x)} images from {root}, {size}x{size} "
                     f"{'gray' if is_gray else 'RGB'}")
+
+
+def check_image_size(size: int) -> None:
+    """DatasetError unless `size` is a side images can be resized to."""
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_IMAGE_SIZE:
+        raise DatasetError(f"image size must be a whole number from 1 to {MAX_IMAGE_SIZE}, "
+                           f"got {size!r}")

@@ -4,68 +4,111 @@ Header: two zero bytes, a type code (0x08 = unsigned byte, the only one these da
 use), the number of dimensions, then each dimension as a big-endian uint32.
 Files may be gzip-compressed or not; we look at the bytes, not the file name, because
 people gunzip files and keep the name, or the other way round.
+
+The header is read and checked first (against the shape the caller expects and a limit
+on the bytes it may claim) and only then the data, streamed out of the gzip: a small
+file that claims, or inflates to, gigabytes costs a message, not the machine's memory.
 """
 
 from __future__ import annotations
 
 import gzip
+import math
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
+from cnnviz.core.files import open_regular, os_reason
+from cnnviz.core.memory import format_bytes
 from cnnviz.data.dataset import DatasetError
 
 _UBYTE = 0x08
 _GZIP_MAGIC = b"\x1f\x8b"
+MAX_BYTES = 1 << 30  # the data an IDX file may hold when the caller gives no limit
+_CHUNK = 16 << 20
+
+Expected = tuple[int | None, ...]  # dimensions a file must have; None: any size
 
 
-def read_maybe_gzip(path: Path) -> bytes:
-    """The file's bytes, decompressed if it is gzip; a DatasetError if it cannot be read."""
+def _check_dims(path: Path, dims: tuple[int, ...], expected: Expected | None,
+                max_bytes: int, what: str) -> int:
+    """The data's size in bytes, once the header's dimensions pass the checks."""
+    shown = "x".join(map(str, dims))
+    if expected is not None and len(dims) != len(expected):
+        s = "" if len(expected) == 1 else "s"
+        raise DatasetError(f"{path}: expected {what} ({len(expected)} dimension{s}), got "
+                           f"{len(dims)} dimensions")
+    if expected is not None and any(want is not None and got != want
+                                    for got, want in zip(dims, expected, strict=True)):
+        wanted = "x".join("N" if d is None else str(d) for d in expected)
+        raise DatasetError(f"{path}: the header says {what} of {shown}, but this dataset's "
+                           f"{what} are {wanted}")
+    size = math.prod(dims)  # Python integers: no overflow, whatever the header claims
+    if size > max_bytes:
+        raise DatasetError(f"{path}: the header claims {shown} = {size:,} bytes of data, more "
+                           f"than the {format_bytes(max_bytes)} this file can hold")
+    return size
+
+
+def _read(stream: BinaryIO, path: Path, expected: Expected | None, max_bytes: int,
+          what: str) -> np.ndarray:
+    head = stream.read(4)
+    if len(head) < 4 or head[0] != 0 or head[1] != 0:
+        raise DatasetError(f"{path}: not an IDX file (magic number {head.hex() or 'missing'})")
+    if head[2] != _UBYTE:
+        raise DatasetError(f"{path}: IDX element type 0x{head[2]:02x} is not supported "
+                           "(only unsigned bytes, 0x08)")
+    ndim = head[3]
+    header = stream.read(4 * ndim)
+    if ndim == 0 or len(header) < 4 * ndim:
+        raise DatasetError(f"{path}: truncated IDX header")
+    dims = tuple(int(d) for d in np.frombuffer(header, ">u4"))
+    size = _check_dims(path, dims, expected, max_bytes, what)
+    data = bytearray()
+    while len(data) <= size:  # in chunks: memory follows what is there, not what is claimed
+        chunk = stream.read(min(_CHUNK, size + 1 - len(data)))  # one more: trailing bytes
+        if not chunk:  # are an error too
+            break
+        data += chunk
+    if len(data) != size:
+        problem = "truncated" if len(data) < size else "has trailing bytes"
+        got = f"{len(data):,}" if len(data) <= size else "more"
+        raise DatasetError(f"{path}: {problem}: the header promises {'x'.join(map(str, dims))} "
+                           f"= {size} bytes of data, the file holds {got}")
+    return np.frombuffer(data, np.uint8, size).reshape(dims)
+
+
+def read_idx(path: Path, expected: Expected | None = None, max_bytes: int = MAX_BYTES,
+             what: str = "data") -> np.ndarray:
+    """The uint8 array stored in the IDX file at `path` (.gz or not), whose dimensions must
+    be `expected` (None: any) and its data at most `max_bytes`; `what` it holds, for
+    messages."""
     try:
-        data = path.read_bytes()
-        if data[:2] == _GZIP_MAGIC:
-            data = gzip.decompress(data)
+        with open_regular(path) as raw:
+            packed = raw.read(2) == _GZIP_MAGIC
+            raw.seek(0)
+            if not packed:
+                return _read(raw, path, expected, max_bytes, what)
+            with gzip.GzipFile(fileobj=raw) as stream:
+                return _read(stream, path, expected, max_bytes, what)
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise DatasetError(f"{path}: damaged or truncated gzip file ({exc})") from None
     except OSError as exc:
-        raise DatasetError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return data
+        raise DatasetError(f"{path}: cannot read it: {os_reason(exc)}") from None
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """The uint8 array stored in the IDX file at `path` (.gz or not)."""
-    data = read_maybe_gzip(path)
-    if len(data) < 4 or data[0] != 0 or data[1] != 0:
-        raise DatasetError(f"{path}: not an IDX file (magic number {data[:4].hex() or 'missing'})")
-    if data[2] != _UBYTE:
-        raise DatasetError(f"{path}: IDX element type 0x{data[2]:02x} is not supported "
-                           "(only unsigned bytes, 0x08)")
-    ndim = data[3]
-    header = 4 + 4 * ndim
-    if ndim == 0 or len(data) < header:
-        raise DatasetError(f"{path}: truncated IDX header")
-    dims = tuple(int(d) for d in np.frombuffer(data, ">u4", ndim, offset=4))
-    expected = int(np.prod(dims))
-    got = len(data) - header
-    if got != expected:
-        problem = "truncated" if got < expected else "has trailing bytes"
-        raise DatasetError(f"{path}: {problem}: the header promises {'x'.join(map(str, dims))} "
-                           f"= {expected} bytes of data, the file holds {got}")
-    return np.frombuffer(data, np.uint8, expected, offset=header).reshape(dims)
-
-
-def read_idx_images_labels(images_path: Path, labels_path: Path
-                           ) -> tuple[np.ndarray, np.ndarray]:
-    """Images (N, H, W, 1) uint8 and labels (N,) int32 from a pair of IDX files."""
-    images = read_idx(images_path)
-    labels = read_idx(labels_path)
-    if images.ndim != 3:
-        raise DatasetError(f"{images_path}: expected images (3 dimensions), "
-                           f"got {images.ndim} dimensions")
-    if labels.ndim != 1:
-        raise DatasetError(f"{labels_path}: expected labels (1 dimension), "
-                           f"got {labels.ndim} dimensions")
+def read_idx_images_labels(images_path: Path, labels_path: Path,
+                           image_shape: tuple[int, int] | None = None,
+                           max_count: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Images (N, H, W, 1) uint8 and labels (N,) int32 from a pair of IDX files; images of
+    `image_shape` and at most `max_count` of them, if given."""
+    images = read_idx(images_path, (None, *(image_shape or (None, None))),
+                      MAX_BYTES if max_count is None or image_shape is None
+                      else max_count * math.prod(image_shape), "images")
+    labels = read_idx(labels_path, (None,), MAX_BYTES if max_count is None else max_count,
+                      "labels")
     if len(images) != len(labels):
         raise DatasetError(f"{images_path.name} holds {len(images)} images but "
                            f"{labels_path.name} holds {len(labels)} labels")

@@ -14,7 +14,7 @@ from pathlib import Path
 from cnnviz.data import digits, standard
 from cnnviz.data.dataset import Dataset, DatasetError
 from cnnviz.data.download import Progress
-from cnnviz.data.folder import load_folder
+from cnnviz.data.folder import check_image_size, load_folder
 from cnnviz.data.resize import resize_images
 from cnnviz.data.shapes import CLASS_NAMES as SHAPES_CLASSES
 from cnnviz.data.shapes import TEST_SIZE as SHAPES_TEST
@@ -103,8 +103,8 @@ def load_dataset(name: str, *, seed: int = 0, validation_fraction: float = 0.1,
                  progress: Progress | None = None) -> Dataset:
     """The dataset called `name` with fixed, seeded splits; images `image_size` square if
     given (a folder dataset's default is 32, the others keep their own size)."""
-    if image_size is not None and image_size < 1:
-        raise DatasetError(f"image size must be at least 1, got {image_size}")
+    if image_size is not None:
+        check_image_size(image_size)
     if name.startswith(FOLDER_PREFIX):
         return load_folder(name[len(FOLDER_PREFIX):], image_size=image_size, seed=seed,
                            validation_fraction=validation_fraction, progress=progress)

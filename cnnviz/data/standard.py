@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnviz.data.cache import dataset_cache_dir
+from cnnviz.data.cache import dataset_cache_dir, is_intact
 from cnnviz.data.cifar import read_cifar10
 from cnnviz.data.dataset import Dataset, DatasetError, split_off_test
 from cnnviz.data.download import Progress, RemoteFile, download
@@ -34,16 +34,20 @@ class StandardDataset:
     files: tuple[RemoteFile, ...]
     unpacked: tuple[str, ...]  # for each file, the name it has once unpacked
     mirrors: tuple[str, ...]  # base URLs, tried in order
-    read: Callable[[list[Path]], Arrays]  # the located files, in the order of `files`
+    # read(this dataset, its located files in the order of `files`)
+    read: Callable[[StandardDataset, list[Path]], Arrays]
 
 
 _IDX_UNPACKED = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                  "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
-def _read_idx_dataset(paths: list[Path]) -> Arrays:
-    x_train, y_train = read_idx_images_labels(paths[0], paths[1])
-    x_test, y_test = read_idx_images_labels(paths[2], paths[3])
+def _read_idx_dataset(spec: StandardDataset, paths: list[Path]) -> Arrays:
+    """The IDX files' headers are checked against the dataset's image size and count
+    before any of their data is read."""
+    shape = spec.input_shape[:2]
+    x_train, y_train = read_idx_images_labels(paths[0], paths[1], shape, spec.size)
+    x_test, y_test = read_idx_images_labels(paths[2], paths[3], shape, spec.size)
     return x_train, y_train, x_test, y_test
 
 
@@ -92,7 +96,7 @@ STANDARD: dict[str, StandardDataset] = {
                     "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd"),),
         ("cifar-10-batches-bin",),
         ("https://www.cs.toronto.edu/~kriz",),
-        lambda paths: read_cifar10(paths[0])),
+        lambda spec, paths: read_cifar10(paths[0])),
 }
 
 
@@ -136,13 +140,29 @@ def locate(spec: StandardDataset, data_dir: Path | None, progress: Progress | No
             except DatasetError as exc:
                 raise DatasetError(f"{spec.name}: {exc}\n"
                                    + _by_hand(spec, missing, directory, is_cache=True)) from None
+        elif path.name == file.name:  # as its publishers serve it: its sum is known
+            _verify(spec, file, path, in_cache=data_dir is None)
     return [p for p in found if p is not None]
+
+
+def _verify(spec: StandardDataset, file: RemoteFile, path: Path, in_cache: bool) -> None:
+    """DatasetError unless `path` holds the bytes its publishers serve. (An unpacked file
+    has no published sum; the format's own checks are all it gets.)"""
+    if is_intact(path, file.size, file.sha256):
+        return
+    what = f"{spec.name}: {path} is not the file its publishers serve (its size or sha256 " \
+           "differs: it is damaged, or another file)."
+    if in_cache:
+        raise DatasetError(f"{what} Delete it and load {spec.name} again: a fresh copy is "
+                           "downloaded.")
+    raise DatasetError(f"{what} Replace it with a fresh download of "
+                       f"{spec.mirrors[0]}/{file.name}.")
 
 
 def load_standard(name: str, *, seed: int, validation_fraction: float,
                   data_dir: Path | None = None, progress: Progress | None = None) -> Dataset:
     spec = STANDARD[name]
-    x, y, x_test, y_test = spec.read(locate(spec, data_dir, progress))
+    x, y, x_test, y_test = spec.read(spec, locate(spec, data_dir, progress))
     return Dataset.from_train_test(name, spec.class_names, x, y, x_test, y_test, seed=seed,
                                    validation_fraction=validation_fraction,
                                    description=spec.description)
@@ -158,7 +178,7 @@ def load_mnist_test_split(directory: Path, *, seed: int = 0, validation_fraction
     if None in paths:
         raise DatasetError("mnist test files (t10k-images-idx3-ubyte.gz, "
                            f"t10k-labels-idx1-ubyte.gz) not found in {directory}")
-    x, y = read_idx_images_labels(*paths)  # type: ignore[arg-type]
+    x, y = read_idx_images_labels(*paths, spec.input_shape[:2], spec.size)  # type: ignore[misc]
     x_train, y_train, x_test, y_test = split_off_test(x, y, test_fraction)
     return Dataset.from_train_test(
         "mnist-test-split", spec.class_names, x_train, y_train, x_test, y_test, seed=seed,
