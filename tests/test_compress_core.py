@@ -307,3 +307,18 @@ def test_one_conv_pixel_in_int8_by_integer_arithmetic():
     bound = (0.5 * x_scale * np.abs(kernel).sum() + 0.5 * w_scale * np.abs(patch).sum()
              + x_scale * w_scale * (1 + 0.25 * patch.size))
     assert abs(pixel.value - pixel.float_value) <= bound
+
+
+def test_grid_histogram_counts_every_weight_and_marks_the_grid():
+    from cnnviz.core.quantization import grid_histogram
+
+    values = np.random.default_rng(4).standard_normal(1000).astype(np.float32)
+    scale = float(np.abs(values).max() / 127)
+    hist = grid_histogram(values, scale, bins=50)
+    assert hist.counts.sum() == 1000 and len(hist.edges) == 51
+    assert hist.edges[0] == pytest.approx(values.min()) and hist.edges[-1] == pytest.approx(
+        values.max())
+    steps = hist.grid / scale
+    np.testing.assert_allclose(steps, np.arange(steps[0], steps[-1] + 1))  # every step
+    assert hist.grid.min() <= values.min() + 1e-6 and hist.grid.max() >= values.max() - scale
+    assert grid_histogram(values).grid.size == 0

@@ -173,6 +173,36 @@ def layer_bytes(spec: NetworkSpec, weights: Weights, scheme: str | None,
     return out
 
 
+@dataclass(frozen=True)
+class GridHistogram:
+    """How float weights spread over the int8 grid: a histogram (edges (B + 1,), counts
+    (B,)) and the grid values q * s that fall in its range (none without a scale)."""
+
+    edges: np.ndarray
+    counts: np.ndarray
+    grid: np.ndarray
+    scale: float | None
+
+
+def grid_histogram(values: np.ndarray, scale: float | None = None, bins: int = 121,
+                   span: tuple[float, float] | None = None) -> GridHistogram:
+    """The histogram of `values` over their range (or over `span`, counting only the
+    values inside it), with the grid of `scale` on it."""
+    values = np.asarray(values, np.float64).ravel()
+    if span is not None:
+        lo, hi = span
+    else:
+        lo, hi = (float(values.min()), float(values.max())) if values.size else (-1.0, 1.0)
+    if hi <= lo:
+        lo, hi = lo - 1, hi + 1
+    counts, edges = np.histogram(values, bins, range=(lo, hi))
+    grid = np.zeros(0)
+    if scale is not None:
+        q = np.arange(-QMAX, QMAX + 1)
+        grid = q[(q * scale >= lo - scale) & (q * scale <= hi + scale)] * scale
+    return GridHistogram(edges, counts, grid, scale)
+
+
 # -- one conv output in int8 ---------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -1,0 +1,388 @@
+"""The Compress workspace's model: what is being compressed (the session's trained
+network, weights and data), the requests the panels make, and their results.
+
+All JAX work runs in background threads (GeneratorThread), one job at a time; a slider
+preview asked for while another job runs waits for it, and only the latest one asked
+for runs. Results arrive as signals; the panels draw them and hold no copy.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
+
+from cnnviz.core.compression import (
+    GLOBAL,
+    CompressionError,
+    Masks,
+    Weights,
+    weighted_layers,
+)
+from cnnviz.core.compression_record import CompressionRecord, describe
+from cnnviz.core.config import TrainConfig
+from cnnviz.core.i18n import tr
+from cnnviz.core.network import NetworkSpec
+from cnnviz.core.quantization import (
+    DEFAULT_PERCENTILE,
+    FLOAT16,
+    INT8_PER_CHANNEL,
+    GridHistogram,
+    grid_histogram,
+    weight_scale,
+)
+from cnnviz.core.snapshot import COMPILING, RUNNING, Snapshot
+from cnnviz.data.dataset import Dataset
+from cnnviz.io.compression import (
+    CompressionFileError,
+    compressed_project,
+    load_masks,
+    load_record,
+    masks_bytes,
+    record_bytes,
+)
+from cnnviz.io.project import Project, save_project
+from cnnviz.qt.session import Session
+from cnnviz.qt.worker import GeneratorThread
+
+log = logging.getLogger(__name__)
+
+PREVIEW_DELAY_MS = 40  # a dragged slider's positions are gathered into one evaluation
+
+
+@dataclass(frozen=True)
+class PruneSettings:
+    sparsity: float = 0.5
+    scope: str = GLOBAL
+    structured: bool = False
+    layers: list[str] | None = None  # None: every weighted layer
+
+
+@dataclass(frozen=True)
+class QuantizeSettings:
+    scheme: str = INT8_PER_CHANNEL
+    calibration: str | None = None  # None: activations stay float
+    images: int = 256
+    percentile: float = DEFAULT_PERCENTILE
+    keep_float: list[str] = field(default_factory=list)
+    qat_epochs: int = 0
+
+
+@dataclass(frozen=True)
+class Source:
+    """What is compressed: the session's network, weights, data and settings as they
+    were when a job was asked for."""
+
+    spec: NetworkSpec
+    weights: Weights
+    dataset: Dataset
+    config: TrainConfig
+
+
+class CompressModel(QObject):
+    source_changed = pyqtSignal()  # another network, weights or data: results cleared
+    busy_changed = pyqtSignal(str)  # what runs now, "" when nothing
+    preview_ready = pyqtSignal(object)  # PrunePreview
+    sweep_progress = pyqtSignal(object)  # SweepProgress
+    speed_ready = pyqtSignal(object)  # list[SpeedRow]
+    tuning_snapshot = pyqtSignal(object)  # Snapshot of a fine-tuning run
+    compressed = pyqtSignal(object)  # Compressed: a finished prune or quantization
+    record_changed = pyqtSignal()  # the open project's record of compression
+    settings_changed = pyqtSignal()  # the quantization settings chosen
+    failed = pyqtSignal(str, str)  # title, message
+
+    def __init__(self, session: Session, parent: QObject | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.preview = self.sweep = self.speed = self.result = None
+        self.record = CompressionRecord()  # what was done to the open project's model
+        self.masks: Masks | None = None  # its pruning masks
+        self.busy = ""
+        self.tuning: list[Snapshot] = []  # the fine-tuning run's snapshots so far
+        self.quantize_settings = QuantizeSettings()
+        self._evaluators = None  # engine Evaluators for the source's evaluation images
+        self._evaluators_for = None
+        self._thread: GeneratorThread | None = None
+        self._cancel = threading.Event()
+        self._pending: PruneSettings | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(PREVIEW_DELAY_MS)
+        self._timer.timeout.connect(self._start_preview)
+        session.run_changed.connect(self._on_source)
+        session.data_changed.connect(self._on_source)
+        session.history_reset.connect(self._on_source)
+        self._source_key = self._key()
+
+    # -- the source --------------------------------------------------------------------
+    def _key(self):
+        s = self.session
+        return (s.network.spec, id(s.weights), id(s.dataset))
+
+    def _on_source(self) -> None:
+        if self._key() == self._source_key:
+            return
+        self._source_key = self._key()
+        self.preview = self.sweep = self.speed = self.result = None
+        self.tuning = []
+        self.source_changed.emit()
+
+    def blocker(self) -> str | None:
+        """Why nothing can be compressed now, or None."""
+        s = self.session
+        if s.active and s.state in (RUNNING, COMPILING):
+            return tr("training is running; pause or stop it first")
+        if s.weights is None:
+            return tr("train the network first: compression starts from trained weights")
+        if s.dataset is None:
+            return tr("the data is still loading")
+        if not s.network.analysis.ok:
+            return tr("fix the network first")
+        return None
+
+    def source(self) -> Source:
+        s = self.session
+        return Source(s.network.spec, s.weights, s.dataset, s.config)
+
+    def layers(self) -> list[str]:
+        return weighted_layers(self.session.network.spec) if self.session.network.analysis.ok \
+            else []
+
+    def channels(self, layer: str) -> int:
+        """How many output channels (filters, units) `layer` has."""
+        index = self.session.network.spec.names.index(layer)
+        return int(self.session.weights[index]["kernel"].shape[-1])
+
+    def set_quantize_settings(self, settings: QuantizeSettings) -> None:
+        if settings != self.quantize_settings:
+            self.quantize_settings = settings
+            self.settings_changed.emit()
+
+    # -- the open project's record ----------------------------------------------------------
+    def record_bytes(self) -> bytes | None:
+        return record_bytes(self.record) if self.record.steps else None
+
+    def masks_bytes(self) -> bytes | None:
+        return None if self.masks is None else masks_bytes(self.session.network.spec,
+                                                           self.masks)
+
+    def load_record(self, data: bytes | None) -> str | None:
+        """The record of a project just opened (None: it has none); why not, or None."""
+        try:
+            self.record = CompressionRecord() if data is None else load_record(data)
+        except CompressionFileError as exc:
+            self.record = CompressionRecord()
+            return str(exc)
+        finally:
+            self.record_changed.emit()
+        return None
+
+    def load_masks(self, data: bytes | None) -> str | None:
+        try:
+            self.masks = None if data is None else load_masks(self.session.network.spec, data)
+        except CompressionFileError as exc:
+            self.masks = None
+            return str(exc)
+        return None
+
+    def describe_record(self) -> list[str]:
+        return [describe(step) for step in self.record.steps]
+
+    # -- jobs ---------------------------------------------------------------------------------
+    def request_preview(self, settings: PruneSettings) -> None:
+        """Evaluate a prune at once (the latest request wins)."""
+        self._pending = settings
+        if self.blocker() is None:
+            self._timer.start()
+
+    def _start_preview(self) -> None:
+        if self._pending is None or self._thread is not None:
+            return  # a job runs: it starts the preview when it ends
+        settings, self._pending = self._pending, None
+        self._run(tr("evaluating"), partial(self._preview_job, self.source(), settings),
+                  self._on_preview)
+
+    def run_sweep(self, layers: list[str] | None = None) -> None:
+        self._run(tr("sensitivity sweep"), partial(self._sweep_job, self.source(), layers),
+                  self._on_sweep)
+
+    def measure_speed(self, sparsity: float, layers: list[str] | None = None) -> None:
+        self._run(tr("measuring speed"), partial(self._speed_job, self.source(), sparsity,
+                                                 layers), self._on_speed)
+
+    def fine_tune(self, settings: PruneSettings, epochs: int, rounds: int) -> None:
+        from_ = self.source()
+        self.tuning = []
+
+        def job():
+            from cnnviz.engine.compress_pipeline import prune
+
+            return prune(from_.spec, from_.dataset, from_.config, from_.weights,
+                         sparsity=settings.sparsity, scope=settings.scope,
+                         layers=settings.layers, structured=settings.structured,
+                         epochs=epochs, rounds=rounds)
+
+        self._run(tr("pruning and fine-tuning"), job, self._on_compress_item)
+
+    def quantize(self, settings: QuantizeSettings) -> None:
+        from_, masks = self.source(), self.masks
+        self.tuning = []
+
+        def job():
+            from cnnviz.engine.compress_pipeline import quantize
+
+            return quantize(from_.spec, from_.dataset, from_.config, from_.weights, masks,
+                            scheme=settings.scheme, calibration=settings.calibration,
+                            images=settings.images, percentile=settings.percentile,
+                            keep_float=settings.keep_float, qat_epochs=settings.qat_epochs)
+
+        self._run(tr("quantizing"), job, self._on_compress_item)
+
+    def cancel(self) -> None:
+        """Stop the job that runs (between two of its steps)."""
+        self._cancel.set()
+
+    def _run(self, what: str, job: Callable[[], Iterator], on_item) -> None:
+        blocker = self.blocker()
+        if blocker is not None:
+            self.failed.emit(tr("Cannot compress"), blocker)
+            return
+        if self._thread is not None:
+            self.failed.emit(tr("Busy"), tr("wait until {what} has finished", what=self.busy))
+            return
+        self._cancel.clear()
+        thread = GeneratorThread(partial(self._cancellable, job), "compress")
+        key = self._source_key  # a result for weights since replaced is dropped
+        thread.yielded.connect(lambda item: on_item(item) if key == self._source_key else None)
+        thread.errored.connect(self._on_error)
+        thread.finished.connect(self._on_finished)
+        self._thread = thread
+        self._set_busy(what)
+        thread.start()
+
+    def _cancellable(self, job: Callable[[], Iterator]) -> Iterator:
+        for item in job():
+            yield item
+            if self._cancel.is_set():
+                return
+
+    def _set_busy(self, what: str) -> None:
+        self.busy = what
+        self.busy_changed.emit(what)
+
+    # -- in the worker thread ---------------------------------------------------------------------
+    def _evaluators_of(self, source: Source):
+        from cnnviz.engine.compress import evaluation_set
+        from cnnviz.engine.compress_pipeline import Evaluators
+
+        key = (source.spec, id(source.dataset))
+        if self._evaluators_for != key:
+            _, x, y = evaluation_set(source.dataset)
+            self._evaluators, self._evaluators_for = Evaluators(x, y), key
+        return self._evaluators
+
+    def _preview_job(self, source: Source, settings: PruneSettings) -> Iterator:
+        from cnnviz.engine.compress_pipeline import preview_prune
+
+        yield preview_prune(self._evaluators_of(source), source.spec, source.weights,
+                            settings.sparsity, settings.scope, settings.layers,
+                            settings.structured)
+
+    def _sweep_job(self, source: Source, layers: list[str] | None) -> Iterator:
+        from cnnviz.engine.compress import sweep
+
+        yield from sweep(self._evaluators_of(source)(source.spec), source.weights,
+                         layers=layers)
+
+    def _speed_job(self, source: Source, sparsity: float, layers: list[str] | None
+                   ) -> Iterator:
+        from cnnviz.engine.compress_pipeline import compare_speed
+
+        yield compare_speed(self._evaluators_of(source), source.spec, source.weights,
+                            sparsity, layers)
+
+    # -- back in the GUI thread -------------------------------------------------------------------
+    def _on_preview(self, preview) -> None:
+        self.preview = preview
+        self.preview_ready.emit(preview)
+
+    def _on_sweep(self, progress) -> None:
+        self.sweep = progress
+        self.sweep_progress.emit(progress)
+
+    def _on_speed(self, rows) -> None:
+        self.speed = rows
+        self.speed_ready.emit(rows)
+
+    def _on_compress_item(self, item) -> None:
+        # the job has loaded the engine already: importing it here costs nothing
+        from cnnviz.engine.compress_pipeline import Compressed
+
+        if isinstance(item, Snapshot):
+            self.tuning.append(item)
+            self.tuning_snapshot.emit(item)
+        elif isinstance(item, Compressed):  # (a Round between fine-tunings is not shown)
+            self.result = item
+            self.compressed.emit(item)
+
+    def _on_error(self, exc: Exception) -> None:
+        title = tr("Cannot compress") if isinstance(exc, CompressionError) else tr(
+            "Compression failed")
+        self.failed.emit(title, str(exc) or type(exc).__name__)
+
+    def _on_finished(self) -> None:
+        self._thread = None
+        self._set_busy("")
+        if self._pending is not None:
+            self._timer.start()
+
+    def histogram(self, layer: str, channel: int | None, scheme: str,
+                  zoom: int | None = None) -> GridHistogram:
+        """The float weights of `layer` (of one output channel, or all) over the int8 grid:
+        the last quantization's scale when it used this scheme, else the scheme's own.
+        With `zoom`, only the `zoom` grid steps either side of zero, 8 bins a step."""
+        index = self.session.network.spec.names.index(layer)
+        kernel = self.session.weights[index]["kernel"]
+        values = kernel if channel is None else kernel[..., channel]
+        if scheme == FLOAT16:
+            return grid_histogram(values)
+        result = self.result
+        scales = result.details.scales if (
+            result is not None and result.details is not None
+            and result.step.scheme == scheme) else {}
+        scale = scales.get(layer)
+        if scale is None:
+            scale = weight_scale(kernel, scheme == INT8_PER_CHANNEL)
+        # one channel's own scale; for all channels (per channel) the largest one's
+        scale = float(scale if scale.ndim == 0 else scale.max() if channel is None
+                      else scale[channel])
+        if zoom is None:
+            return grid_histogram(values, scale)
+        return grid_histogram(values, scale, 16 * zoom, (-zoom * scale, zoom * scale))
+
+    # -- saving -----------------------------------------------------------------------------------
+    def save_result(self, path: str | Path) -> None:
+        """Save the last compressed model as a new project (the open one is untouched);
+        raises OSError if it cannot be written."""
+        s, result = self.session, self.result
+        if result is None:
+            raise ValueError("nothing compressed yet")
+        here = Project(s.network.spec, s.config, s.dataset_name, s.weights, s.history)
+        history = result.history if result.history is not None else s.history
+        save_project(path, compressed_project(
+            here, result.spec, result.weights, history, self.record.then(result.step),
+            result.masks, result.config))
+
+    def shutdown(self, timeout_s: float) -> bool:
+        """Stop any job and wait for its thread; True if it ended in time."""
+        self._timer.stop()
+        self._pending = None
+        self.cancel()
+        thread = self._thread
+        return thread is None or thread.wait(timeout_s)
+

@@ -1,0 +1,147 @@
+"""The Compress workspace in the window: the slider re-measures at once, the sweep, speed,
+quantization and fine-tuning jobs run off the GUI thread and fill the views, the result
+is saved as a new project whose record the workspace shows when it is opened."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+from PyQt6.QtWidgets import QMessageBox
+from test_qt_support import SMALL_NET, make_window
+
+from cnnviz.core.compression import magnitude_masks
+from cnnviz.core.config import TrainConfig
+from cnnviz.core.history import History
+from cnnviz.engine.model import init_params, params_to_numpy
+from cnnviz.engine.trainer import evaluate
+from cnnviz.io.compression import MASKS, compressed_record, load_masks
+from cnnviz.io.project import load_project
+from cnnviz.qt import dialogs
+from cnnviz.qt.widgets.compress import add_compress_workspace
+from cnnviz.qt.widgets.compress_model import QuantizeSettings
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    window = make_window(qtbot, tmp_path, monkeypatch)
+    window.network.reset(SMALL_NET)
+    yield window
+    assert window.finish_threads(30)
+
+
+def trained(window):
+    """Weights as if trained (seeded), handed to the session as a file would."""
+    weights = params_to_numpy(init_params(SMALL_NET, jax.random.PRNGKey(3)))
+    s = window.session
+    s.load_state(TrainConfig(epochs=1, batch_size=32), s.dataset_name, weights, History())
+    return weights
+
+
+def test_without_weights_the_workspace_says_what_is_missing(window, qtbot):
+    workspace = add_compress_workspace(window)
+    assert "train the network first" in workspace.prune.figures.text()
+    assert not workspace.prune.sweep.isEnabled() and not workspace.quantize.run.isEnabled()
+
+
+def test_the_slider_re_measures_the_pruned_network(window, qtbot):
+    workspace = add_compress_workspace(window)
+    weights = trained(window)
+    model, controls = workspace.model, workspace.prune
+    qtbot.waitUntil(lambda: model.preview is not None, timeout=60_000)
+    with qtbot.waitSignal(model.preview_ready, timeout=60_000) as blocker:
+        controls.slider.setValue(80)
+    preview = blocker.args[0]
+    assert preview.sparsity == 0.8 and controls.value.text() == "80 %"
+    data = window.session.dataset
+    pruned = [{k: v * m[k] if k in m else v for k, v in w.items()} for w, m in zip(
+        weights, magnitude_masks(SMALL_NET, weights, 0.8), strict=True)]
+    loss, accuracy = evaluate(SMALL_NET, pruned, data.x_val, data.y_val)
+    assert preview.accuracy == pytest.approx(accuracy) and preview.loss == pytest.approx(loss)
+    assert f"{100 * accuracy:.1f} %" in controls.figures.text()
+    kernel = pruned[0]["kernel"]  # one global threshold: conv1's own share
+    assert workspace.layers.table.item(0, 2).text() == f"{100 * np.mean(kernel == 0):.1f} %"
+    assert controls.layers.text() == "all 2 layers"
+    with qtbot.waitSignal(model.preview_ready, timeout=60_000) as blocker:
+        controls.layers.set_checked(["dense1"])  # conv1 is left whole
+    assert blocker.args[0].layer_sparsity["conv1"] == 0.0
+    assert blocker.args[0].layer_sparsity["dense1"] == pytest.approx(0.8, abs=1e-3)
+    assert controls.layers.text() == "dense1"
+    controls.layers.set_checked(["conv1", "dense1"])
+    with qtbot.waitSignal(model.preview_ready, timeout=60_000) as blocker:
+        controls.kind.setCurrentIndex(1)  # whole filters
+    assert blocker.args[0].structured and "→" in workspace.layers.table.item(0, 1).text()
+    assert not controls.scope.isEnabled()
+
+
+def test_sweep_speed_and_quantization_fill_their_views(window, qtbot):
+    workspace = add_compress_workspace(window)
+    trained(window)
+    model = workspace.model
+    qtbot.waitUntil(lambda: not model.busy and model.preview is not None, timeout=60_000)
+    workspace.prune.sweep.click()
+    qtbot.waitUntil(lambda: model.sweep is not None and model.sweep.done == model.sweep.total
+                    and not model.busy, timeout=120_000)
+    assert workspace.views.currentWidget() is workspace.sweep
+    assert len(workspace.sweep._curves) == 3  # all, conv1, dense1
+    assert "knee" in workspace.sweep.note.text()
+    workspace.prune.speed.click()
+    qtbot.waitUntil(lambda: model.speed is not None and not model.busy, timeout=120_000)
+    table = workspace.speed.table
+    assert table.rowCount() == len(SMALL_NET.layers) + 4
+    assert table.item(0, 1).text() == "14x14x4" and table.item(0, 3).text() == "14x14x2"
+    workspace.quantize.activations.setCurrentIndex(1)  # int8, min/max
+    workspace.quantize.images.setValue(40)
+    workspace.quantize.run.click()
+    qtbot.waitUntil(lambda: model.result is not None and not model.busy, timeout=120_000)
+    step = model.result.step
+    assert step.scheme == "int8-per-channel" and step.calibration_images == 40
+    assert "quantized" in workspace.quantize.figures.text()
+    assert "…" in workspace.layers.table.item(0, 3).text()  # 4 per-channel scales
+    workspace.grid.layer.setCurrentIndex(0)
+    workspace.grid.channel.setCurrentIndex(1)
+    scale = model.result.details.scales["conv1"][0]
+    assert workspace.grid.grid.getData()[0][::2] == pytest.approx(
+        np.unique(workspace.grid.grid.getData()[0]))
+    assert np.diff(np.unique(workspace.grid.grid.getData()[0])) == pytest.approx(scale)
+
+
+def test_fine_tune_save_and_open_the_compressed_model(window, qtbot, tmp_path, monkeypatch):
+    workspace = add_compress_workspace(window)
+    trained(window)
+    model, controls = workspace.model, workspace.prune
+    qtbot.waitUntil(lambda: not model.busy and model.preview is not None, timeout=60_000)
+    controls.slider.setValue(70)
+    controls.epochs.setValue(1)
+    qtbot.waitUntil(lambda: not model.busy and model.preview.sparsity == 0.7, timeout=60_000)
+    controls.tune.click()
+    qtbot.waitUntil(lambda: model.result is not None and not model.busy, timeout=120_000)
+    assert model.tuning and workspace.views.currentWidget() is workspace.tuning
+    assert len(workspace.tuning.val.getData()[0]) == 1  # one epoch's validation point
+    path = tmp_path / "pruned.cnnviz"
+    monkeypatch.setattr(dialogs, "save_path", lambda *args: str(path))
+    workspace.job.save.click()
+    saved = load_project(path)
+    masks = load_masks(SMALL_NET, saved.extras[MASKS])
+    assert all(np.all(w["kernel"][~m["kernel"]] == 0) for w, m in zip(
+        saved.weights, masks, strict=True) if m)
+    assert compressed_record(saved).steps[0].sparsity == 0.7
+    assert not workspace.job.open.isHidden()
+    workspace.job.open.click()  # the window opens it; the workspace shows its record
+    qtbot.waitUntil(lambda: bool(model.record.steps))
+    assert "pruned 70.0 %" in workspace.job.record.text()
+    assert model.masks is not None and window.file.path == path
+
+
+def test_a_failing_job_is_shown_in_a_dialog(window, qtbot, monkeypatch):
+    shown = []
+    monkeypatch.setattr(dialogs, "show_error", lambda parent, title, message: shown.append(
+        (title, message)) or QMessageBox())
+    workspace = add_compress_workspace(window)
+    trained(window)
+    model = workspace.model
+    qtbot.waitUntil(lambda: not model.busy and model.preview is not None, timeout=60_000)
+    model.quantize(QuantizeSettings("int8-per-tensor", "minmax", images=0))
+    qtbot.waitUntil(lambda: bool(shown) and not model.busy, timeout=60_000)
+    assert shown[0][0] == "Cannot compress" and "at least one image" in shown[0][1]
+    assert model.result is None
