@@ -204,7 +204,9 @@ def test_quantization_aware_fine_tuning_keeps_weights_on_the_grid(data, weights)
     trainer = quantization_aware_trainer(SMALL, data, TrainConfig(epochs=1, batch_size=32,
                                                                   learning_rate=1e-2),
                                          weights, quantized.scales, masks)
+    trainer.command(SetLearningRate(5e-3))  # reaches the inner optimizer's state
     list(trainer.run())
+    assert float(trainer.opt_state.hyperparams["learning_rate"]) == pytest.approx(5e-3)
     shadow = qat_shadow(trainer)
     tuned = trainer.numpy_params()
     for name, w, s, t, m in zip(SMALL.names, weights, shadow, tuned, masks, strict=True):

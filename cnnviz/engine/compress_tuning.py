@@ -66,26 +66,51 @@ def grid_values(params, scales: list[jax.Array | None]):
             if s is not None else p for p, s in zip(params, scales, strict=True)]
 
 
+@jax.tree_util.register_pytree_node_class
+class QatState:
+    """A quantization-aware optimizer's state: the inner optimizer's and the float shadow
+    weights. It answers for the inner state's hyper-parameters, so that a learning rate
+    changed live (steps.set_learning_rate) reaches the inner optimizer."""
+
+    def __init__(self, inner, shadow):
+        self.inner, self.shadow = inner, shadow
+
+    @property
+    def hyperparams(self):
+        return self.inner.hyperparams
+
+    def _replace(self, **changes) -> QatState:
+        return QatState(self.inner._replace(**changes), self.shadow)
+
+    def tree_flatten(self):
+        return (self.inner, self.shadow), None
+
+    @classmethod
+    def tree_unflatten(cls, _, children) -> QatState:
+        return cls(*children)
+
+
 def quantization_aware(optimizer: optax.GradientTransformation,
                        scales: list[np.ndarray | None], masks: Masks | None = None
                        ) -> optax.GradientTransformation:
-    """Straight-through quantization-aware training: the state holds (inner state,
-    float shadow weights); each update moves the shadow by the inner optimizer's step
-    (held at zero where a mask is 0) and the trainer's weights to the shadow's grid
-    values. `scales`: per layer, the int8 weight scale (fixed), or None for float."""
+    """Straight-through quantization-aware training: the state (QatState) holds the
+    inner optimizer's state and the float shadow weights; each update moves the shadow
+    by the inner optimizer's step (held at zero where a mask is 0) and the trainer's
+    weights to the shadow's grid values. `scales`: per layer, the int8 weight scale
+    (fixed), or None for a layer left in float."""
     scales = [None if s is None else jnp.asarray(s, jnp.float32) for s in scales]
     device = None if masks is None else _device_masks(masks)
 
     def init(params):
-        return optimizer.init(params), params
+        return QatState(optimizer.init(params), params)
 
     def update(grads, state, params=None):
-        inner, shadow = state
-        updates, inner = optimizer.update(grads, inner, shadow)
+        updates, inner = optimizer.update(grads, state.inner, state.shadow)
         if device is not None:
             updates = _masked(updates, device)
-        shadow = optax.apply_updates(shadow, updates)
-        return jax.tree.map(jnp.subtract, grid_values(shadow, scales), params), (inner, shadow)
+        shadow = optax.apply_updates(state.shadow, updates)
+        return (jax.tree.map(jnp.subtract, grid_values(shadow, scales), params),
+                QatState(inner, shadow))
 
     return optax.GradientTransformation(init, update)
 
@@ -119,7 +144,7 @@ def quantization_aware_trainer(spec: NetworkSpec, dataset: Dataset, config: Trai
 def qat_shadow(trainer: Trainer) -> Weights:
     """The float shadow weights of a quantization-aware run (quantize them with the
     run's scales for the exact grid values)."""
-    return [{k: np.array(v) for k, v in layer.items()} for layer in trainer.opt_state[1]]
+    return [{k: np.array(v) for k, v in layer.items()} for layer in trainer.opt_state.shadow]
 
 
 # -- prune, fine-tune, repeat --------------------------------------------------------------------
