@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cnnviz.cli import compress, info, train
+from cnnviz.cli import compress, explain, info, train
 from cnnviz.cli.common import USER_ERRORS, Parents
 
-COMMANDS = (info, train, compress)  # modules adding subcommands, in --help order
+COMMANDS = (info, train, compress, explain)  # modules adding subcommands, in --help order
 
 
 def build_parser() -> argparse.ArgumentParser:

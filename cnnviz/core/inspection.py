@@ -129,6 +129,11 @@ class Inspection:
     def softmax(self, image: int = 0) -> arithmetic.SoftmaxLoss:
         return arithmetic.softmax_loss(self.logits[image], int(self.labels[image]))
 
+    def logit_gradient(self) -> np.ndarray:
+        """dL/dlogits (N, K) of the mean loss, from the probabilities softmax() shows."""
+        p = np.stack([self.softmax(n).probabilities for n in range(len(self.labels))])
+        return arithmetic.logit_gradient(p, self.labels)
+
     def check_output(self, index: int, position: tuple[int, ...]) -> None:
         """PositionError unless layer `index` has an output at `position`."""
         name, shape = self.names[index], self.post[index].shape[1:]
