@@ -4,9 +4,12 @@ without training anything."""
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 from pathlib import Path
 
 from cnnviz.cli.common import Parents, emit, network_arg, read_network
+from cnnviz.core.config import TrainConfig
+from cnnviz.core.memory import available_memory, training_memory
 from cnnviz.core.presets import PRESETS
 from cnnviz.core.summary import summary_table
 from cnnviz.data.registry import list_datasets
@@ -15,15 +18,22 @@ from cnnviz.data.registry import list_datasets
 def cmd_summary(args: argparse.Namespace) -> int:
     spec = read_network(args.file) if args.file else network_arg(args)
     analysis = spec.analyze()
+    defaults, free = TrainConfig(), available_memory()
+    memory = training_memory(analysis, spec.input_shape, defaults.batch_size,
+                             defaults.optimizer) if analysis.ok else None
     if args.json:
         emit(args, {"event": "summary", "network": spec.to_dict(),
                     "layers": [{"name": i.name, "output_shape": i.out_shape,
                                 "params": i.params, "macs": i.macs, "error": i.error}
                                for i in analysis.layers],
                     "total_params": analysis.total_params, "total_macs": analysis.total_macs,
+                    "training_memory": {"batch_size": defaults.batch_size,
+                                        "optimizer": defaults.optimizer, **asdict(memory),
+                                        "total": memory.total, "free": free}
+                    if memory else None,
                     "problems": [str(p) for p in analysis.problems]})
     else:
-        print(summary_table(spec, analysis))
+        print(summary_table(spec, analysis, free=free))
     return 0 if analysis.ok else 2
 
 

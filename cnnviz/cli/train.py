@@ -24,6 +24,7 @@ from cnnviz.core.divergence import (
 )
 from cnnviz.core.history import INTERRUPTED, Halt
 from cnnviz.core.i18n import tr
+from cnnviz.core.memory import available_memory, too_much, training_memory
 from cnnviz.core.presets import DEFAULT_PRESET, PRESETS, get_preset
 from cnnviz.core.progress import epoch_line
 from cnnviz.core.snapshot import COMPILING, RUNNING
@@ -117,6 +118,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CliError(f"the network takes {spec.input_shape} images but {dataset.name} has "
                        f"{dataset.input_shape}; change input_shape or pick other data")
     analysis = spec.check(dataset.num_classes)
+    problem = too_much(training_memory(analysis, spec.input_shape, config.batch_size,
+                                       config.optimizer, len(dataset.x_train)),
+                       available_memory())
+    if problem:  # refused before anything is compiled or allocated
+        raise CliError(problem)
     status = StatusLine(sys.stdout)
     if not args.json:
         print(f"{dataset.name}: {len(dataset.x_train):,} train, {len(dataset.x_val):,} "

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from cnnviz.core.config import TrainConfig
+from cnnviz.core.i18n import tr
 from cnnviz.core.layers import Layer
+from cnnviz.core.memory import format_bytes, training_memory
 from cnnviz.core.network import Analysis, NetworkSpec
 from cnnviz.core.shapes import Shape
+
+DEFAULT_CONFIG = TrainConfig()
 
 
 def describe_layer(layer: Layer) -> str:
@@ -28,7 +33,27 @@ def shape_text(shape: Shape | None) -> str:
     return "?" if shape is None else "(None, " + ", ".join(str(d) for d in shape) + ")"
 
 
-def summary_table(spec: NetworkSpec, analysis: Analysis | None = None) -> str:
+def memory_lines(spec: NetworkSpec, analysis: Analysis, batch_size: int, optimizer: str,
+                 free: int | None) -> list[str]:
+    """The training-memory estimate at `batch_size` with `optimizer`, and a warning if it
+    is more than the `free` bytes the machine has; none for a network with errors."""
+    if not analysis.ok:
+        return []
+    memory = training_memory(analysis, spec.input_shape, batch_size, optimizer)
+    lines = [tr("Training memory (batch {batch}, {optimizer}): about {total} ({parts})",
+                batch=batch_size, optimizer=optimizer, total=format_bytes(memory.total),
+                parts=memory.parts())]
+    if not memory.fits(free):
+        lines.append(tr("WARNING training would not fit: this machine has {free} of memory "
+                        "free", free=format_bytes(free or 0)))
+    return lines
+
+
+def summary_table(spec: NetworkSpec, analysis: Analysis | None = None, *,
+                  batch_size: int = DEFAULT_CONFIG.batch_size,
+                  optimizer: str = DEFAULT_CONFIG.optimizer, free: int | None = None) -> str:
+    """The table; under it the totals and the training-memory estimate (checked against
+    `free` bytes, if given)."""
     analysis = analysis or spec.analyze()
     rows = [("Layer (type)", "Output Shape", "Param #", "MACs")]
     rows.append((f"input {shape_text(spec.input_shape)}", shape_text(spec.input_shape), "0", "0"))
@@ -45,6 +70,7 @@ def summary_table(spec: NetworkSpec, analysis: Analysis | None = None) -> str:
                            enumerate(zip(row, widths, strict=True))))
     out += [rule, f"Total params: {analysis.total_params:,}",
             f"Trainable params: {analysis.total_params:,}",
-            f"MACs per example: {analysis.total_macs:,}", rule]
+            f"MACs per example: {analysis.total_macs:,}",
+            *memory_lines(spec, analysis, batch_size, optimizer, free), rule]
     out += [f"{p.severity.upper()} {p}" for p in analysis.problems]
     return "\n".join(out)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
+from cnnviz.core.memory import available_memory, format_bytes
 from cnnviz.data import digits, standard
 from cnnviz.data.dataset import Dataset, DatasetError
 from cnnviz.data.download import Progress
@@ -94,6 +95,13 @@ def list_datasets() -> list[DatasetInfo]:
 
 
 def _resized(dataset: Dataset, size: int) -> Dataset:
+    count = len(dataset.x_train) + len(dataset.x_val) + len(dataset.x_test)
+    needed = count * size * size * dataset.input_shape[2] * dataset.x_train.itemsize
+    free = available_memory()
+    if free is not None and needed > free:
+        raise DatasetError(f"{dataset.name}: {count:,} images at {size}x{size} need about "
+                           f"{format_bytes(needed)} of memory, more than the "
+                           f"{format_bytes(free)} free; choose a smaller image size")
     return replace(dataset, **{f"x_{split}": resize_images(getattr(dataset, f"x_{split}"), size)
                                for split in ("train", "val", "test")})
 

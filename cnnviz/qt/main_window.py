@@ -62,7 +62,7 @@ class MainWindow(QMainWindow):
                                choices.restored_dataset(settings), self)
         self.file = ProjectFile(self.network, self.session, settings, self)
         self.actions = make_actions(self)
-        self.builder = ArchitectureBuilder(self.network)
+        self.builder = ArchitectureBuilder(self.network, self.session)
         self.training = TrainingPanel(self.session, self.actions.run)
         self.curves = CurvesPanel(self.session, choices.restored_smoothing(settings))
         self.tabs = QTabWidget()

@@ -17,6 +17,7 @@ from cnnviz.core.config import TrainConfig
 from cnnviz.core.divergence import LossWatch, explain_divergence, explain_explosion
 from cnnviz.core.history import DIVERGED, History
 from cnnviz.core.i18n import tr
+from cnnviz.core.memory import TrainingMemory, available_memory, too_much, training_memory
 from cnnviz.core.network import NetworkError, NetworkSpec
 from cnnviz.core.snapshot import COMPILING, FINISHED, PAUSED, STOPPED, Snapshot
 from cnnviz.data.dataset import Dataset
@@ -186,7 +187,17 @@ class Session(QObject):
         if not spe:
             return (f"batch size {self.config.batch_size} is larger than the "
                     f"{len(self.dataset.x_train)} training images")
-        return None
+        return too_much(self.training_memory(), available_memory())
+
+    def training_memory(self) -> TrainingMemory | None:
+        """What training the network as it is needs, at the chosen batch size and with the
+        chosen optimizer (and the training images, once loaded); None while it has errors."""
+        analysis = self.network.analysis
+        if not analysis.ok:
+            return None
+        images = len(self.dataset.x_train) if self.dataset is not None else 0
+        return training_memory(analysis, self.network.spec.input_shape, self.config.batch_size,
+                               self.config.optimizer, images)
 
     def start(self, *, paused: bool = False) -> None:
         if self.blocker() is not None:

@@ -19,15 +19,21 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from cnnviz.core.i18n import tr
 from cnnviz.core.layers import Layer
+from cnnviz.core.memory import available_memory, format_bytes
 from cnnviz.qt.network_model import NetworkModel
+from cnnviz.qt.session import Session
 from cnnviz.qt.widgets.layer_editor import LayerEditor
 from cnnviz.qt.widgets.layer_palette import LayerPalette
 from cnnviz.qt.widgets.layer_table import LayerTable, shape_label
 
 TOTALS_TIP = ("Parameters: every weight and bias that training adjusts.\n"
               "Multiply-adds: the arithmetic of one image's forward pass, a rough measure of "
-              "how long the network takes to run.")
+              "how long the network takes to run.\n"
+              "Training needs: an estimate of the memory a training step holds (weights, "
+              "optimizer state, gradients, every layer's outputs for the batch, the training "
+              "images); red when it is more than this machine has free.")
 ERROR_COLOR, WARNING_COLOR = "#d64541", "#c08000"
 
 
@@ -39,9 +45,12 @@ def _count(n: int) -> str:
 
 
 class ArchitectureBuilder(QWidget):
-    def __init__(self, network: NetworkModel, parent: QWidget | None = None):
+    def __init__(self, network: NetworkModel, session: Session | None = None,
+                 parent: QWidget | None = None):
+        """With a `session`, the totals also say what training needs in memory at its
+        batch size and optimizer."""
         super().__init__(parent)
-        self.network = network
+        self.network, self.session = network, session
         self.layer_palette = LayerPalette()
         self.table = LayerTable(network)
         self.editor = LayerEditor(network)
@@ -68,6 +77,9 @@ class ArchitectureBuilder(QWidget):
         self.layer_palette.chosen.connect(self._add)
         self.table.current_row_changed.connect(self._on_row)
         network.changed.connect(self._refresh)
+        if session is not None:
+            session.config_changed.connect(self._refresh)
+            session.data_changed.connect(self._refresh)
         self._refresh()
         self.table.select_row(0)
 
@@ -142,13 +154,24 @@ class ArchitectureBuilder(QWidget):
         self.up_action.setEnabled(editable and row > 0)
         self.down_action.setEnabled(editable and 0 <= row < count - 1)
 
+    def _memory_text(self) -> str:
+        memory = self.session.training_memory() if self.session is not None else None
+        if memory is None:
+            return ""
+        text = tr(" · training needs about {total} at batch {batch}",
+                  total=format_bytes(memory.total), batch=self.session.config.batch_size)
+        if not memory.fits(available_memory()):
+            return f'<span style="color:{ERROR_COLOR}">{html.escape(text)}</span>'
+        return html.escape(text)
+
     def _refresh(self) -> None:
         spec, analysis = self.network.spec, self.network.analysis
         classes = self.network.num_classes
         self._input.setText(f"Input  {shape_label(spec.input_shape)}"
                             + (f"   →   {classes} classes" if classes else ""))
         self._totals.setText(f"<b>{analysis.total_params:,}</b> parameters · "
-                             f"{_count(analysis.total_macs)} multiply-adds per image")
+                             f"{_count(analysis.total_macs)} multiply-adds per image"
+                             + self._memory_text())
         lines = [f'<span style="color:{ERROR_COLOR if p.severity == "error" else WARNING_COLOR}">'
                  f'{"✖" if p.severity == "error" else "⚠"} {html.escape(str(p))}</span>'
                  for p in analysis.problems]
