@@ -112,6 +112,19 @@ def test_quantize_per_channel_with_calibration(project, tmp_path):
     assert set(done["output_errors"]) == set(step.activations)
 
 
+def test_quantize_writes_a_qdq_onnx_model_that_onnxruntime_runs(project, tmp_path):
+    import onnxruntime as ort
+
+    out, onnx_path = tmp_path / "int8.cnnviz", tmp_path / "int8.onnx"
+    code, _, _ = _main("quantize", project, "--scheme", "int8-per-tensor", "--calibrate", 32,
+                       "--json", "--out", out, "--onnx", onnx_path)
+    assert code == 0
+    session = ort.InferenceSession(onnx_path.read_bytes(), providers=["CPUExecutionProvider"])
+    assert "QuantizeLinear" in onnx_path.read_bytes().decode("latin-1")
+    logits = session.run(None, {"image": np.zeros((2, 28, 28, 1), np.float32)})[0]
+    assert logits.shape == (2, 5)
+
+
 def test_sweep_prints_the_sensitivity_table(project):
     code, text, _ = _main("sweep", project, "--json")
     assert code == 0
@@ -131,6 +144,7 @@ def test_sweep_prints_the_sensitivity_table(project):
     (("quantize", "--scheme", "int8-per-tensor", "--calibrate", 0), "at least one image"),
     (("quantize", "--scheme", "int8-per-tensor", "--keep-float", "dense9"), "dense9"),
     (("quantize", "--scheme", "float16", "--calibrate", 10), "int8 weights"),
+    (("quantize", "--scheme", "float16", "--onnx", "x.onnx"), "float16 has no scales"),
 ])
 def test_bad_requests_end_in_one_line_and_write_nothing(project, tmp_path, argv, message):
     out = tmp_path / "never.cnnviz"

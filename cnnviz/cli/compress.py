@@ -12,7 +12,8 @@ from cnnviz.core.compression import GLOBAL, SCOPES, CompressionError, check_spar
 from cnnviz.core.compression_record import describe, step_to_dict
 from cnnviz.core.i18n import tr
 from cnnviz.core.progress import epoch_line, progress_bar
-from cnnviz.core.quantization import CALIBRATIONS, DEFAULT_PERCENTILE, MINMAX, SCHEMES
+from cnnviz.core.quantization import CALIBRATIONS, DEFAULT_PERCENTILE, FLOAT16, MINMAX, SCHEMES
+from cnnviz.io.atomic import write_atomic
 from cnnviz.io.compression import (
     MASKS,
     CompressionFileError,
@@ -102,12 +103,16 @@ def cmd_quantize(args: argparse.Namespace) -> int:
 
     calibration = None if args.calibrate is None else args.calibration
     try:
+        if args.onnx and args.scheme == FLOAT16:
+            raise CompressionError(tr("--onnx writes int8 QuantizeLinear / DequantizeLinear; "
+                                      "float16 has no scales to write"))
         project = _trained(args)
         check_quantize(project.spec, args.scheme, calibration, args.calibrate or 0,
                        args.percentile, _names(args.keep_float) or [], args.qat_epochs)
         masks = (load_masks(project.spec, project.extras[MASKS]) if MASKS in project.extras
                  else None)
-        job = quantize(project.spec, _data(args, project), project.config, project.weights,
+        dataset = _data(args, project)
+        job = quantize(project.spec, dataset, project.config, project.weights,
                        masks, scheme=args.scheme, calibration=calibration,
                        images=args.calibrate or 0, percentile=args.percentile,
                        keep_float=_names(args.keep_float), qat_epochs=args.qat_epochs,
@@ -116,7 +121,15 @@ def cmd_quantize(args: argparse.Namespace) -> int:
     except (CompressionError, CompressionFileError) as exc:
         raise CliError(str(exc)) from None
     _save(args, project, result)
-    _report(args, result, {"output_errors": result.details.errors})
+    if args.onnx:
+        from cnnviz.io.export.onnx_qdq import qdq_onnx_bytes
+
+        write_atomic(args.onnx, qdq_onnx_bytes(result.spec, result.weights, result.step,
+                                               dataset.class_names))
+    _report(args, result, {"output_errors": result.details.errors, "onnx": args.onnx})
+    if args.onnx and not args.json:
+        print(tr("wrote {path} (int8 weights, QuantizeLinear / DequantizeLinear)",
+                 path=args.onnx))
     return 0
 
 
@@ -196,6 +209,9 @@ def register(sub: argparse._SubParsersAction, parents: Parents) -> None:
     p.add_argument("--keep-float", help="comma-separated layers to leave in float32")
     p.add_argument("--qat-epochs", type=int, default=0,
                    help="quantization-aware fine-tuning epochs (int8)")
+    p.add_argument("--onnx", metavar="FILE.onnx",
+                   help="also write the int8 network as ONNX with QuantizeLinear / "
+                   "DequantizeLinear")
     _tuning_and_output(p, "quantized")
     p.set_defaults(func=cmd_quantize)
 

@@ -60,6 +60,11 @@ class GraphWriter:
         self.initializers.append(numpy_helper.from_array(np.asarray(array, np.float32), name))
         return name
 
+    def layer_input(self, info: LayerInfo, x: Tensor) -> Tensor:
+        """What a layer reads: `x` itself (a quantised variant inserts its input's
+        quantisation here)."""
+        return x
+
     def node(self, op: str, inputs: list[str], name: str, dims: tuple[int, ...], doc: str,
              flat_image: Shape | None = None, **attrs: Any) -> Tensor:
         """One node whose output tensor has the node's name."""
@@ -142,15 +147,16 @@ EMITTERS: dict[type, Emitter] = {
 
 
 def build_model(spec: NetworkSpec, weights: Weights, class_names: tuple[str, ...],
-                normalization: dict[str, Any], manifest_json: str) -> onnx.ModelProto:
+                normalization: dict[str, Any], manifest_json: str,
+                writer: GraphWriter | None = None) -> onnx.ModelProto:
     analysis = spec.check()
-    g = GraphWriter()
+    g = writer or GraphWriter()
     h, w, c = spec.input_shape
     x = g.node("Transpose", [INPUT], "input", (c, h, w),
                "the app's images are channels-last (N, H, W, C); the layers below work "
                "channels-first (N, C, H, W)", perm=[0, 3, 1, 2])
     for info, p in zip(analysis.layers, weights, strict=True):
-        x = EMITTERS[type(info.layer)](g, info, p, x)
+        x = EMITTERS[type(info.layer)](g, info, p, g.layer_input(info, x))
     g.nodes[-1].output[0] = OUTPUT  # the last layer's output is the graph's
     g.shapes.pop()
     graph = helper.make_graph(
