@@ -7,7 +7,9 @@ import cnnviz.engine  # noqa: F401, I001  (first: sets XLA's flags before JAX st
 import contextlib
 import io
 import json
+import os
 import signal
+import threading
 
 import numpy as np
 import pytest
@@ -202,3 +204,20 @@ def test_evaluating_weights_too_large_to_compute_with_explains(tmp_path, good):
 def test_huge_numbers_are_refused_with_a_message(linear, args, message):
     code, _, err = _main("train", "--network", linear, *args)
     assert code == 2 and message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("name", "fragment"), [
+    ("fifo.cnnviz", "is a pipe (FIFO), not a file"), ("fifo.json", "is a pipe (FIFO)"),
+    ("/dev/zero", "is a device, not a file")])
+def test_summary_of_a_fifo_or_a_device_answers_at_once(tmp_path, name, fragment):
+    path = name if name.startswith("/") else tmp_path / name
+    if not name.startswith("/"):
+        os.mkfifo(path)
+    result = []
+    thread = threading.Thread(target=lambda: result.append(_main("summary", path)),
+                              daemon=True)
+    thread.start()
+    thread.join(20)
+    assert result, "summary hangs"
+    code, _, err = result[0]
+    assert code == 2 and fragment in err and "Traceback" not in err
