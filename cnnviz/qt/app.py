@@ -13,10 +13,10 @@ from PyQt6.QtCore import QSettings
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QApplication
 
-from cnnviz.qt.error_dialog import install_error_dialogs
 from cnnviz.qt.live_views import DOCKS, LAYOUTS, TABS, LiveViews, add_live_views
 from cnnviz.qt.main_window import MainWindow
 from cnnviz.qt.theme import apply_theme
+from cnnviz.qt.widgets.compress import add_compress_workspace
 
 ORGANIZATION = APPLICATION = "cnnviz"
 LATE_SHUTDOWN_S = 60.0
@@ -30,6 +30,7 @@ def build_window(settings: QSettings) -> tuple[MainWindow, LiveViews]:
     layout = str(settings.value("view/layout", TABS))
     live = add_live_views(window, window.session, layout if layout in LAYOUTS else TABS)
     window.add_shutdown(live.shutdown)  # their computations at rest end with the window
+    add_compress_workspace(window)  # the Compress tab, after the live views' tabs
     all_at_once = QAction("&All Views at Once", window, checkable=True,
                           checked=live.layout == DOCKS)
     all_at_once.setStatusTip("Every live view in a dock of its own, all visible together "
@@ -60,7 +61,6 @@ def main(argv: list[str] | None = None) -> int:
     files = [a for a in argv if not a.startswith("-")]
     if files:
         window.open_file(files[0])
-    install_error_dialogs()  # from now on a failure ends in a dialog, never in an abort
     code = app.exec()
     window.finish_threads(LATE_SHUTDOWN_S)  # the window is gone; let stragglers end cleanly
     return code
