@@ -13,6 +13,7 @@ from PyQt6.QtCore import QSettings
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QApplication
 
+from cnnviz.qt.error_dialog import install_error_dialogs
 from cnnviz.qt.live_views import DOCKS, LAYOUTS, TABS, LiveViews, add_live_views
 from cnnviz.qt.main_window import MainWindow
 from cnnviz.qt.theme import apply_theme
@@ -61,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     files = [a for a in argv if not a.startswith("-")]
     if files:
         window.open_file(files[0])
+    install_error_dialogs()  # from now on a failure ends in a dialog, never in an abort
     code = app.exec()
     window.finish_threads(LATE_SHUTDOWN_S)  # the window is gone; let stragglers end cleanly
     return code
