@@ -219,3 +219,29 @@ def test_quantization_aware_fine_tuning_keeps_weights_on_the_grid(data, weights)
         np.testing.assert_allclose(t["kernel"], np.clip(np.round(
             s["kernel"] / quantized.scales[name]), -127, 127) * quantized.scales[name],
             atol=1e-6)
+
+
+def test_one_int8_conv_pixel_is_the_fake_quantized_engine_output(data, weights):
+    """core's integer arithmetic of one conv output (what a step-through shows) against
+    the engine's fake-quantized forward pass at that output."""
+    from cnnviz.core.quantization import int8_conv_pixel
+
+    spec = NetworkSpec((12, 12, 1), (Conv2D(4, 3, activation="none"), Flatten(),
+                                     Dense(5, "none")))
+    net = params_to_numpy(init_params(spec, jax.random.PRNGKey(5)))
+    net[0]["bias"] = np.array([0.1, -0.2, 0.05, 0.0], np.float32)
+    x = data.x_val[:2]
+    acts = calibrate(spec, net, x, ["conv1"])
+    quantized = quantize_network(spec, net, INT8_PER_CHANNEL)
+    final = with_int8_biases(spec, quantized, acts)
+    _, outputs = forward(spec, jax.tree.map(jnp.asarray, final),
+                         jnp.asarray(x, jnp.float32) / 255,
+                         activations=per_layer(spec, acts), collect=True)
+    image = x[1].astype(np.float32) / 255
+    for i, j, f in ((0, 0, 0), (4, 7, 2), (9, 9, 3)):
+        pixel = int8_conv_pixel(image[i:i + 3, j:j + 3], net[0]["kernel"][..., f],
+                                float(net[0]["bias"][f]), *acts["conv1"],
+                                float(quantized.scales["conv1"][f]))
+        assert pixel.value == pytest.approx(float(outputs[0][1, i, j, f]), rel=1e-5, abs=1e-6)
+        assert pixel.float_value == pytest.approx(float(np.sum(
+            image[i:i + 3, j:j + 3] * net[0]["kernel"][..., f]) + net[0]["bias"][f]), rel=1e-5)
