@@ -123,3 +123,17 @@ def test_the_window_stops_explains_and_marks_the_step(window, qtbot, tmp_path):
     assert load_project(path).history.halts == [halt]
     window.file.open(path)  # the mark comes back with the file
     assert [mark.value() for _, mark in window.curves._marks] == [halt.step] * 2
+
+
+def test_opening_weights_too_large_to_compute_with_explains_them(window, tmp_path):
+    spec = NetworkSpec((16, 16, 1), (Flatten(), Dense(3, "none")))
+    weights = [{}, {"kernel": np.full((256, 3), 3e38, np.float32),
+                    "bias": np.zeros(3, np.float32)}]
+    path = tmp_path / "huge.cnnviz"
+    save_project(path, Project(spec, weights=weights))
+    assert window.open_file(str(path))  # finite: it opens
+    box = window.findChild(QMessageBox)
+    assert box is not None and box.windowTitle() == "Weights too large to compute with"
+    assert "as large as 3e+38" in box.text() and "Reset the weights" in box.text()
+    box.close()
+    assert "3e+38" in window.training.state.text()

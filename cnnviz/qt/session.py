@@ -14,7 +14,14 @@ from PyQt6.QtCore import QObject, pyqtSignal
 
 from cnnviz.core.commands import Pause, Resume, SetLearningRate, StepOnce, Stop
 from cnnviz.core.config import TrainConfig
-from cnnviz.core.divergence import LossWatch, explain_divergence, explain_explosion
+from cnnviz.core.divergence import (
+    HUGE_WEIGHT,
+    LossWatch,
+    explain_divergence,
+    explain_explosion,
+    explain_huge_weights,
+    largest_weight,
+)
 from cnnviz.core.history import DIVERGED, History
 from cnnviz.core.i18n import tr
 from cnnviz.core.memory import TrainingMemory, available_memory, too_much, training_memory
@@ -154,6 +161,10 @@ class Session(QObject):
         self.weights, self.history = weights, history
         self._trained_spec = self.network.spec
         self.state, self.warning = IDLE, None
+        largest = largest_weight(weights) if weights is not None else 0.0
+        if largest > HUGE_WEIGHT:  # finite, so the file is read; but nothing computes with them
+            self.warning = explain_huge_weights(largest)
+            self.error.emit(tr("Weights too large to compute with"), self.warning)
         self.config_changed.emit()
         if not same_data or (self.dataset is None and not self.loader.loading):
             self.load_data()
