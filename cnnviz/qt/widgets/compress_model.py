@@ -121,8 +121,10 @@ class CompressModel(QObject):
 
     # -- the source --------------------------------------------------------------------
     def _key(self):
+        """What results belong to; a change of blocker (training started, stopped) also
+        tells the panels, which then enable or explain."""
         s = self.session
-        return (s.network.spec, id(s.weights), id(s.dataset))
+        return (s.network.spec, id(s.weights), id(s.dataset), self.blocker())
 
     def _on_source(self) -> None:
         if self._key() == self._source_key:
