@@ -12,7 +12,6 @@ from pathlib import Path
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -26,16 +25,15 @@ from cnnviz.io.compression import MASKS, RECORD
 from cnnviz.qt import dialogs
 from cnnviz.qt.widgets.compress_controls import PruneControls, QuantizeControls
 from cnnviz.qt.widgets.compress_model import CompressModel
-from cnnviz.qt.widgets.compress_plots import GridHistogramView, SweepPlot, TuningCurve
+from cnnviz.qt.widgets.compress_plots import (
+    GridHistogramView,
+    SweepPlot,
+    TuningCurve,
+    wrapped_label,
+)
 from cnnviz.qt.widgets.compress_tables import LayerTable, SpeedTable
 
 CONTROLS_WIDTH = 360  # the left column: its forms stay readable at 1280 x 720
-
-
-def _wrapped(text: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)
-    return label
 
 
 class JobBar(QWidget):
@@ -46,7 +44,7 @@ class JobBar(QWidget):
                  parent: QWidget | None = None):
         super().__init__(parent)
         self.model, self.open_project = model, open_project
-        self.busy = _wrapped()
+        self.busy = wrapped_label()
         self.stop = QPushButton(tr("Stop"))
         self.stop.setToolTip(tr("Stop the sweep or fine-tuning after its current step"))
         self.save = QPushButton(tr("Save compressed model as..."))
@@ -54,7 +52,7 @@ class JobBar(QWidget):
                                 "what was done recorded in it; this one stays as it is"))
         self.open = QPushButton(tr("Open it"))
         self.open.setToolTip(tr("Open the project just saved in this window"))
-        self.record = _wrapped()
+        self.record = wrapped_label()
         row = QHBoxLayout()
         row.addWidget(self.busy, 1)
         for button in (self.stop, self.save, self.open):
@@ -121,7 +119,7 @@ class CompressWorkspace(QWidget):
                  parent: QWidget | None = None):
         super().__init__(parent)
         self.model = model
-        intro = _wrapped(tr(
+        intro = wrapped_label(tr(
             "Make the trained network smaller. Pruning removes weights (or whole filters); "
             "quantization stores them in fewer bits. Every change is measured at once on the "
             "validation images."))

@@ -31,13 +31,7 @@ from cnnviz.core.quantization import (
     PERCENTILE,
 )
 from cnnviz.qt.widgets.compress_model import CompressModel, PruneSettings, QuantizeSettings
-
-
-def _label() -> QLabel:
-    label = QLabel()
-    label.setWordWrap(True)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
+from cnnviz.qt.widgets.compress_plots import wrapped_label
 
 
 class LayerChoice(QToolButton):
@@ -112,7 +106,7 @@ class PruneControls(QGroupBox):
                                   "and loss are measured again at once"))
         self.value = QLabel()
         self.value.setMinimumWidth(40)
-        self.figures = _label()
+        self.figures = wrapped_label()
         self.sweep = QPushButton(tr("Sensitivity sweep"))
         self.sweep.setToolTip(tr("Accuracy at 12 sparsities, for the whole network and for "
                                  "each layer pruned alone"))
@@ -249,7 +243,7 @@ class QuantizeControls(QGroupBox):
                                "grid (straight-through estimator), the cure when "
                                "post-training quantization loses too much"))
         self.run = QPushButton(tr("Quantize"))
-        self.figures = _label()
+        self.figures = wrapped_label()
         calibration = QHBoxLayout()
         calibration.addWidget(self.images)
         calibration.addWidget(self.percentile)

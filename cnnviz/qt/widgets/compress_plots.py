@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -33,9 +34,11 @@ def _plot(x_label: str, y_label: str) -> pg.PlotWidget:
     return plot
 
 
-def _note() -> QLabel:
-    label = QLabel()
+def wrapped_label(text: str = "") -> QLabel:
+    """A label whose text wraps (and can be selected, to copy a number)."""
+    label = QLabel(text)
     label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
 
 
@@ -52,7 +55,7 @@ class SweepPlot(QWidget):
                                         brush=None)
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
-        self.note = _note()
+        self.note = wrapped_label()
         layout = QVBoxLayout(self)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.progress)
@@ -128,7 +131,7 @@ class GridHistogramView(QWidget):
         self.zoom = _plot(tr("weight value, the grid steps around zero"), tr("count"))
         self.bars, self.grid = self._layers(self.plot, 60)
         self.zoom_bars, self.zoom_grid = self._layers(self.zoom, 200)
-        self.note = _note()
+        self.note = wrapped_label()
         choose = QHBoxLayout()
         choose.addWidget(QLabel(tr("Layer")))
         choose.addWidget(self.layer, 1)
@@ -225,7 +228,7 @@ class TuningCurve(QWidget):
         self.pruned = pg.InfiniteLine(angle=0, pen=pg.mkPen((200, 60, 60), width=1.5),
                                       label=tr("right after, not fine-tuned"),
                                       labelOpts={"position": 0.6})
-        self.note = _note()
+        self.note = wrapped_label()
         layout = QVBoxLayout(self)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.note)

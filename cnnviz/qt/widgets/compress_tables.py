@@ -8,7 +8,6 @@ import numpy as np
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (
     QHeaderView,
-    QLabel,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -18,6 +17,7 @@ from PyQt6.QtWidgets import (
 from cnnviz.core.i18n import tr
 from cnnviz.core.shapes import fmt_shape
 from cnnviz.qt.widgets.compress_model import CompressModel
+from cnnviz.qt.widgets.compress_plots import wrapped_label
 
 
 def _table(columns: list[str]) -> QTableWidget:
@@ -60,8 +60,7 @@ class LayerTable(QWidget):
         super().__init__(parent)
         self.model = model
         self.table = _table([tr(c) for c in self.COLUMNS])
-        self.note = QLabel()
-        self.note.setWordWrap(True)
+        self.note = wrapped_label()
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.note)
@@ -121,8 +120,7 @@ class SpeedTable(QWidget):
         self.model = model
         self.table = _table([tr("Layer output"), tr("unpruned"),
                              tr("zeros (unstructured)"), tr("filters removed (structured)")])
-        self.note = QLabel()
-        self.note.setWordWrap(True)
+        self.note = wrapped_label()
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.note)
