@@ -9,7 +9,7 @@ from cnnviz.qt.widgets.curves import MetricPlot
 def test_the_loss_axis_grows_with_a_new_highest_point(qtbot):
     view = pg.PlotWidget()
     qtbot.addWidget(view)
-    metric = MetricPlot(view.getPlotItem(), "loss", 0.9, (-10, 10))
+    metric = MetricPlot(view.getPlotItem(), "loss", 0.9)
 
     def top() -> float:
         return view.getPlotItem().vb.viewRange()[1][1]

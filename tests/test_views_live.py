@@ -6,13 +6,14 @@ import cnnviz.engine  # noqa: F401, I001  (first: sets XLA's flags before JAX st
 
 import numpy as np
 import pytest
-from PyQt6.QtCore import QSettings, Qt
+from PyQt6.QtCore import QSettings, QSize, Qt
 from test_probe import qt_garbage_dies_in_this_thread  # noqa: F401 (fixture)
 from test_qt_support import SMALL_NET, make_window, wait_idle
 
 from cnnviz.core.presets import get_preset
 from cnnviz.core.snapshot import FINISHED
 from cnnviz.io.project import load_project
+from cnnviz.qt import live_views
 from cnnviz.qt.app import build_window
 from cnnviz.qt.live_views import BIG, DOCKS, TABS, add_live_views
 
@@ -86,21 +87,30 @@ def test_a_project_without_a_replay_shows_none(live):
     assert len(live.model.replay) == 0
 
 
+LARGE = QSize(2560, 1440)  # a screen that holds every view at once
+
+
+@pytest.fixture
+def large_screen(monkeypatch):
+    """All Views at Once sizes itself to the window's screen; the offscreen one is small."""
+    monkeypatch.setattr(live_views, "screen_room", lambda window: LARGE)
+
+
 def test_all_views_at_once_moves_the_big_views_into_docks_and_back(live, window, qtbot):
     window.resize(1500, 950)
     window.show()
     qtbot.waitExposed(window)
     tab_titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-    assert tab_titles == ["Training curves", "Feature maps", "Filters", "Replay",
-                          "Weights and gradients"]
-    live.set_layout(DOCKS)
+    assert tab_titles == ["Training curves", "Feature maps", "Filters", "Replay", "Weights"]
+    assert window.tabs.tabToolTip(4) == "Weights and gradients"  # the short title's whole
+    assert live.set_layout(DOCKS, LARGE) == ""  # nothing to say: every view has a place
     assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Training curves"]
     for title, view in live.views.items():
         dock = live.docks[title]
         assert dock.isVisible() and view.isVisible(), title
         assert dock.isAncestorOf(view), title
         assert not window.tabifiedDockWidgets(dock), title  # nothing hides behind it
-    live.set_layout(TABS)
+    assert live.set_layout(TABS) == ""
     assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == tab_titles
     for title, _ in BIG:
         assert not live.docks[title].isVisible()
@@ -113,7 +123,7 @@ def test_all_views_at_once_gives_the_training_panel_a_full_height_column(live, w
     window.resize(2400, 1350)
     window.show()
     qtbot.waitExposed(window)
-    live.set_layout(DOCKS)
+    live.set_layout(DOCKS, LARGE)
     predictions, confusion = live.docks["Predictions"], live.docks["Confusion matrix"]
     training = window.training_dock
 
@@ -127,20 +137,22 @@ def test_all_views_at_once_gives_the_training_panel_a_full_height_column(live, w
     assert p.bottom() < c.top() and abs(p.height() - c.height()) <= 2  # one over the other
     assert t.top() <= p.top() and t.bottom() >= c.bottom()  # the panel spans both
     assert window.centralWidget().width() > 0.3 * window.width()  # the curves keep room
-    live.set_layout(TABS)  # and back: the training panel over the small views' tabs
-    qtbot.waitUntil(lambda: place(predictions).top() > place(training).bottom())
+    live.set_layout(TABS)  # and back: the training panel a tab of the left column
+    qtbot.waitUntil(lambda: place(predictions).left() > place(training).right())
     assert window.tabifiedDockWidgets(predictions) and place(predictions).width() > 0
+    assert window.network_dock in window.tabifiedDockWidgets(training)
 
 
 @pytest.mark.parametrize("layout", [TABS, DOCKS])
 def test_the_window_with_every_view_fits_a_small_laptop_screen(live, window, layout):
     """Panels scroll instead: the window's minimum stays within 1280x720."""
-    live.set_layout(layout)
+    live.set_layout(layout, LARGE)
     minimum = window.minimumSizeHint().expandedTo(window.minimumSize())
     assert minimum.width() <= 1280 and minimum.height() <= 720, minimum
 
 
-def test_all_views_at_once_is_a_view_menu_choice_kept_for_next_time(qtbot, tmp_path):
+def test_all_views_at_once_is_a_view_menu_choice_kept_for_next_time(qtbot, tmp_path,
+                                                                    large_screen):
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     windows = []
     for expected in (TABS, DOCKS):
@@ -161,7 +173,7 @@ def test_all_views_at_once_is_a_view_menu_choice_kept_for_next_time(qtbot, tmp_p
         assert window.finish_threads(30)
 
 
-def test_live_docks_come_back_where_they_were_left(qtbot, tmp_path):
+def test_live_docks_come_back_where_they_were_left(qtbot, tmp_path, large_screen):
     """The window's state is restored once the live views' docks exist, not before."""
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue("view/layout", DOCKS)

@@ -7,6 +7,7 @@ import jax
 import numpy as np
 import pytest
 from PyQt6.QtCore import QPoint, Qt
+from PyQt6.QtGui import QFontMetrics
 from test_probe import qt_garbage_dies_in_this_thread  # noqa: F401 (fixture)
 from test_probe import SPEC
 
@@ -72,7 +73,45 @@ def test_the_grid_goes_under_the_probe_in_a_narrow_dock(qtbot, view):
     assert view.split.orientation() == Qt.Orientation.Horizontal  # 900 wide
     view.resize(NARROW - 100, 700)
     qtbot.waitUntil(lambda: view.split.orientation() == Qt.Orientation.Vertical)
-    columns, side, _ = view.grid.layout_cells()
+    columns, side, cell_height = view.grid.layout_cells()
     rows = -(-len(view.grid.grid.indices) // columns)
-    assert columns * side <= view.grid.width() and rows * (side + view.grid.CAPTION) <= \
+    assert columns * side <= view.grid.width() and rows * cell_height <= \
         view.grid.height()  # every thumbnail fits
+
+
+def _fits(grid, text: str, width: int) -> bool:
+    return QFontMetrics(grid.caption_font()).horizontalAdvance(text) <= width
+
+
+def test_captions_are_whole_where_the_grid_has_room_for_them(qtbot, view, data):
+    """In a dock as narrow as the default layout's at 1280x720, the grid chooses the
+    columns so that every caption is whole (it scrolls rather than cut them)."""
+    view.resize(280, 600)
+    qtbot.waitUntil(lambda: view.split.orientation() == Qt.Orientation.Vertical)
+    grid, names = view.grid, data.class_names
+    qtbot.waitUntil(lambda: grid.layout_cells()[1] >= grid.MIN_SIDE)
+    columns, side, _ = grid.layout_cells()
+    assert columns * side <= grid.width()
+    for i in range(len(grid.grid.indices)):
+        first, second = grid.captions(i, side - 2)
+        g = grid.grid
+        assert first == f"{names[g.predicted[i]]} {g.confidence[i]:.0%}"
+        assert second == f"true: {names[g.true[i]]}"
+        assert _fits(grid, first, side - 2) and _fits(grid, second, side - 2)
+
+
+def test_captions_too_long_are_shortened_sensibly_with_the_whole_in_a_tooltip(view):
+    """The percentage and as much of each name as fits stay; 'true: ' goes first."""
+    grid = view.grid
+    names = tuple(f"a-very-long-class-name-{i}" for i in range(len(view.grid.names)))
+    grid.show_grid(grid.grid, names)
+    g = grid.grid
+    for width in (60, 90, 140):
+        for i in range(len(g.indices)):
+            first, second = grid.captions(i, width)
+            assert first.endswith(f" {g.confidence[i]:.0%}") and _fits(grid, first, width)
+            assert first.startswith("a-very"[:1]) and "…" in first
+            assert not second.startswith("true:") and _fits(grid, second, width)
+        tip = grid.cell_tip(0)
+        assert names[g.predicted[0]] in tip and names[g.true[0]] in tip
+        assert f"{g.confidence[0]:.0%}" in tip

@@ -6,21 +6,25 @@ the background afterwards (see TrainingWorker.load_engine), so the window appear
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pyqtgraph as pg
-from PyQt6.QtCore import QSettings
+from PyQt6.QtCore import QSettings, QTimer
 from PyQt6.QtGui import QAction
-from PyQt6.QtWidgets import QApplication
+from PyQt6.QtWidgets import QApplication, QWidget
 
+from cnnviz.core.i18n import tr
 from cnnviz.qt.error_dialog import install_error_dialogs
 from cnnviz.qt.live_views import DOCKS, LAYOUTS, TABS, LiveViews, add_live_views
-from cnnviz.qt.main_window import MainWindow
-from cnnviz.qt.theme import apply_theme
+from cnnviz.qt.main_window import FONT_SCALE_KEY, MainWindow
+from cnnviz.qt.theme import apply_font_scale, apply_theme
 from cnnviz.qt.widgets.compress import add_compress_workspace
+from cnnviz.qt.widgets.probe_bar import ProbeBar
 
 ORGANIZATION = APPLICATION = "cnnviz"
 LATE_SHUTDOWN_S = 60.0
+SMALL_SCREEN_WIDTH = 1600  # pixels: narrower screens start the window maximized
 
 
 def build_window(settings: QSettings) -> tuple[MainWindow, LiveViews]:
@@ -28,37 +32,78 @@ def build_window(settings: QSettings) -> tuple[MainWindow, LiveViews]:
     as the View menu's "All Views at Once" was last left."""
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)  # what the views expect
     window = MainWindow(settings)
-    layout = str(settings.value("view/layout", TABS))
-    live = add_live_views(window, window.session, layout if layout in LAYOUTS else TABS)
+    saved = str(settings.value("view/layout", TABS))
+    live = add_live_views(window, window.session, TABS)
+    note = live.set_layout(saved) if saved in LAYOUTS else ""
     window.add_shutdown(live.shutdown)  # their computations at rest end with the window
     add_compress_workspace(window)  # the Compress tab, after the live views' tabs
+    window.presentation.add_control(ProbeBar(live.model))
     all_at_once = QAction("&All Views at Once", window, checkable=True,
                           checked=live.layout == DOCKS)
     all_at_once.setStatusTip("Every live view in a dock of its own, all visible together "
                              "(for a large screen); off: the big views are tabs")
 
     def set_layout(on: bool) -> None:
-        live.set_layout(DOCKS if on else TABS)
+        note = live.set_layout(DOCKS if on else TABS)
+        if note:
+            window.statusBar().showMessage(note, 20_000)
+        all_at_once.blockSignals(True)
+        all_at_once.setChecked(live.layout == DOCKS)  # unticked if the screen is too small
+        all_at_once.blockSignals(False)
         settings.setValue("view/layout", live.layout)
 
     all_at_once.toggled.connect(set_layout)
+    window.presentation.toggled.connect(lambda on: all_at_once.setEnabled(not on))
     window.view_menu.addSeparator()
     window.view_menu.addAction(all_at_once)
-    window.restore_layout()  # now with the live views' docks
+    # now with the live views' docks; a layout saved for the other arrangement (a
+    # screen now too small for all views at once) would not fit the views
+    if not window.restore_layout(docks=live.layout == saved):
+        QTimer.singleShot(0, live.size_docks)  # once the window is shown, at its size
+    if note:
+        window.statusBar().showMessage(note, 20_000)
     return window, live
+
+
+def missing_display() -> str:
+    """Why the window cannot open here ("" if it can): on Linux, Qt needs an X11 or
+    Wayland display (or a platform named in QT_QPA_PLATFORM), and without one it aborts
+    the whole process with a message about X11 libraries."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return ""
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return ""
+    return tr("the window needs a display, and none was found (DISPLAY and WAYLAND_DISPLAY "
+              "are not set). Run it on a desktop, or set QT_QPA_PLATFORM (e.g. offscreen), "
+              "or use the commands that need none: cnnviz train, summary, evaluate "
+              "(cnnviz --help lists them all).")
+
+
+def small_screen(window: QWidget) -> bool:
+    """A screen where the window had better take all of it (1280 × 720, 1024 × 768...)."""
+    screen = window.screen() or QApplication.primaryScreen()
+    return screen is not None and screen.availableGeometry().width() < SMALL_SCREEN_WIDTH
 
 
 def main(argv: list[str] | None = None) -> int:
     """Open the window (and a project file, if one is given); returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
+    missing = missing_display()
+    if missing:
+        print(f"cnnviz: error: {missing}", file=sys.stderr)
+        return 2
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("cnnviz")
     settings = QSettings()
     apply_theme(app, str(settings.value("view/theme", "system")))
+    apply_font_scale(app, settings.value(FONT_SCALE_KEY, 1.0, type=float))
     window, _ = build_window(settings)
-    window.show()
+    if settings.contains("window/geometry") or not small_screen(window):
+        window.show()
+    else:  # a projector or a small laptop: every pixel counts
+        window.showMaximized()
     files = [a for a in argv if not a.startswith("-")]
     if files:
         window.open_file(files[0])

@@ -10,14 +10,16 @@ the replay to continue when it starts.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol
 
-from PyQt6.QtCore import QObject, Qt, QTimer
-from PyQt6.QtWidgets import QDockWidget, QTabWidget, QWidget
+from PyQt6.QtCore import QObject, QSize, Qt, QTimer
+from PyQt6.QtWidgets import QApplication, QDockWidget, QTabWidget, QWidget
 
 from cnnviz.core.commands import SetProbe, SetReplay
+from cnnviz.core.i18n import tr
 from cnnviz.core.replay import Replay
 from cnnviz.core.snapshot import COMPILING, RUNNING, ProbeImage, Snapshot
 from cnnviz.io.replay import load_replay, replay_bytes
@@ -159,7 +161,8 @@ class ViewHost(Protocol):
 
     file: ProjectFile  # the replay is saved in it
     tabs: QTabWidget  # the central area
-    training_dock: QDockWidget  # the right column starts with it
+    network_dock: QDockWidget  # the side columns start with these two
+    training_dock: QDockWidget
 
     def add_dock(self, widget: QWidget, title: str, area: Qt.DockWidgetArea) -> QDockWidget: ...
 
@@ -171,12 +174,92 @@ SMALL = (("Predictions", PredictionsView), ("Confusion matrix", ConfusionView),
          ("Draw", DrawView))
 TABS, DOCKS = "tabs", "docks"
 LAYOUTS = (TABS, DOCKS)
-DOCK_HEIGHT = 450  # the bottom row of docks, in pixels
-RIGHT_WIDTH = 620  # the right column (training panel, small views) in the TABS layout
-# DOCKS: the window's width given to the column of Predictions and the confusion matrix,
-# and to the training panel's column beside it
-SMALL_VIEWS_SHARE, TRAINING_SHARE = 0.24, 0.17
-BOTTOM_SHARES = (0.42, 0.16, 0.2, 0.22)  # the bottom row's docks, in BIG's order
+# TABS: the side columns' shares of the window's width (the central view keeps at least
+# half of it) and their widths on a large screen
+LEFT_SHARE, RIGHT_SHARE = 0.25, 0.22
+LEFT_MAX, RIGHT_MAX = 440, 600
+TAB_TITLES = {"Weights and gradients": "Weights"}  # short, so all tabs fit a 1024 px window
+# DOCKS: what each place needs to show its view readably, in pixels; a screen that holds
+# less gets views tabbed together, one too small even then keeps the tabs.
+BIG_MIN = QSize(330, 280)  # a column of the bottom row, at least
+SEPARATOR = 8  # between two docks
+SIDE_MIN_WIDTH = 310  # the left column, the small views' column, the training column
+CENTRE_MIN_WIDTH = 380  # the training curves
+PREDICTIONS_MIN_HEIGHT, CONFUSION_MIN_HEIGHT = 390, 240
+NETWORK_MIN_HEIGHT, DRAW_MIN_HEIGHT = 540, 220
+CHROME_HEIGHT = 120  # menus, toolbar, status bar, dock titles and tab bars
+DOCK_HEIGHT = 450  # the bottom row of docks, at most
+SMALL_VIEWS_SHARE, TRAINING_SHARE = 0.24, 0.17  # DOCKS: of the window's width
+
+
+@dataclass(frozen=True)
+class DockPlan:
+    """How All Views at Once arranges the views on a screen of a given size."""
+
+    bottom_columns: tuple[int, ...]  # the width each column of big views needs, left to
+    # right; view i of BIG is in column i % len(bottom_columns), a tab if not the first
+    stack_small: bool  # Predictions over the confusion matrix, else the two tabbed together
+    training_column: bool  # the training panel in a column of its own, else tabbed
+    draw_below: bool  # Draw under the network, else a tab beside it
+    full: QSize  # the screen that would show every view side by side
+
+    @property
+    def shows_all(self) -> bool:
+        return (len(self.bottom_columns) >= len(BIG) and self.stack_small
+                and self.training_column and self.draw_below)
+
+    @property
+    def top_height(self) -> int:
+        """What the columns above the bottom row need."""
+        return max(PREDICTIONS_MIN_HEIGHT + (CONFUSION_MIN_HEIGHT if self.stack_small else 0),
+                   NETWORK_MIN_HEIGHT + (DRAW_MIN_HEIGHT if self.draw_below else 0))
+
+    def note(self, room: QSize) -> str:
+        """What the screen was too small for, or "" when every view has a place."""
+        if self.shows_all:
+            return ""
+        return tr("The screen ({width} × {height}) is too small for every view at once: some "
+                  "share a place as tabs. A screen of {full_width} × {full_height} shows them "
+                  "all.", width=room.width(), height=room.height(),
+                  full_width=self.full.width(), full_height=self.full.height())
+
+
+def bottom_row(widths: Sequence[int], room: int) -> tuple[int, ...]:
+    """The widths of as many columns as `room` pixels hold, for views that need
+    `widths` (view i in column i % columns), or () if not even one fits."""
+    widths = [max(w, BIG_MIN.width()) for w in widths]
+    for count in range(len(widths), 0, -1):
+        columns = tuple(max(widths[i::count]) for i in range(count))
+        if sum(columns) + SEPARATOR * count <= room:
+            return columns
+    return ()
+
+
+def plan_docks(room: QSize, widths: Sequence[int] = ()) -> DockPlan | None:
+    """The arrangement of All Views at Once that fits `room` (the screen's available
+    size), showing as many views side by side as it holds; None if even the tightest
+    arrangement does not fit. `widths`: what each big view needs (BIG_MIN if not said)."""
+    widths = list(widths) or [BIG_MIN.width()] * len(BIG)
+    height = room.height() - CHROME_HEIGHT - BIG_MIN.height()  # above the bottom row
+    columns = bottom_row(widths, room.width())
+    stack = height >= PREDICTIONS_MIN_HEIGHT + CONFUSION_MIN_HEIGHT
+    draw = height >= NETWORK_MIN_HEIGHT + DRAW_MIN_HEIGHT
+    training = room.width() >= 3 * SIDE_MIN_WIDTH + CENTRE_MIN_WIDTH
+    full = QSize(max(sum(bottom_row(widths, 10**6)) + SEPARATOR * len(widths),
+                     3 * SIDE_MIN_WIDTH + CENTRE_MIN_WIDTH),
+                 CHROME_HEIGHT + BIG_MIN.height() + max(
+                     PREDICTIONS_MIN_HEIGHT + CONFUSION_MIN_HEIGHT,
+                     NETWORK_MIN_HEIGHT + DRAW_MIN_HEIGHT))
+    if (len(columns) < 2 or height < max(PREDICTIONS_MIN_HEIGHT, NETWORK_MIN_HEIGHT)
+            or room.width() < 2 * SIDE_MIN_WIDTH + CENTRE_MIN_WIDTH):
+        return None
+    return DockPlan(columns, stack, training, draw, full)
+
+
+def screen_room(window: QWidget) -> QSize:
+    """The available size of the screen the window is on."""
+    screen = window.screen() or QApplication.primaryScreen()
+    return screen.availableGeometry().size()
 
 
 @dataclass
@@ -191,83 +274,153 @@ class LiveViews:
     docks: dict[str, QDockWidget] = field(default_factory=dict)
     panels: dict[str, QWidget] = field(default_factory=dict)  # what a dock or tab holds
     layout: str = ""  # none yet: add_live_views sets one
+    plan: DockPlan | None = None  # DOCKS: the arrangement in use
 
-    def set_layout(self, layout: str) -> None:
-        """TABS: the big views are tabs of the central area and the small ones tabs of
-        one dock under the training panel, on the right. DOCKS: each view is a dock of
-        its own, all visible at once (for a large screen): the big ones in a row at the
-        bottom, Draw under the network, and on the right two columns: Predictions over
-        the confusion matrix, then the training panel at its full height."""
+    def set_layout(self, layout: str, room: QSize | None = None) -> str:
+        """TABS: the big views are tabs of the central area; the network, the training
+        panel and Draw are tabs of the left column, Predictions and the confusion matrix
+        tabs of the right.
+        DOCKS: the views all visible at once, as far as the screen (`room`: its
+        available size, by default the window's screen) holds them: the big ones in a
+        row at the bottom, Draw under the network, and on the right two columns:
+        Predictions over the confusion matrix, then the training panel at its full
+        height (see plan_docks for a smaller screen).
+
+        Returns what the screen was too small for ("" if nothing): a screen too small
+        for any arrangement keeps the layout as it was."""
         if layout not in LAYOUTS:
             raise ValueError(f"unknown layout {layout!r}; expected one of {LAYOUTS}")
-        if layout == self.layout:
-            return
+        plan, note = None, ""
+        if layout == DOCKS:
+            room = room if room is not None else screen_room(self.window)
+            plan = plan_docks(room, [self.panels[t].widget().minimumSizeHint().width()
+                                     for t, _ in BIG])
+            if plan is None:
+                return tr("The screen ({width} × {height}) is too small to show the views "
+                          "all at once; they stay tabs. Presentation mode (F11) shows one "
+                          "view on the whole screen.", width=room.width(), height=room.height())
+            note = plan.note(room)
+        if (layout, plan) == (self.layout, self.plan):
+            return note
         window, big = self.window, [title for title, _ in BIG]
         predictions, confusion, draw = (self.docks[title] for title, _ in SMALL)
-        training = window.training_dock
+        network, training = window.network_dock, window.training_dock
         right, left = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.LeftDockWidgetArea
-        training_hidden = training.isHidden() and window.isVisible()  # closed by the user
-        for dock in (training, predictions, confusion):
-            window.removeDockWidget(dock)  # the right column is built anew
+        closed = {dock: dock.isHidden() and window.isVisible()  # closed by the user
+                  for dock in (network, training)}
+        # the side columns are built anew, but for the network and training tabs the
+        # window starts with: undone before the window is first shown, Qt would leave
+        # their old tab bar painted behind the new one
+        keep = layout == TABS and not self.layout
+        for dock in (predictions, confusion, draw) if keep else (
+                network, training, predictions, confusion, draw):
+            window.removeDockWidget(dock)
         if layout == TABS:
             for title in big:
                 self.docks[title].hide()
                 self.docks[title].toggleViewAction().setVisible(False)
-                window.tabs.addTab(self.panels[title], title)  # takes it out of the dock
-            window.addDockWidget(right, training, Qt.Orientation.Vertical)
-            for dock in (predictions, confusion, draw):
-                self._move(dock, right)
-                if dock is not predictions:
-                    window.tabifyDockWidget(predictions, dock)
+                index = window.tabs.addTab(self.panels[title], TAB_TITLES.get(title, title))
+                window.tabs.setTabToolTip(index, title)
+            if not keep:
+                self._add(network, left)
+                self._tabify(network, training)
+            self._tabify(network, draw)  # drawing, one sees the predictions on the right
+            self._add(predictions, right)
+            self._tabify(predictions, confusion)
+            network.raise_()
             predictions.raise_()
         else:
-            if self.layout == TABS:
-                for title in big:
-                    window.tabs.removeTab(window.tabs.indexOf(self.panels[title]))
-                    self.docks[title].setWidget(self.panels[title])
-                    self.docks[title].toggleViewAction().setVisible(True)
-                    self.docks[title].show()
-            self._move(draw, left)
-            self._move(predictions, right, Qt.Orientation.Horizontal)
-            window.addDockWidget(right, training, Qt.Orientation.Horizontal)
-            window.splitDockWidget(predictions, confusion, Qt.Orientation.Vertical)
-            confusion.show()
-        training.setHidden(training_hidden)
-        self.layout = layout
+            self._bottom_row(len(plan.bottom_columns))
+            self._add(network, left)
+            if plan.draw_below:
+                self._add(draw, left)
+            else:
+                self._tabify(network, draw)
+            self._add(predictions, right, Qt.Orientation.Horizontal)
+            if plan.training_column:
+                self._add(training, right, Qt.Orientation.Horizontal)
+            else:
+                self._tabify(network, training)
+            if plan.stack_small:
+                window.splitDockWidget(predictions, confusion, Qt.Orientation.Vertical)
+                confusion.show()
+            else:
+                self._tabify(predictions, confusion)
+        for dock, was_closed in closed.items():
+            dock.setHidden(was_closed)
+        self.layout, self.plan = layout, plan
         if window.isVisible():  # docks just moved have no place until the layout next runs
-            QTimer.singleShot(0, self._size_docks)
+            QTimer.singleShot(0, self.size_docks)
         else:  # the window is being built; a saved layout restored next takes precedence
-            self._size_docks()
+            self.size_docks()
+        return note
 
-    def _size_docks(self) -> None:
-        """TABS: the right column RIGHT_WIDTH wide. DOCKS: the bottom row DOCK_HEIGHT
-        high, the right columns their shares of the window's width (the curves in the
-        middle keep what is left), the bottom row shared out so that each view has room
-        to show itself, Predictions and the confusion matrix half the column each."""
+    def _bottom_row(self, columns: int) -> None:
+        """The big views in a row at the bottom, `columns` side by side; view i joins
+        column i % columns as a tab."""
+        window, bottom = self.window, Qt.DockWidgetArea.BottomDockWidgetArea
+        docks = [self.docks[title] for title, _ in BIG]
+        for i, ((title, _), dock) in enumerate(zip(BIG, docks, strict=True)):
+            if self.layout == TABS:
+                window.tabs.removeTab(window.tabs.indexOf(self.panels[title]))
+                dock.setWidget(self.panels[title])
+                dock.toggleViewAction().setVisible(True)
+            if i < columns:
+                self._add(dock, bottom, Qt.Orientation.Horizontal)
+            else:
+                self._tabify(docks[i % columns], dock)
+        for dock in docks[:columns]:
+            dock.raise_()
+
+    def size_docks(self) -> None:
+        """Give the docks their shares of the window (after it got its size).
+        TABS: the side columns their shares of the window's width. DOCKS: the bottom
+        row as high as the screen allows, the right columns their shares of the width
+        (the curves in the middle keep what is left), the bottom row shared out so that
+        each view has room to show itself, Predictions and the confusion matrix half
+        the column each."""
         window, docks = self.window, self.docks
         horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
-        if self.layout == TABS:
-            window.resizeDocks([docks["Predictions"]], [RIGHT_WIDTH], horizontal)
-            return
-        big = [docks[title] for title, _ in BIG]
         width = window.width()
-        window.resizeDocks(big, [DOCK_HEIGHT] * len(big), vertical)
-        window.resizeDocks(big, [round(width * share) for share in BOTTOM_SHARES], horizontal)
+        if self.layout == TABS:
+            window.resizeDocks([window.network_dock, docks["Predictions"]],
+                               [min(LEFT_MAX, round(width * LEFT_SHARE)),
+                                min(RIGHT_MAX, round(width * RIGHT_SHARE))], horizontal)
+            return
+        needs = self.plan.bottom_columns
+        columns = [docks[title] for title, _ in BIG][:len(needs)]
+        height = min(DOCK_HEIGHT, max(BIG_MIN.height(),
+                                      window.height() - CHROME_HEIGHT - self.plan.top_height))
+        window.resizeDocks(columns, [height] * len(columns), vertical)
+        # the window's width shared out as the columns need it
+        window.resizeDocks(columns, [round(width * need / sum(needs)) for need in needs],
+                           horizontal)
         # one at a time, the inner separator first: resized together, the two would only
         # share the width the columns have now
-        for dock, share in ((window.training_dock, TRAINING_SHARE),
-                            (docks["Predictions"], SMALL_VIEWS_SHARE)):
+        outer = [(docks["Predictions"], SMALL_VIEWS_SHARE)]
+        if self.plan.training_column:
+            outer.insert(0, (window.training_dock, TRAINING_SHARE))
+        for dock, share in outer:
             window.resizeDocks([dock], [round(width * share)], horizontal)
-        column = docks["Predictions"].height() + docks["Confusion matrix"].height()
-        window.resizeDocks([docks["Predictions"], docks["Confusion matrix"]],
-                           [column // 2, column - column // 2], vertical)
+        if self.plan.stack_small:
+            column = docks["Predictions"].height() + docks["Confusion matrix"].height()
+            window.resizeDocks([docks["Predictions"], docks["Confusion matrix"]],
+                               [column // 2, column - column // 2], vertical)
 
-    def _move(self, dock: QDockWidget, area: Qt.DockWidgetArea,
-              orientation: Qt.Orientation = Qt.Orientation.Vertical) -> None:
-        """Out of any tabs it is in, to the end of `area` (the bottom, for Vertical)."""
+    def _add(self, dock: QDockWidget, area: Qt.DockWidgetArea,
+             orientation: Qt.Orientation = Qt.Orientation.Vertical) -> None:
+        """To the end of `area` (the bottom, for Vertical), shown."""
         self.window.removeDockWidget(dock)
         self.window.addDockWidget(area, dock, orientation)
         dock.show()
+
+    def _tabify(self, first: QDockWidget, dock: QDockWidget) -> None:
+        """`dock` a tab behind `first`, shown. (Straight from wherever it was: added to an
+        area first, a dock being tabbed leaves a stray tab bar painted in the window.)"""
+        self.window.removeDockWidget(dock)
+        self.window.tabifyDockWidget(first, dock)
+        dock.show()
+        first.raise_()
 
     def replay_bytes(self) -> bytes | None:
         """The replay for Project.extras["replay"]; None when there is none."""
@@ -298,4 +451,6 @@ def add_live_views(window: ViewHost, session: Session, layout: str = TABS) -> Li
             live.docks[title] = dock = window.add_dock(view, title, area)
             live.panels[title] = dock.widget()
     live.set_layout(layout)
+    if not live.layout:  # a screen too small for all views at once
+        live.set_layout(TABS)
     return live

@@ -12,9 +12,10 @@ import gc
 from collections.abc import Callable
 
 from PyQt6.QtCore import QSettings, QSize, Qt, QTimer
-from PyQt6.QtGui import QActionGroup, QCloseEvent, QKeySequence
+from PyQt6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PyQt6.QtWidgets import QApplication, QDockWidget, QMainWindow, QTabWidget, QWidget
 
+from cnnviz.core.i18n import tr
 from cnnviz.core.presets import DEFAULT_PRESET, PRESETS, get_preset
 from cnnviz.core.snapshot import COMPILING, PAUSED, RUNNING
 from cnnviz.data.dataset import Dataset
@@ -24,17 +25,21 @@ from cnnviz.qt.actions import Icon, make_actions
 from cnnviz.qt.dataset_loader import DatasetLoader
 from cnnviz.qt.file_commands import FileCommands
 from cnnviz.qt.network_model import NetworkModel
+from cnnviz.qt.presentation import Presentation
 from cnnviz.qt.project_file import ProjectFile
 from cnnviz.qt.scrollable import scrollable
 from cnnviz.qt.session import AGAIN, CONTINUE, Session
-from cnnviz.qt.theme import THEMES, apply_theme
+from cnnviz.qt.theme import THEMES, apply_font_scale, apply_theme, font_scale_step
 from cnnviz.qt.widgets.builder import ArchitectureBuilder
 from cnnviz.qt.widgets.curves import CurvesPanel
 from cnnviz.qt.widgets.training_panel import TrainingPanel
 from cnnviz.qt.worker import TrainingWorker
 
 START_TEXT = {CONTINUE: "Continue", AGAIN: "Train again"}
-BUILDER_MIN_WIDTH = 330  # the layer table's columns stay readable
+# The version of the saved dock layout: a layout saved by an older version (with other
+# columns) is not restored, the current default is used instead.
+LAYOUT_VERSION = 1
+FONT_SCALE_KEY = "view/font_scale"
 SHUTDOWN_S = 1.5  # closing must end within 2 s; a training dispatch takes far less
 
 
@@ -54,6 +59,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.settings = settings
         self._shutdowns: list[Callable[[float], bool]] = []
+        self._blocked_message = ""  # why training cannot start, as the status bar says it
         self.network = NetworkModel(get_preset(DEFAULT_PRESET).spec, parent=self)
         self.worker = TrainingWorker(self)
         self.loader = DatasetLoader(load, self)
@@ -67,13 +73,18 @@ class MainWindow(QMainWindow):
         self.curves = CurvesPanel(self.session, choices.restored_smoothing(settings))
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self.setCentralWidget(self.tabs)
+        self.panels: dict[str, QWidget] = {}  # every view's panel (its scroll area) by title
+        self.presentation = Presentation(self, self.tabs, self.panels,
+                                         (self.actions.start_pause, self.actions.step))
         self._build_menus()
         self.add_tab(self.curves, "Training curves")
-        self.add_dock(self.builder, "Network", Qt.DockWidgetArea.LeftDockWidgetArea
-                      ).setMinimumWidth(BUILDER_MIN_WIDTH)
-        self.training_dock = self.add_dock(self.training, "Training",
-                                           Qt.DockWidgetArea.RightDockWidgetArea)
+        # the network and the training panel share the left column, as tabs: the one is
+        # for building, the other for training (the network is locked meanwhile)
+        left = Qt.DockWidgetArea.LeftDockWidgetArea
+        self.network_dock = self.add_dock(self.builder, "Network", left)
+        self.training_dock = self.add_dock(self.training, "Training", left)
+        self.tabifyDockWidget(self.network_dock, self.training_dock)
+        self.network_dock.raise_()
         self._build_status_bar()
         self._connect()
         self.resize(first_size())
@@ -87,12 +98,13 @@ class MainWindow(QMainWindow):
         self.session.load_data()
         self.worker.load_engine()
 
-    def restore_layout(self) -> None:
-        """Size, place and docks as they were left. Whoever adds docks later (the live
-        views) calls this again, so that theirs come back too: restoring only places the
-        docks that exist."""
+    def restore_layout(self, docks: bool = True) -> bool:
+        """Size, place and (with `docks`) docks as they were left; False if no docks'
+        layout was restored. Whoever adds docks later (the live views) calls this again,
+        so that theirs come back too: restoring only places the docks that exist."""
         self.restoreGeometry(self.settings.value("window/geometry", b""))
-        self.restoreState(self.settings.value("window/state", b""))
+        return docks and self.restoreState(self.settings.value("window/state", b""),
+                                           LAYOUT_VERSION)
 
     # -- extension points ---------------------------------------------------------------
     def add_dock(self, widget: QWidget, title: str, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -100,12 +112,14 @@ class MainWindow(QMainWindow):
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock-{title.lower().replace(' ', '-')}")  # key for saveState
         dock.setWidget(scrollable(widget))
+        self.panels[title] = dock.widget()
         self.addDockWidget(area, dock)
         self.view_menu.insertAction(self._view_separator, dock.toggleViewAction())
         return dock
 
     def add_tab(self, widget: QWidget, title: str) -> None:
-        self.tabs.addTab(scrollable(widget), title)
+        self.panels[title] = panel = scrollable(widget)
+        self.tabs.addTab(panel, title)
 
     def show_tab(self, widget: QWidget) -> None:
         """Bring the tab that holds `widget` to the front."""
@@ -152,7 +166,7 @@ class MainWindow(QMainWindow):
         self._build_theme_menu()
         help_menu = bar.addMenu("&Help")
         help_menu.addAction("&About cnnviz", lambda: dialogs.show_about(self))
-        toolbar = self.addToolBar("Main")
+        toolbar = self.addToolBar(tr("Toolbar"))
         toolbar.setObjectName("toolbar-main")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.addActions([a.new, a.open, a.save])
@@ -161,6 +175,33 @@ class MainWindow(QMainWindow):
         toolbar.addSeparator()
         toolbar.addActions(list(a.run))
         self.view_menu.insertAction(self._view_separator, toolbar.toggleViewAction())
+        self.view_menu.insertAction(self.view_menu.actions()[0], self.presentation.action)
+        self.view_menu.insertSeparator(self.view_menu.actions()[1])
+        self._build_text_size_menu()
+
+    def _build_text_size_menu(self) -> None:
+        """Larger and smaller text for the whole window (for a projector), remembered."""
+        text = self.view_menu.addMenu(tr("Text &Size"))
+        for label, keys, steps in ((tr("&Larger"), ["Ctrl+=", "Ctrl++"], +1),
+                                   (tr("&Smaller"), ["Ctrl+-"], -1),
+                                   (tr("&Normal"), ["Ctrl+0"], 0)):
+            action = QAction(label, self)
+            action.setShortcuts([QKeySequence(k) for k in keys])
+            action.triggered.connect(lambda _checked, n=steps: self.scale_text(n))
+            self.addAction(action)  # its keys work with the menu bar hidden, too
+            text.addAction(action)
+
+    def text_scale(self) -> float:
+        return self.settings.value(FONT_SCALE_KEY, 1.0, type=float)
+
+    def scale_text(self, steps: int) -> None:
+        """`steps` sizes larger (negative: smaller; 0: the system's size)."""
+        scale = font_scale_step(self.text_scale(), steps) if steps else 1.0
+        self.settings.setValue(FONT_SCALE_KEY, scale)
+        apply_font_scale(QApplication.instance(), scale)
+        self.presentation.refresh_font()
+        self.statusBar().showMessage(tr("Text size {percent} %", percent=round(scale * 100)),
+                                     3000)
 
     def _build_theme_menu(self) -> None:
         themes = self.view_menu.addMenu("&Theme")
@@ -198,6 +239,7 @@ class MainWindow(QMainWindow):
         s.error.connect(self._show_error)
         self.file.changed.connect(self._update_title)
         self.worker.device_found.connect(self._on_device)
+        self.worker.running_changed.connect(self._on_running)
 
     # -- training ------------------------------------------------------------------------
     def _start_pause(self) -> None:
@@ -208,6 +250,10 @@ class MainWindow(QMainWindow):
             s.resume()
         else:
             s.pause()
+
+    def _on_running(self, running: bool) -> None:
+        if running:  # the network is locked now; show the run's progress in its place
+            self.training_dock.raise_()
 
     def _update_run_actions(self) -> None:
         a, s = self.actions, self.session
@@ -235,7 +281,10 @@ class MainWindow(QMainWindow):
         self.builder.set_editable(not s.active)
         self._update_undo_actions()
         if blocker and not s.active and s.dataset is not None:
-            self.statusBar().showMessage(f"Cannot train: {blocker}", 8000)
+            self._blocked_message = f"Cannot train: {blocker}"
+            self.statusBar().showMessage(self._blocked_message, 8000)
+        elif self.statusBar().currentMessage() == self._blocked_message:
+            self.statusBar().clearMessage()  # training can start: the reason is gone
 
     def _update_undo_actions(self) -> None:
         """Undo/redo name what they would do, and rest while a run trains the network."""
@@ -281,6 +330,7 @@ class MainWindow(QMainWindow):
         if not self.files.settle():
             event.ignore()
             return
+        self.presentation.leave()  # the layout saved is the window's own
         self._save_settings()
         self.hide()  # closed as far as the user can tell, while the threads wind down
         self.finish_threads(SHUTDOWN_S)
@@ -296,6 +346,6 @@ class MainWindow(QMainWindow):
 
     def _save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
         choices.remember(self.settings, self.session, self.curves.smoothing.value())
         self.settings.sync()

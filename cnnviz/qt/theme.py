@@ -55,3 +55,27 @@ def is_dark(name: str) -> bool:
 def apply_theme(app: QApplication, name: str) -> None:
     app.setStyle("Fusion")
     app.setPalette(dark_palette() if is_dark(name) else app.style().standardPalette())
+
+
+# -- text size ------------------------------------------------------------------------------
+# The interface's text size as a factor of the system's, in steps a projector may need.
+FONT_SCALES = (0.8, 0.9, 1.0, 1.1, 1.25, 1.4, 1.6, 1.8, 2.0, 2.5)
+_BASE_SIZE = "cnnviz_base_point_size"  # an application property: the system's point size
+
+
+def font_scale_step(scale: float, steps: int) -> float:
+    """The scale `steps` places up (or down, if negative) FONT_SCALES from `scale`."""
+    here = min(range(len(FONT_SCALES)), key=lambda i: abs(FONT_SCALES[i] - scale))
+    return FONT_SCALES[max(0, min(len(FONT_SCALES) - 1, here + steps))]
+
+
+def apply_font_scale(app: QApplication, scale: float) -> None:
+    """Every widget's text at `scale` times the system's size (widgets that set no font
+    of their own follow the application's, pyqtgraph's scenes too)."""
+    base = app.property(_BASE_SIZE)
+    if base is None:
+        base = app.font().pointSizeF()
+        app.setProperty(_BASE_SIZE, base)
+    font = app.font()
+    font.setPointSizeF(base * scale)
+    app.setFont(font)

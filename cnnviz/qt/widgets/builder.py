@@ -11,7 +11,6 @@ import html
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import (
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QToolButton,
@@ -35,6 +34,7 @@ TOTALS_TIP = ("Parameters: every weight and bias that training adjusts.\n"
               "optimizer state, gradients, every layer's outputs for the batch, the training "
               "images); red when it is more than this machine has free.")
 ERROR_COLOR, WARNING_COLOR = "#d64541", "#c08000"
+TABLE_MIN_ROWS = 6  # a longer network's list scrolls
 
 
 def _count(n: int) -> str:
@@ -59,6 +59,7 @@ class ArchitectureBuilder(QWidget):
                                "x channels (1 for grey, 3 for colour).")
         self._totals = QLabel()
         self._totals.setToolTip(TOTALS_TIP)
+        self._totals.setWordWrap(True)
         self._problems = QLabel()
         self._problems.setWordWrap(True)
         self._problems.setTextFormat(Qt.TextFormat.RichText)
@@ -102,16 +103,16 @@ class ArchitectureBuilder(QWidget):
             button.setDefaultAction(action)
             buttons.addWidget(button)
         buttons.addStretch(1)
-        settings = QGroupBox("Layer settings")
-        QVBoxLayout(settings).addWidget(self.editor)
         layout = QVBoxLayout(self)
         layout.addWidget(self.layer_palette)
         layout.addWidget(self._input)
-        layout.addWidget(self.table, 1)
+        # the buttons above the list: below it they would move whenever the settings
+        # under it change height (another layer type), and repeated clicks would miss
         layout.addLayout(buttons)
+        layout.addWidget(self.table, 1)
         layout.addWidget(self._totals)
         layout.addWidget(self._problems)
-        layout.addWidget(settings)
+        layout.addWidget(self.editor, 1)  # its bold title names the layer it edits
 
     # -- editing ------------------------------------------------------------------------
     def set_editable(self, editable: bool) -> None:
@@ -179,6 +180,9 @@ class ArchitectureBuilder(QWidget):
             lines.append("<i>Training is disabled until the errors are fixed.</i>")
         self._problems.setText("<br>".join(lines))
         self._problems.setVisible(bool(lines))
+        rows = min(len(spec.layers), TABLE_MIN_ROWS)  # the list shows them before it scrolls
+        self.table.setMinimumHeight(self.table.horizontalHeader().sizeHint().height() + 2
+                                    + rows * self.table.verticalHeader().defaultSectionSize())
         self._update_actions()
 
 

@@ -87,7 +87,8 @@ class MatrixPlot(pg.PlotWidget):
 class ConfusionView(LiveView):
     def __init__(self, model: LiveModel, parent: QWidget | None = None):
         super().__init__(model, parent)
-        self.title = live_label("The confusion matrix appears at the end of the first epoch.")
+        self.title = live_label("The confusion matrix appears at the end of the first epoch.",
+                                lines=2, wrap=True)
         intro = QLabel(INTRO)
         intro.setWordWrap(True)
         self.matrix = MatrixPlot()

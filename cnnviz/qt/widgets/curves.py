@@ -32,8 +32,10 @@ from cnnviz.qt.throttle import VIEW_HZ, Throttle
 from cnnviz.qt.widgets.growing_curve import GrowingCurve
 from cnnviz.qt.widgets.live_label import live_label
 from cnnviz.qt.widgets.series import Ema, Series
+from cnnviz.qt.widgets.wheel_guard import wheel_only_when_focused
 
 SMOOTH_PIXELS = 4  # the smoothed curve gets a point every this many pixel columns
+PRESENTING_LINES = 2.0  # how much thicker the lines are in presentation mode
 TRAIN_COLOR, VAL_COLOR = QColor(31, 119, 180), QColor(230, 110, 20)
 DIVERGED_COLOR = QColor(214, 39, 40)
 HOVER_HINT = "Hover over a curve to read its values."
@@ -54,7 +56,7 @@ class MetricPlot:
     """One metric's three curves (raw, smoothed, validation) in one PlotItem."""
 
     def __init__(self, plot: pg.PlotItem, name: str, smoothing: float,
-                 legend_offset: tuple[int, int], top: float | None = None, fmt: str = ".4g"):
+                 top: float | None = None, fmt: str = ".4g"):
         """`top`: a fixed upper limit of the y axis (1 for accuracy), else it grows;
         `fmt`: how the hover readout writes a value."""
         self.plot, self.name, self.fmt = plot, name, fmt
@@ -63,12 +65,12 @@ class MetricPlot:
         self._fixed_top, self._top = top is not None, top or 1.0
         self._top_checked = 0  # raw points already looked at for the y axis's top
         self._val_shown = -1  # validation points drawn; they change once an epoch
+        self._line_scale, self._background = 1.0, QColor("white")
         plot.setLabel("left", name)
         plot.setLabel("bottom", "step")
         plot.disableAutoRange()
         plot.setYRange(0, self._top, padding=0.02)
         plot.setClipToView(True)  # draw only the visible points
-        plot.addLegend(offset=legend_offset)  # in the corner the curve moves away from
         # The raw curve gets a point per pixel column (its min and max there); the
         # smoothed one, which changes slowly, one every few columns: it looks the same,
         # and its bold pen (drawn by Qt's slow stroker) costs per segment.
@@ -76,8 +78,7 @@ class MetricPlot:
         self.smooth_curve = GrowingCurve(plot, pg.mkPen(TRAIN_COLOR, width=2), "smoothed",
                                          method="mean", pixels=SMOOTH_PIXELS, z=1)
         self.val_item = plot.plot(pen=pg.mkPen(VAL_COLOR, width=2), symbol="o", symbolSize=7,
-                                  symbolBrush=VAL_COLOR, symbolPen=None,
-                                  name=f"validation {name}")
+                                  symbolBrush=VAL_COLOR, symbolPen=None)
         self.val_item.setZValue(2)  # above the training curves
         self.cursor = pg.InfiniteLine(angle=90, movable=False,
                                       pen=pg.mkPen((128, 128, 128), style=Qt.PenStyle.DashLine))
@@ -110,10 +111,20 @@ class MetricPlot:
     def set_background(self, background: QColor) -> None:
         """The raw curve in a pale, opaque tint of the training colour (more colour on a
         dark background): opaque because blending a translucent line costs much more."""
+        self._background = background
         t = 0.35 if background.lightness() > 128 else 0.55
         self.raw_curve.set_pen(pg.mkPen(QColor(
             *(round(t * a + (1 - t) * b) for a, b in zip(
-                TRAIN_COLOR.getRgb()[:3], background.getRgb()[:3], strict=True))), width=1))
+                TRAIN_COLOR.getRgb()[:3], background.getRgb()[:3], strict=True))),
+            width=self._line_scale))
+
+    def set_line_scale(self, scale: float) -> None:
+        """Every line `scale` times as thick (1: as built), e.g. for a projector."""
+        self._line_scale = scale
+        self.smooth_curve.set_pen(pg.mkPen(TRAIN_COLOR, width=2 * scale))
+        self.val_item.setPen(pg.mkPen(VAL_COLOR, width=2 * scale))
+        self.val_item.setSymbolSize(7 * scale)
+        self.set_background(self._background)
 
     def redraw(self) -> None:
         (left, right), _ = self.plot.vb.viewRange()
@@ -144,6 +155,15 @@ class MetricPlot:
         return ", ".join(parts)
 
 
+def legend_text() -> str:
+    """The legend of both plots, as rich text: each curve's look and what it shows."""
+    return tr('<span style="color:{raw}">━</span> each batch &nbsp; '
+              '<span style="color:{train}"><b>━</b></span> smoothed &nbsp; '
+              '<span style="color:{val}">━●━</span> validation, each epoch',
+              raw=TRAIN_COLOR.lighter(160).name(), train=TRAIN_COLOR.name(),
+              val=VAL_COLOR.name())
+
+
 class CurvesPanel(QWidget):
     """Live points come from the worker's snapshots; a reset history (a file opened,
     weights reset) is redrawn from the session's record."""
@@ -158,9 +178,8 @@ class CurvesPanel(QWidget):
         loss_plot = self.view.addPlot(row=0, col=0)
         acc_plot = self.view.addPlot(row=1, col=0)
         acc_plot.setXLink(loss_plot)
-        self.metrics = (MetricPlot(loss_plot, "loss", smoothing, (-10, 10)),
-                        MetricPlot(acc_plot, "accuracy", smoothing, (-10, -10), top=1.0,
-                                   fmt=".1%"))
+        self.metrics = (MetricPlot(loss_plot, "loss", smoothing),
+                        MetricPlot(acc_plot, "accuracy", smoothing, top=1.0, fmt=".1%"))
         self._steps_shown = 0  # the x axis spans steps 0..this
         self._marks: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []  # divergence steps
         self.smoothing = QDoubleSpinBox()
@@ -169,13 +188,18 @@ class CurvesPanel(QWidget):
         self.smoothing.setValue(smoothing)
         self.smoothing.setToolTip(SMOOTHING_TIP)
         self.smoothing.valueChanged.connect(self._resmooth)
+        wheel_only_when_focused(self.smoothing)
         self.readout = live_label(lines=2, wrap=True)  # a line per metric
+        # one legend for both plots, above them: inside, it would cover the curves
+        self.legend = QLabel(legend_text())
+        self.legend.setWordWrap(True)
         bar = QHBoxLayout()
-        bar.addWidget(self.readout, 1)
+        bar.addWidget(self.legend, 1)
         bar.addWidget(QLabel("Smoothing"))
         bar.addWidget(self.smoothing)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
+        layout.addWidget(self.readout)
         layout.addWidget(self.view, 1)
         # one plot per redraw, alternating (see _draw): each plot redraws at half the
         # views' rate, which is plenty for a curve that grows a few pixels a second
@@ -310,6 +334,11 @@ class CurvesPanel(QWidget):
         super().resizeEvent(event)
         self._changed()  # the points per pixel column changed
 
+    def set_presenting(self, on: bool) -> None:
+        """Thicker lines for presentation mode (see qt/presentation.py)."""
+        for metric in self.metrics:
+            metric.set_line_scale(PRESENTING_LINES if on else 1.0)
+
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange:
             self._apply_palette()
@@ -327,7 +356,6 @@ class CurvesPanel(QWidget):
                 axis = metric.plot.getAxis(side)
                 axis.setPen(text)
                 axis.setTextPen(text)
-            metric.plot.legend.setLabelTextColor(text)
 
 
 if __name__ == "__main__":  # synthetic snapshots at the trainer's pace, no training

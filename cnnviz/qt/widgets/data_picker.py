@@ -15,6 +15,7 @@ from PyQt6.QtWidgets import (
 
 from cnnviz.data.registry import FOLDER_PREFIX, DatasetInfo, list_datasets
 from cnnviz.qt.session import Session
+from cnnviz.qt.widgets.wheel_guard import wheel_only_when_focused
 
 FOLDER_ITEM = "Folder of images…"
 FOLDER_TIP = ("Your own images: one sub-folder per class (e.g. cats/, dogs/), resized to "
@@ -42,6 +43,7 @@ class DataPicker(QWidget):
             self.combo.setItemData(self.combo.count() - 1, describe(info),
                                    Qt.ItemDataRole.ToolTipRole)
         self.combo.addItem(FOLDER_ITEM, None)
+        wheel_only_when_focused(self.combo)
         self.combo.setItemData(self.combo.count() - 1, FOLDER_TIP, Qt.ItemDataRole.ToolTipRole)
         self.about = QLabel()
         self.about.setWordWrap(True)

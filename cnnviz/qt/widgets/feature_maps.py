@@ -19,6 +19,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from cnnviz.core.i18n import tr
 from cnnviz.core.snapshot import LayerMaps
 from cnnviz.qt.live_model import LiveModel
 from cnnviz.qt.widgets.live_label import live_label
@@ -30,8 +31,10 @@ from cnnviz.qt.widgets.mosaic_view import (
     image_view_box,
 )
 from cnnviz.qt.widgets.probe_bar import ProbeBar
+from cnnviz.qt.widgets.wheel_guard import wheel_only_when_focused
 
 CELL_WIDTH = 170  # pixels a layer's mosaic needs to stay readable: sets the columns
+DETAIL_MIN_WIDTH = 150  # the enlarged channel and its texts (a few words to a line)
 INPUT = "input"
 SHARED, PER_CHANNEL = "layer-wide", "per channel"
 INTRO = ("Each small square is one channel (feature map) of a layer's output for the probe "
@@ -57,8 +60,9 @@ class ChannelDetail(QWidget):
         self.box = image_view_box(self.view.ci, 0, 0)
         self.item = pg.ImageItem()
         self.box.addItem(self.item)
-        self.scale = live_label(lines=2, wrap=True)
-        self.value = live_label()
+        self.scale = live_label(lines=3, wrap=True)
+        self.value = live_label(lines=2, wrap=True)  # a narrow column: the value goes below
+        self.setMinimumWidth(DETAIL_MIN_WIDTH)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.view, 1)
@@ -107,6 +111,7 @@ class FeatureMapsView(LiveView):
         self.scale.addItems([SHARED, PER_CHANNEL])
         self.scale.setToolTip(SCALE_TIP)
         self.scale.currentIndexChanged.connect(self.refresh)
+        wheel_only_when_focused(self.scale)
         intro = QLabel(INTRO)
         intro.setWordWrap(True)
         self.status = live_label()
@@ -115,19 +120,20 @@ class FeatureMapsView(LiveView):
         self.panel.left.connect(lambda: self.status.setText(""))
         self.panel.clicked.connect(self._on_click)
         self.detail = ChannelDetail()
-        bar = QHBoxLayout()
-        bar.addWidget(ProbeBar(model), 1)
-        bar.addWidget(QLabel("Colour scale:"))
-        bar.addWidget(self.scale)
+        about = QHBoxLayout()  # the colour scale beside the intro: the probe bar needs the row
+        about.addWidget(intro, 1)
+        about.addWidget(QLabel(tr("Colours:")))
+        about.addWidget(self.scale)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.splitterMoved.connect(self._relayout)
         split.addWidget(self.panel)
         split.addWidget(self.detail)
-        split.setStretchFactor(0, 3)
+        split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 1)
+        split.setCollapsible(1, False)
         layout = QVBoxLayout(self)
-        layout.addLayout(bar)
-        layout.addWidget(intro)
+        layout.addWidget(ProbeBar(model))
+        layout.addLayout(about)
         layout.addWidget(split, 1)
         layout.addWidget(self.status)
         self._layout_key: tuple | None = None
@@ -178,6 +184,19 @@ class FeatureMapsView(LiveView):
             self.panel.cells[self.selected[0]].mark(self.selected[1])
             self.detail.show_channel(self._maps(self.selected[0]), self.selected[1],
                                      self.per_channel)
+
+    def step_layer(self, delta: int) -> None:
+        """Enlarge the first channel of the previous (-1) or next (+1) layer (for
+        presentation mode's layer buttons)."""
+        views = self.model.views
+        if views is None or not views.probe.layers:
+            return
+        names = [m.name for m in views.probe.layers]
+        here = names.index(self.selected[0]) if self.selected is not None else -1
+        if self.selected is not None:
+            self.panel.cells[self.selected[0]].mark(None)
+        self.selected = (names[min(max(here + delta, 0), len(names) - 1)], 0)
+        self.refresh()
 
     def _on_hover(self, key: str, tile: int, row: int, col: int) -> None:
         if key == INPUT or self.model.views is None:

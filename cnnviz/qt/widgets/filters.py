@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from PyQt6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QVBoxLayout, QWidget
 
+from cnnviz.core.i18n import tr
 from cnnviz.core.snapshot import LayerFilters
 from cnnviz.qt.live_model import LiveModel
 from cnnviz.qt.widgets.live_label import live_label
@@ -16,9 +17,6 @@ from cnnviz.qt.widgets.live_view import LiveView
 from cnnviz.qt.widgets.mosaic_view import SIGNED_LUT, MosaicPanel
 
 COLUMNS = 2
-INTRO = ("Each square is one filter's weights for one input channel (rows: filters, columns: "
-         "input channels). Blue = negative, white = zero, red = positive, on one scale per "
-         "layer. Trained first-layer filters often become edge and blob detectors.")
 GRADIENT_TIP = ("The gradient of the loss with respect to each weight on the latest batch: "
                 "the direction training pushes the weights (each update moves them against "
                 "it). Refreshed about once a second while training.")
@@ -37,13 +35,18 @@ class FiltersView(LiveView):
         self.weights = QRadioButton("Weights")
         self.weights.setToolTip("The kernels as they are now")
         self.weights.setChecked(True)
-        self.gradient = QRadioButton("Last update (gradient)")
+        self.gradient = QRadioButton(tr("Gradient"))
         self.gradient.setToolTip(GRADIENT_TIP)
         group = QButtonGroup(self)
         group.addButton(self.weights)
         group.addButton(self.gradient)
         group.buttonToggled.connect(lambda *_: self.refresh())
-        intro = QLabel(INTRO)
+        intro = QLabel(tr(
+            "Each square is a filter's weights over its small window of the input: blue = "
+            "negative, white = zero, red = positive, on one scale per layer. A layer with one "
+            "input channel shows a square per filter (on a colour image, one colour square "
+            "per filter); a deeper layer shows a row per filter, a square per input channel. "
+            "Trained first-layer filters often become edge and blob detectors."))
         intro.setWordWrap(True)
         self.status = live_label()
         self.panel = MosaicPanel()

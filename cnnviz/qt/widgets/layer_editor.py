@@ -10,11 +10,14 @@ import types
 import typing
 from dataclasses import fields, replace
 
+from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QLabel,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -23,6 +26,9 @@ from PyQt6.QtWidgets import (
 from cnnviz.core.layers import Layer
 from cnnviz.qt.network_model import NetworkModel
 from cnnviz.qt.widgets.layer_help import FIELDS, POOL_STRIDE_TIP, layer_tip
+from cnnviz.qt.widgets.wheel_guard import wheel_only_when_focused
+
+DOC_MIN_LINES = 2  # of the layer's explanation, scrolled if it has more
 
 
 def _field_editor(name: str, hint: object) -> QWidget:
@@ -73,15 +79,22 @@ class LayerEditor(QWidget):
         self._title = QLabel()
         self._title.setStyleSheet("font-weight: bold")
         self._form = QFormLayout()
+        self._form.setVerticalSpacing(3)  # five fields and the layer list fit 720 pixels
         self._doc = QLabel()
         self._doc.setWordWrap(True)
-        self._doc.setEnabled(False)  # drawn in the muted colour: it is a note, not a control
+        # the layer's explanation scrolls on its own, so that on a small screen the
+        # fields above and the layer list keep their room
+        doc = QScrollArea()
+        doc.setWidget(self._doc)
+        doc.setWidgetResizable(True)
+        doc.setFrameShape(QFrame.Shape.NoFrame)
+        doc.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        doc.setMinimumHeight(DOC_MIN_LINES * self._doc.fontMetrics().lineSpacing())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._title)
         layout.addLayout(self._form)
-        layout.addWidget(self._doc)
-        layout.addStretch(1)
+        layout.addWidget(doc, 1)
         network.changed.connect(self._refresh)
         self._refresh()
 
@@ -121,6 +134,7 @@ class LayerEditor(QWidget):
         hints = typing.get_type_hints(type(layer))
         for f in fields(layer):
             box = _field_editor(f.name, hints[f.name])
+            wheel_only_when_focused(box)
             signal = box.currentTextChanged if isinstance(box, QComboBox) else box.valueChanged
             signal.connect(lambda _value, name=f.name: self._edited(name))
             self._form.addRow(FIELDS[f.name].label, box)

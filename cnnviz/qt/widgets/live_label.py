@@ -11,12 +11,29 @@ appears or goes does not move what is below it.
 
 from __future__ import annotations
 
+from PyQt6.QtCore import QEvent
 from PyQt6.QtWidgets import QLabel, QSizePolicy
 
 
+class LiveLabel(QLabel):
+    """Keeps room for its lines in whatever font it has (the text size can change)."""
+
+    def __init__(self, text: str, lines: int):
+        super().__init__(text)
+        self.lines = lines
+        self._keep_room()
+
+    def _keep_room(self) -> None:
+        self.setMinimumHeight(self.lines * self.fontMetrics().lineSpacing())
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._keep_room()
+
+
 def live_label(text: str = "", *, lines: int = 1, wrap: bool = False) -> QLabel:
-    label = QLabel(text)
+    label = LiveLabel(text, lines)
     label.setWordWrap(wrap)
     label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-    label.setMinimumHeight(lines * label.fontMetrics().lineSpacing())
     return label

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QRectF, Qt, pyqtSignal
-from PyQt6.QtGui import QColor, QImage, QPainter, QPen
-from PyQt6.QtWidgets import QSplitter, QVBoxLayout, QWidget
+from PyQt6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, pyqtSignal
+from PyQt6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
+from PyQt6.QtWidgets import QFrame, QScrollArea, QSplitter, QToolTip, QVBoxLayout, QWidget
 
+from cnnviz.core.i18n import tr
 from cnnviz.core.snapshot import PredictionGrid, ProbeResult
 from cnnviz.qt.live_model import LiveModel
 from cnnviz.qt.widgets.live_label import live_label
@@ -46,7 +47,7 @@ class ProbabilityBars(pg.PlotWidget):
             self._names = names
             self.setYRange(-0.5, len(names) - 0.5, padding=0.02)
             # every class name legible: a text line per bar, plus the axis below
-            self.setMinimumHeight(self.fontMetrics().height() * (len(names) + 3))
+            self.setMinimumHeight(self.fontMetrics().height() * (len(names) + 2))
         top = int(np.argmax(probs))
         true = probe.input.label
         if (names, true) != self._ticks:  # only on change: new ticks redraw the axis
@@ -66,49 +67,126 @@ def to_qimage(tile: np.ndarray) -> QImage:
 
 
 class ImageGrid(QWidget):
-    """Thumbnails with a caption under each, drawn in one paint; `clicked(i)`."""
+    """Thumbnails with a caption under each, drawn in one paint; `clicked(i)`.
+
+    It shows every image in the room it has (see `fit`) when they can all be
+    MIN_SIDE pixels or more, choosing the columns so that the captions are whole where
+    that is possible; where they cannot, the thumbnails keep MIN_SIDE and the grid
+    grows taller than its room (the GridArea around it scrolls)."""
 
     clicked = pyqtSignal(int)
-    LINE = 15
-    CAPTION = 2 * LINE  # the prediction, then the true class
+    MIN_SIDE = 44  # pixels: a smaller thumbnail is not worth showing
+    TEXT_SCALE = 0.85  # captions are a little smaller than the panel's text
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setToolTip(GRID_TIP)
-        self.setMinimumSize(200, 200)
+        self.setMinimumSize(self.MIN_SIDE, self.MIN_SIDE)
         self.grid: PredictionGrid | None = None
         self.names: tuple[str, ...] = ()
         self._images: list[QImage] = []
+        self._room = QSize()  # the space to fill: the viewport of the scroll area around
 
     def show_grid(self, grid: PredictionGrid, names: tuple[str, ...]) -> None:
         if self.grid is None or self.grid.images is not grid.images:
             self._images = [to_qimage(grid.images.tile_image(i))
                             for i in range(grid.images.count)]
+        renamed = names != self.names
         self.grid, self.names = grid, names
+        if renamed:  # other captions: maybe other columns
+            self.fit(self._room)
         self.update()
 
+    # -- geometry -------------------------------------------------------------------------
+    def caption_font(self) -> QFont:
+        font = self.font()
+        font.setPointSizeF(font.pointSizeF() * self.TEXT_SCALE)
+        return font
+
+    def line_height(self) -> int:
+        return QFontMetrics(self.caption_font()).lineSpacing()
+
+    def _caption_width(self) -> int:
+        """What the widest caption needs, at most a thumbnail's width for 3 columns."""
+        metrics = QFontMetrics(self.caption_font())
+        widest = max((metrics.horizontalAdvance(f"{name} 100%") for name in self.names),
+                     default=0)
+        return widest + 4
+
     def layout_cells(self) -> tuple[int, int, int]:
-        """(columns, cell width, cell height): the column count that gives the largest
-        thumbnails in the widget's current shape; a cell is a square image and its
-        caption."""
-        count = max(1, len(self._images))
+        """(columns, cell width, cell height); a cell is a square image and its caption."""
+        height = min(self.height(), self._room.height()) if self._room.isValid() \
+            else self.height()
+        columns, side = self._layout(self.width(), height)
+        return columns, side, side + 2 * self.line_height()
+
+    def _layout(self, width: int, height: int) -> tuple[int, int]:
+        """(columns, thumbnail side) for `width` x `height` pixels: all images at once if
+        they can be MIN_SIDE or more, with whole captions if some column count allows
+        it; else MIN_SIDE (or more, to use the width), in as many rows as that takes."""
+        count, caption = max(1, len(self._images)), 2 * self.line_height()
 
         def side(columns: int) -> int:
             rows = -(-count // columns)
-            return min(self.width() // columns, self.height() // rows - self.CAPTION)
+            return min(width // columns, height // rows - caption)
 
-        columns = max(range(1, count + 1), key=side)
-        best = max(8, side(columns))
-        return columns, best, best + self.CAPTION
+        fitting = [c for c in range(1, count + 1) if side(c) >= self.MIN_SIDE]
+        if fitting:
+            readable = [c for c in fitting if side(c) >= self._caption_width()]
+            columns = max(readable or fitting, key=side)
+            return columns, side(columns)
+        columns = max(1, width // max(self.MIN_SIDE, min(self._caption_width(), width // 3)))
+        return columns, max(self.MIN_SIDE, width // columns)
 
+    def fit(self, room: QSize) -> None:
+        """Lay out for `room`: taller than it only if the images cannot all show."""
+        self._room = room
+        if not room.isValid():
+            return
+        columns, side = self._layout(room.width(), room.height())
+        rows = -(-max(1, len(self._images)) // columns)
+        needed = rows * (side + 2 * self.line_height())
+        self.setMinimumHeight(needed if needed > room.height() else self.MIN_SIDE)
+
+    # -- captions -----------------------------------------------------------------------------
+    def captions(self, i: int, width: int) -> tuple[str, str]:
+        """Image i's two caption lines for `width` pixels: the prediction with its
+        probability, and the true class. Shortened only as far as needed: first
+        "true: " goes, then the names lose their ends (never the percentage)."""
+        g, metrics = self.grid, QFontMetrics(self.caption_font())
+        guess, percent = self.names[g.predicted[i]], f"{g.confidence[i]:.0%}"
+        first = f"{guess} {percent}"
+        if metrics.horizontalAdvance(first) > width:
+            room = width - metrics.horizontalAdvance(f" {percent}")
+            first = f"{metrics.elidedText(guess, Qt.TextElideMode.ElideRight, room)} {percent}"
+        truth = self.names[g.true[i]]
+        second = tr("true: {name}", name=truth)
+        if metrics.horizontalAdvance(second) > width:
+            second = metrics.elidedText(truth, Qt.TextElideMode.ElideRight, width)
+        return first, second
+
+    def cell_tip(self, i: int) -> str:
+        g = self.grid
+        verdict = tr("right") if g.true[i] == g.predicted[i] else tr("wrong")
+        return tr("The network says {guess} ({percent}); the true class is {truth}: {verdict}. "
+                  "Click to probe with this image.", guess=self.names[g.predicted[i]],
+                  percent=f"{g.confidence[i]:.0%}", truth=self.names[g.true[i]],
+                  verdict=verdict)
+
+    def cell_at(self, pos: QPointF) -> int | None:
+        columns, w, h = self.layout_cells()
+        c, r = int(pos.x() // w), int(pos.y() // h)
+        i = r * columns + c
+        return i if c < columns and 0 <= i < len(self._images) else None
+
+    # -- events -------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:
         if self.grid is None:
             return
         painter = QPainter(self)
-        font = painter.font()
-        font.setPointSizeF(font.pointSizeF() * 0.85)
-        painter.setFont(font)
+        painter.setFont(self.caption_font())
         columns, w, h = self.layout_cells()
+        line = self.line_height()
         g = self.grid
         for i, image in enumerate(self._images):
             r, c = divmod(i, columns)
@@ -118,23 +196,43 @@ class ImageGrid(QWidget):
             if not right:
                 painter.setPen(QPen(WRONG, 3))
                 painter.drawRect(QRectF(x + 2, y + 2, w - 4, w - 4))
-            for line, (text, colour) in enumerate((
-                    (f"{self.names[g.predicted[i]]} {g.confidence[i]:.0%}",
-                     RIGHT if right else WRONG),
-                    (f"true: {self.names[g.true[i]]}", TRUTH))):
+            for k, (text, colour) in enumerate(zip(self.captions(i, w - 2),
+                                                   (RIGHT if right else WRONG, TRUTH),
+                                                   strict=True)):
                 painter.setPen(colour)
-                painter.drawText(QRectF(x, y + w - 2 + line * self.LINE, w, self.LINE),
-                                 Qt.AlignmentFlag.AlignCenter,
-                                 painter.fontMetrics().elidedText(
-                                     text, Qt.TextElideMode.ElideMiddle, w - 2))
+                painter.drawText(QRectF(x, y + w - 2 + k * line, w, line),
+                                 Qt.AlignmentFlag.AlignCenter, text)
         painter.end()
 
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and self.grid is not None:
+            i = self.cell_at(QPointF(event.pos()))
+            QToolTip.showText(event.globalPos(), GRID_TIP if i is None else self.cell_tip(i),
+                              self)
+            return True
+        return super().event(event)
+
     def mousePressEvent(self, event) -> None:
-        columns, w, h = self.layout_cells()
-        c, r = int(event.position().x() // w), int(event.position().y() // h)
-        i = r * columns + c
-        if c < columns and 0 <= i < len(self._images):
+        i = self.cell_at(event.position())
+        if i is not None:
             self.clicked.emit(i)
+
+
+class GridArea(QScrollArea):
+    """Scrolls the grid when its images cannot all show legibly in the room it has."""
+
+    def __init__(self, grid: ImageGrid, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWidget(grid)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setMinimumSize(grid.MIN_SIDE, grid.MIN_SIDE)
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            self.widget().fit(self.viewport().size())
+        return super().viewportEvent(event)
 
 
 class PredictionsView(LiveView):
@@ -142,7 +240,7 @@ class PredictionsView(LiveView):
         super().__init__(model, parent)
         self.probe_title = live_label(lines=2, wrap=True)
         self.probe_view = pg.GraphicsLayoutWidget()
-        self.probe_view.setFixedHeight(130)
+        self.probe_view.setFixedHeight(110)
         self.probe_box = image_view_box(self.probe_view.ci, 0, 0)
         self.probe_image = pg.ImageItem()
         self.probe_box.addItem(self.probe_image)
@@ -150,6 +248,7 @@ class PredictionsView(LiveView):
         self.grid_title = live_label(lines=2, wrap=True)
         self.grid = ImageGrid()
         self.grid.clicked.connect(self._on_grid_click)
+        self.grid_area = GridArea(self.grid)
         left = QWidget()
         column = QVBoxLayout(left)
         column.addWidget(self.probe_title)
@@ -158,14 +257,14 @@ class PredictionsView(LiveView):
         right = QWidget()
         column = QVBoxLayout(right)
         column.addWidget(self.grid_title)
-        column.addWidget(self.grid, 1)
+        column.addWidget(self.grid_area, 1)
         self.split = QSplitter(Qt.Orientation.Horizontal)
         self.split.addWidget(left)
         self.split.addWidget(right)
         QVBoxLayout(self).addWidget(self.split)
         # its own minimum, not the side-by-side layout's: a narrow dock then gets the
         # stacked layout (resizeEvent) rather than a horizontal scroll bar
-        self.setMinimumSize(240, 420)
+        self.setMinimumSize(200, 380)
         self._picture = None
         self._split_sized = False
 

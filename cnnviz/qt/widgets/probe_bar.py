@@ -7,7 +7,9 @@ from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 from cnnviz.core.snapshot import ProbeImage
 from cnnviz.qt.live_model import LiveModel
 from cnnviz.qt.widgets.live_label import live_label
+from cnnviz.qt.widgets.wheel_guard import wheel_only_when_focused
 
+CAPTION_MIN_WIDTH = 110  # pixels: "validation image 1234" and its class in two lines
 PROBE_TIP = ("The probe image is the one example the live views send through the network. "
              "Pick another from the test set here, click an image in Predictions or the "
              "confusion matrix, or draw your own.")
@@ -30,7 +32,9 @@ class ProbeBar(QWidget):
         self.classes = QComboBox()
         self.classes.setToolTip("Step only through images of this class")
         self.classes.activated.connect(self._on_class)
-        self.caption = live_label()
+        wheel_only_when_focused(self.classes)
+        self.caption = live_label(lines=2, wrap=True)  # two lines beside narrow views
+        self.caption.setMinimumWidth(CAPTION_MIN_WIDTH)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("Probe image:"))

@@ -13,6 +13,7 @@ from cnnviz.core.replay import Frame, Replay
 from cnnviz.qt.live_model import LiveModel
 from cnnviz.qt.widgets.live_label import live_label
 from cnnviz.qt.widgets.mosaic_view import ACTIVATION_LUT, GREY_LUT, SIGNED_LUT, MosaicPanel
+from cnnviz.qt.widgets.wheel_guard import wheel_only_when_focused
 
 COLUMNS = 4
 PLAY_FPS = 8
@@ -32,6 +33,7 @@ class ReplayView(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setToolTip("One position per kept snapshot, oldest on the left")
         self.slider.valueChanged.connect(self.show_frame)
+        wheel_only_when_focused(self.slider)
         self.caption = live_label("No replay yet: train the network to record one.")
         intro = QLabel(INTRO)
         intro.setWordWrap(True)

@@ -12,11 +12,13 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import (
     QAbstractSpinBox,
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
     QGroupBox,
+    QLabel,
     QProgressBar,
     QSizePolicy,
     QSpinBox,
@@ -25,13 +27,15 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.core.config import MAX_BATCH_SIZE, MAX_EPOCHS, MAX_SEED, OPTIMIZERS
+from cnnviz.core.config import AUGMENTATIONS, MAX_BATCH_SIZE, MAX_EPOCHS, MAX_SEED, OPTIMIZERS
+from cnnviz.core.i18n import tr
 from cnnviz.core.progress import format_duration
 from cnnviz.core.snapshot import COMPILING, FINISHED, PAUSED, RUNNING, STOPPED, Snapshot
 from cnnviz.qt.session import IDLE, Session
 from cnnviz.qt.throttle import Throttle
 from cnnviz.qt.widgets.data_picker import DataPicker
 from cnnviz.qt.widgets.live_label import live_label
+from cnnviz.qt.widgets.wheel_guard import wheel_only_when_focused
 
 TIPS = {
     "optimizer": "How the gradient turns into a weight update.\n"
@@ -48,6 +52,14 @@ TIPS = {
     "seed": "Fixes everything random (initial weights, the validation split, the order of "
             "the images), so the same settings give the same curves again.",
 }
+
+
+def augment_choices() -> dict[str, tuple[str, str]]:
+    """Each augmentation's check box text and tip, by name."""
+    return {"flip": (tr("Flip"), tr("Mirror left to right, at random (half the images)")),
+            "shift": (tr("Shift"), tr("Move by up to an eighth of the size in any direction")),
+            "rotate": (tr("Rotate"), tr("Turn by up to 15 degrees either way")),
+            "noise": (tr("Noise"), tr("Add a little random noise to every pixel"))}
 STATE_TEXT = {
     IDLE: "Ready",
     COMPILING: "Compiling… (JAX turns the network into machine code before the first step)",
@@ -85,9 +97,17 @@ class TrainingPanel(QWidget):
         self.batch_size = _spin(1, MAX_BATCH_SIZE, TIPS["batch_size"])
         self.epochs = _spin(1, MAX_EPOCHS, TIPS["epochs"])
         self.seed = _spin(0, MAX_SEED, TIPS["seed"])
+        self.augment: dict[str, QCheckBox] = {}
+        choices = augment_choices()
+        for name in AUGMENTATIONS:
+            text, tip = choices[name]
+            box = self.augment[name] = QCheckBox(text)
+            box.setToolTip(tip)
+        wheel_only_when_focused(self.optimizer, self.learning_rate, self.batch_size,
+                                self.epochs, self.seed)
         self.progress = QProgressBar()
         self.state = live_label(wrap=True)
-        self.metrics = live_label()
+        self.metrics = live_label(lines=2, wrap=True)  # loss, accuracy, validation, speed
         self.device = live_label()
         self.device.setToolTip("Where JAX runs the training: the CPU, or a GPU if JAX finds "
                                "one (install cnnviz[cuda] for NVIDIA GPUs).")
@@ -110,6 +130,15 @@ class TrainingPanel(QWidget):
                               ("Batch size", self.batch_size), ("Epochs", self.epochs),
                               ("Seed", self.seed)):
             form.addRow(label, widget)
+        augment = QGridLayout()
+        for i, box in enumerate(self.augment.values()):
+            augment.addWidget(box, i // 2, i % 2)
+        augment_label = QLabel(tr("Augment"))
+        augment_label.setToolTip(tr(
+            "Data augmentation: each training image is changed at random every time it is "
+            "used, so the network sees more variety than the data set holds and overfits "
+            "less. Validation and test images stay as they are."))
+        form.addRow(augment_label, augment)
         run = QGroupBox("Run")
         grid = QGridLayout(run)
         for i, action in enumerate(run_actions):
@@ -122,6 +151,7 @@ class TrainingPanel(QWidget):
         for row, widget in enumerate((self.progress, self.state, self.metrics, self.device)):
             grid.addWidget(widget, rows + row, 0, 1, 2)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)  # fits a 1024 px window's side column
         layout.addWidget(data)
         layout.addWidget(params)
         layout.addWidget(run)
@@ -134,15 +164,26 @@ class TrainingPanel(QWidget):
         self.batch_size.valueChanged.connect(lambda v: s.set_config(batch_size=v))
         self.epochs.valueChanged.connect(lambda v: s.set_config(epochs=v))
         self.seed.valueChanged.connect(lambda v: s.set_config(seed=v))
+        for box in self.augment.values():
+            box.toggled.connect(self._set_augment)
         s.config_changed.connect(self._show_config)
         s.run_changed.connect(self._show_run)
         s.data_changed.connect(self._show_run)
         s.history_reset.connect(self._show_run)
+        s.history_reset.connect(self._forget_metrics)
         s.worker.snapshot.connect(self._on_snapshot)
         s.worker.device_found.connect(self._show_device)
 
+    def _set_augment(self) -> None:
+        self.session.set_config(augment=tuple(name for name, box in self.augment.items()
+                                              if box.isChecked()))
+
     def _show_config(self) -> None:
         c = self.session.config
+        for name, box in self.augment.items():
+            box.blockSignals(True)
+            box.setChecked(name in c.augment)
+            box.blockSignals(False)
         for widget, value in ((self.optimizer, c.optimizer), (self.learning_rate, c.learning_rate),
                               (self.batch_size, c.batch_size), (self.epochs, c.epochs),
                               (self.seed, c.seed)):
@@ -159,7 +200,8 @@ class TrainingPanel(QWidget):
     def _show_run(self) -> None:
         """Enable what may change now and show the progress the history records."""
         s = self.session
-        for widget in (self.data, self.optimizer, self.batch_size, self.epochs, self.seed):
+        for widget in (self.data, self.optimizer, self.batch_size, self.epochs, self.seed,
+                       *self.augment.values()):
             widget.setEnabled(not s.active)
         state = (STATE_TEXT[s.state] if s.dataset is not None or s.active
                  else "Waiting for the data")
@@ -167,7 +209,12 @@ class TrainingPanel(QWidget):
         spe = s.steps_per_epoch()
         if spe and not s.active:
             self._show_progress(s.history.steps, spe, s.config.epochs, None)
-        if not s.history.steps:
+
+    def _forget_metrics(self) -> None:
+        """A new history (weights reset, a file opened): the last run's figures go. (Not
+        on every change of the run: the session's history only follows a run at its
+        checkpoints, so mid-run it still looks empty.)"""
+        if not self.session.history.steps:
             self._metrics.clear()
             self.metrics.setText("")
 

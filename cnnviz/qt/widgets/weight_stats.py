@@ -15,6 +15,7 @@ from cnnviz.core.snapshot import LayerStats, Views
 from cnnviz.qt.live_model import LiveModel
 from cnnviz.qt.widgets.live_label import live_label
 from cnnviz.qt.widgets.live_view import LiveView
+from cnnviz.qt.widgets.wheel_guard import wheel_only_when_focused
 
 INTRO = ("Left: the size (L2 norm) of each layer's weights and of the loss gradient on them, "
          "through training, on a log scale. Gradients that are far smaller in the first "
@@ -49,6 +50,7 @@ class WeightStatsView(LiveView):
                              "outputs for the probe image")
         self.layer.currentIndexChanged.connect(self.refresh)
         self.kind.currentIndexChanged.connect(self.refresh)
+        wheel_only_when_focused(self.layer, self.kind)
         self.histogram = pg.PlotWidget()
         self.histogram.setMenuEnabled(False)
         self.histogram.setLabel("left", "count")
