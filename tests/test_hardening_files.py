@@ -30,6 +30,7 @@ from cnnviz.data.download import RemoteFile
 from cnnviz.data.idx import read_idx
 from cnnviz.data.registry import load_dataset
 from cnnviz.io import atomic, project
+from cnnviz.io.archive import ArchiveError, parse_npy
 from cnnviz.io.project import FORMAT, Project, ProjectFileError, load_project, save_project
 
 SMALL = NetworkSpec((8, 8, 1), (Conv2D(2, 3), Flatten(), Dense(3, "none")))
@@ -359,3 +360,14 @@ def test_the_next_save_removes_stale_temporaries_of_its_file_only(tmp_path):
     save_project(path, Project(SMALL))
     assert not stale.exists() and fresh.exists() and other.exists()
     assert stat.S_ISREG(path.stat().st_mode)
+
+
+@pytest.mark.parametrize("header", [
+    "{'descr': '<f8', 'fortran_order': False, 'shape': (3,", "{'descr': '|O', "
+    "'fortran_order': False, 'shape': (3,), }", "{'descr': '<f8', 'fortran_order': False, "
+    "'shape': (2**40,), }", "__import__('os').system('true')"])
+def test_an_npy_header_is_matched_never_evaluated(header):
+    encoded = header.encode("latin1")
+    data = b"\x93NUMPY\x01\x00" + len(encoded).to_bytes(2, "little") + encoded + bytes(24)
+    with pytest.raises(ArchiveError):
+        parse_npy(data, "x.npy")

@@ -75,8 +75,9 @@ def load_folder(path: str | Path, *, image_size: int | None = None, seed: int = 
             try:
                 images.append(_read_image(path, size))
                 labels.append(label)
-            except (OSError, ValueError, Image.DecompressionBombError,
-                    Image.DecompressionBombWarning) as exc:
+            # Pillow's decoders raise what they like on a damaged file (OSError, ValueError,
+            # SyntaxError, struct.error, ...): whatever it is, the file is skipped, not the set
+            except Exception as exc:  # noqa: BLE001
                 why = ("damaged, or not a PNG, JPEG or BMP image"
                        if isinstance(exc, UnidentifiedImageError) else str(exc))
                 notes.append(f"skipped {path.relative_to(root)}: cannot read it ({why})")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import zipfile
 import zlib
 
@@ -75,33 +76,42 @@ def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes
     return bytes(out)
 
 
+# The header numpy writes: a Python dict literal in this one layout. It is matched here,
+# not evaluated: numpy's own reader tokenizes and literal-evals it, which a damaged header
+# can make raise almost anything.
+_NPY_MAGIC = b"\x93NUMPY"
+_NPY_HEADER = re.compile(r"\{'descr': '([<>|=]?[a-zA-Z][0-9]*)', 'fortran_order': (True|False), "
+                         r"'shape': \(((?:\d+, ?)*\d*)\), \}\s*")
+
+
 def parse_npy(data: bytes, name: str) -> np.ndarray:
-    """The array in the bytes of one .npy file (format 1.0 or 2.0, no Python objects)."""
-    f = io.BytesIO(data)
+    """The array in the bytes of one .npy file (format 1.0 or 2.0, plain numbers only)."""
+    version = data[6:8]
+    if data[:6] != _NPY_MAGIC or version not in (b"\x01\x00", b"\x02\x00"):
+        raise ArchiveError(tr("{name}: not an .npy array of format 1.0 or 2.0", name=name))
+    size_bytes = 2 if version == b"\x01\x00" else 4
+    start = 8 + size_bytes
+    length = int.from_bytes(data[8:start], "little")
+    match = _NPY_HEADER.fullmatch(data[start:start + length].decode("latin1"))
+    if match is None or len(data) < start + length:
+        raise ArchiveError(tr("{name}: not a readable .npy header", name=name))
     try:
-        version = np.lib.format.read_magic(f)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-        else:
-            raise ArchiveError(tr("{name}: .npy format version {version} is not read",
-                                  name=name, version=version))
-    except (ValueError, EOFError, SyntaxError, TypeError) as exc:
-        if isinstance(exc, ArchiveError):
-            raise
-        raise ArchiveError(tr("{name}: not a readable .npy header ({reason})", name=name,
-                              reason=exc)) from None
-    if dtype.hasobject:
+        dtype = np.dtype(match[1])
+    except TypeError:
+        raise ArchiveError(tr("{name}: unknown element type {dtype}", name=name,
+                              dtype=match[1])) from None
+    if dtype.hasobject or dtype.itemsize == 0:
         raise ArchiveError(tr("{name} holds Python objects, which are never loaded", name=name))
+    shape = tuple(int(d) for d in match[3].replace(" ", "").split(",") if d)
+    offset = start + length
     count = math.prod(shape)  # Python integers: no overflow, whatever the header claims
-    if count * dtype.itemsize != len(data) - f.tell():
+    if count * dtype.itemsize != len(data) - offset:
         raise ArchiveError(tr("{name}: its header promises {shape} {dtype} ({size}) but "
                               "{held} follow", name=name, shape=shape, dtype=dtype,
                               size=format_bytes(count * dtype.itemsize),
-                              held=format_bytes(len(data) - f.tell())))
-    array = np.frombuffer(data, dtype, count, offset=f.tell())
-    return array.reshape(shape, order="F" if fortran else "C")
+                              held=format_bytes(len(data) - offset)))
+    array = np.frombuffer(data, dtype, count, offset=offset)
+    return array.reshape(shape, order="F" if match[2] == "True" else "C")
 
 
 def read_npz(data: bytes, limit: int) -> dict[str, np.ndarray]:
