@@ -236,17 +236,23 @@ def _logits(spec, params, x):
     return forward(spec, params, x)
 
 
-def images_per_second(spec: NetworkSpec, weights: Weights, batch_size: int = EVAL_BATCH,
-                      repeats: int = 7) -> float:
-    """Measured inference speed: the median of `repeats` timed batches (after one that
-    compiles), dense compute as XLA does it (a zero weight costs as much as any)."""
-    params = jax.tree.map(jnp.asarray, weights)
-    x = jnp.asarray(np.random.default_rng(0).random((batch_size, *spec.input_shape),
-                                                    np.float32))
-    _logits(spec, params, x).block_until_ready()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
+def images_per_second(variants: list[tuple[NetworkSpec, Weights]],
+                      batch_size: int = EVAL_BATCH, repeats: int = 9) -> list[float]:
+    """Measured inference speed of each (network, weights), dense compute as XLA does it
+    (a zero weight costs as much as any): the median of `repeats` timed batches after one
+    that compiles, the variants taking turns, so that a machine's changing speed (other
+    work, clocks) falls on all of them alike."""
+    calls = []
+    for spec, weights in variants:
+        params = jax.tree.map(jnp.asarray, weights)
+        x = jnp.asarray(np.random.default_rng(0).random((batch_size, *spec.input_shape),
+                                                        np.float32))
         _logits(spec, params, x).block_until_ready()
-        times.append(time.perf_counter() - started)
-    return batch_size / statistics.median(times)
+        calls.append(partial(_logits, spec, params, x))
+    times: list[list[float]] = [[] for _ in calls]
+    for _ in range(repeats):
+        for call, record in zip(calls, times, strict=True):
+            started = time.perf_counter()
+            call().block_until_ready()
+            record.append(time.perf_counter() - started)
+    return [batch_size / statistics.median(record) for record in times]

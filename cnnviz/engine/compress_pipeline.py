@@ -324,13 +324,10 @@ def compare_speed(evaluators: Evaluators, spec: NetworkSpec, weights: Weights,
     """The unpruned network, the same with `sparsity` of single weights set to zero, and
     with that share of whole filters removed: measured side by side, one after another."""
     masks = magnitude_masks(spec, weights, sparsity, GLOBAL, layers)
-    unstructured = apply_masks(weights, masks)
     structured = structured_prune(spec, weights, sparsity, layers)
-    rows = []
-    for label, net, values in (("unpruned", spec, weights),
-                               ("unstructured", spec, unstructured),
-                               ("structured", structured.spec, structured.weights)):
-        nonzero = sum(int(np.count_nonzero(w["kernel"])) for w in values if w)
-        rows.append(SpeedRow(label, net, nonzero, total_macs(net),
-                             images_per_second(net, values), evaluators(net)(values)[1]))
-    return rows
+    variants = [("unpruned", spec, weights), ("unstructured", spec, apply_masks(weights, masks)),
+                ("structured", structured.spec, structured.weights)]
+    speeds = images_per_second([(net, values) for _, net, values in variants])
+    return [SpeedRow(label, net, sum(int(np.count_nonzero(w["kernel"])) for w in values if w),
+                     total_macs(net), speed, evaluators(net)(values)[1])
+            for (label, net, values), speed in zip(variants, speeds, strict=True)]
