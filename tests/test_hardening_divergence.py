@@ -137,3 +137,10 @@ def test_opening_weights_too_large_to_compute_with_explains_them(window, tmp_pat
     assert "as large as 3e+38" in box.text() and "Reset the weights" in box.text()
     box.close()
     assert "3e+38" in window.training.state.text()
+
+
+def test_the_explanation_says_which_weights_were_kept():
+    early = explain_divergence(Halt(DIVERGED, 14, 10.0, "sgd-momentum", 0, 0.4))
+    assert "kept as they were before training" in early
+    late = explain_divergence(Halt(DIVERGED, 1_234, 0.5, "adam", 1_000, 2.0))
+    assert "kept as they were after step 1,000" in late and "try 0.05" in late

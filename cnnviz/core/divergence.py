@@ -71,12 +71,14 @@ def explain_divergence(halt: Halt) -> str:
         return tr("The loss is not a number from the first step (step {step}). ",
                   step=f"{halt.step:,}") + explain_huge_weights(largest)
     rate = halt.learning_rate or math.nan
+    kept = (tr("as they were before training") if not halt.weights_step else
+            tr("as they were after step {step}", step=f"{halt.weights_step:,}"))
     return tr("Training diverged at step {step}: the loss stopped being a number (it grew "
               "past what 32-bit floats hold). The learning rate {rate:g} is likely too high "
               "for this network with {optimizer}: lower it (try {lower:g}) and train again. "
-              "The weights were kept as they were after step {kept}, the last known to be "
-              "finite.", step=f"{halt.step:,}", rate=rate, optimizer=halt.optimizer or "?",
-              lower=lower_rate(rate), kept=f"{halt.weights_step or 0:,}")
+              "The weights were kept {kept}, the last known to be finite.",
+              step=f"{halt.step:,}", rate=rate, optimizer=halt.optimizer or "?",
+              lower=lower_rate(rate), kept=kept)
 
 
 def explain_explosion(step: int, loss: float, learning_rate: float, optimizer: str) -> str:
