@@ -40,14 +40,8 @@ from cnnviz.data.dataset import Dataset
 from cnnviz.data.resize import resize_images
 from cnnviz.data.shapes import load_shapes
 from cnnviz.engine.compress import Evaluator, evaluation_set, sweep
-from cnnviz.engine.compress_pipeline import (
-    Compressed,
-    Evaluators,
-    compare_speed,
-    preview_prune,
-    prune,
-    quantize,
-)
+from cnnviz.engine.compress_pipeline import Compressed, prune, quantize
+from cnnviz.engine.compress_preview import Evaluators, compare_speed, preview_prune
 from cnnviz.engine.trainer import Trainer
 
 SLIDER_TARGET, SWEEP_TARGET = 1.0, 60.0  # seconds

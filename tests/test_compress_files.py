@@ -55,6 +55,7 @@ def test_a_record_reads_back_as_written_and_describes_itself():
     assert load_record(record_bytes(record)) == record
     assert "80.0 %" in describe(PRUNE) and "single weights" in describe(PRUNE)
     assert "90.0 % -> 85.0 %" in describe(PRUNE)
+    assert "2 epoch(s) in 2 round(s) (accuracy right after pruning: 60.0 %)" in describe(PRUNE)
     assert "int8-per-channel" in describe(QUANT) and "dense1" in describe(QUANT)
 
 

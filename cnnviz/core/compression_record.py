@@ -167,9 +167,11 @@ def describe(step: Step) -> str:
         how = tr("whole filters by L1 norm") if step.structured else tr(
             "single weights, one global threshold") if step.scope == "global" else tr(
             "single weights, each layer alike")
-        what = tr("pruned {sparsity} ({how}), fine-tuned {epochs} epoch(s) in {rounds} "
-                  "round(s)", sparsity=_percent(step.sparsity), how=how,
-                  epochs=step.fine_tune_epochs, rounds=step.rounds)
+        what = tr("pruned {sparsity} ({how})", sparsity=_percent(step.sparsity), how=how)
+        if step.fine_tune_epochs:
+            what += tr(", fine-tuned {epochs} epoch(s) in {rounds} round(s) (accuracy right "
+                       "after pruning: {pruned})", epochs=step.fine_tune_epochs,
+                       rounds=step.rounds, pruned=_percent(step.accuracy_pruned))
     else:
         what = tr("quantized to {scheme}, activations {activations}{kept}{qat}",
                   scheme=step.scheme, activations=tr(

@@ -280,7 +280,7 @@ class CompressModel(QObject):
     # -- in the worker thread ---------------------------------------------------------------------
     def _evaluators_of(self, source: Source):
         from cnnviz.engine.compress import evaluation_set
-        from cnnviz.engine.compress_pipeline import Evaluators
+        from cnnviz.engine.compress_preview import Evaluators
 
         key = (source.spec, id(source.dataset))
         if self._evaluators_for != key:
@@ -289,7 +289,7 @@ class CompressModel(QObject):
         return self._evaluators
 
     def _preview_job(self, source: Source, settings: PruneSettings) -> Iterator:
-        from cnnviz.engine.compress_pipeline import preview_prune
+        from cnnviz.engine.compress_preview import preview_prune
 
         yield preview_prune(self._evaluators_of(source), source.spec, source.weights,
                             settings.sparsity, settings.scope, settings.layers,
@@ -303,7 +303,7 @@ class CompressModel(QObject):
 
     def _speed_job(self, source: Source, sparsity: float, layers: list[str] | None
                    ) -> Iterator:
-        from cnnviz.engine.compress_pipeline import compare_speed
+        from cnnviz.engine.compress_preview import compare_speed
 
         yield compare_speed(self._evaluators_of(source), source.spec, source.weights,
                             sparsity, layers)
