@@ -36,6 +36,7 @@ def make_window(qtbot, tmp_path, monkeypatch, dataset: Dataset | None = None,
     """A shown window whose data loads `dataset` (whatever name is asked for)."""
     dataset = dataset or tiny_dataset()
     monkeypatch.setattr(dialogs, "ask_save_changes", lambda *args: dialogs.DISCARD)
+    monkeypatch.setattr(dialogs, "confirm", lambda *args: True)  # go ahead, whatever it asks
     settings = QSettings(str(tmp_path / settings_name), QSettings.Format.IniFormat)
     window = MainWindow(settings, load=lambda name, **kwargs: dataset)
     qtbot.addWidget(window)

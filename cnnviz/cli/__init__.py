@@ -13,6 +13,7 @@ import sys
 
 from cnnviz.cli import compress, explain, info, train
 from cnnviz.cli.common import USER_ERRORS, Parents
+from cnnviz.io.project import SUFFIX
 
 COMMANDS = (info, train, compress, explain)  # modules adding subcommands, in --help order
 
@@ -20,7 +21,8 @@ COMMANDS = (info, train, compress, explain)  # modules adding subcommands, in --
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cnnviz", description="Build, train and look inside convolutional networks. "
-        "Run without a command to open the window.")
+        f"Run without a command to open the window, or as `cnnviz FILE{SUFFIX}` to open a "
+        "project in it.")
     sub = parser.add_subparsers(dest="command")
     parents = Parents()
     for module in COMMANDS:
@@ -30,11 +32,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    project = argv[0] if len(argv) == 1 and argv[0].endswith(SUFFIX) else None
+    args = parser.parse_args([] if project else argv)  # a project file is no command
     if args.command is None:
         from cnnviz.qt.app import main as gui_main
 
-        return gui_main([])
+        return gui_main([project] if project else [])
     try:
         return args.func(args)
     except USER_ERRORS as exc:

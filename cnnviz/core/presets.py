@@ -84,3 +84,20 @@ def get_preset(name: str) -> Preset:
         return PRESETS[name]
     except KeyError:
         raise UnknownPresetError(name) from None
+
+
+def published_classes(preset: Preset) -> int:
+    """The classes of the data the preset was made for: its last Dense layer's units."""
+    return next(layer.units for layer in reversed(preset.spec.layers)
+                if isinstance(layer, Dense))
+
+
+def adapted_from(spec: NetworkSpec, num_classes: int | None) -> Preset | None:
+    """The preset that `spec` is, adapted to other data (another input shape or other
+    classes), or None if it is none, or one as published."""
+    for preset in PRESETS.values():
+        published = (preset.spec.input_shape, published_classes(preset))
+        if (published != (spec.input_shape, num_classes)
+                and preset.spec.adapted(spec.input_shape, num_classes or published[1]) == spec):
+            return preset
+    return None

@@ -9,7 +9,7 @@ from functools import partial
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
-from cnnviz.data.dataset import Dataset
+from cnnviz.data.dataset import Dataset, DatasetError
 from cnnviz.data.registry import load_dataset
 from cnnviz.qt.worker import GeneratorThread
 
@@ -63,7 +63,8 @@ class DatasetLoader(QObject):
     def _start(self, req: DataRequest) -> None:
         self._current, self._pending = req, None
         self._cancel = threading.Event()
-        thread = GeneratorThread(partial(self._run, req, self._cancel), "data")
+        thread = GeneratorThread(partial(self._run, req, self._cancel), "data",
+                                 expected=(DatasetError, OSError, LoadCancelled))
         thread.returned.connect(self._on_loaded)
         thread.errored.connect(self._on_failed)
         thread.finished.connect(self._on_finished)

@@ -11,6 +11,7 @@ from pathlib import Path
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from cnnviz.core.i18n import tr
 from cnnviz.io.project import SUFFIX
 
 SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
@@ -21,7 +22,7 @@ def ask_save_changes(parent: QWidget, name: str, training: bool) -> str:
     """SAVE, DISCARD or CANCEL."""
     box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
                       f"Save the changes to {name}?", parent=parent)
-    box.setInformativeText("Training is running; it will be stopped first." if training else
+    box.setInformativeText(tr("The training run will be stopped first.") if training else
                            "Your changes are lost if you don't save them.")
     box.setStandardButtons(QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
                            | QMessageBox.StandardButton.Cancel)
@@ -30,6 +31,17 @@ def ask_save_changes(parent: QWidget, name: str, training: bool) -> str:
     if answer == QMessageBox.StandardButton.Save:
         return SAVE
     return DISCARD if answer == QMessageBox.StandardButton.Discard else CANCEL
+
+
+def confirm(parent: QWidget, title: str, question: str, detail: str, accept: str) -> bool:
+    """Whether the user goes ahead (the `accept` button) rather than cancels."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, question, parent=parent)
+    box.setInformativeText(detail)
+    go = box.addButton(accept, QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(go)
+    box.exec()
+    return box.clickedButton() is go
 
 
 def show_error(parent: QWidget, title: str, message: str) -> QMessageBox:

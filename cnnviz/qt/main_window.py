@@ -226,7 +226,7 @@ class MainWindow(QMainWindow):
         a.save_as.triggered.connect(self.files.save_as)
         a.quit.triggered.connect(self.close)
         a.start_pause.triggered.connect(self._start_pause)
-        a.step.triggered.connect(s.step)
+        a.step.triggered.connect(self._step)
         a.stop.triggered.connect(s.stop)
         a.reset_weights.triggered.connect(s.reset_weights)
         s.run_changed.connect(self._update_run_actions)
@@ -245,11 +245,27 @@ class MainWindow(QMainWindow):
     def _start_pause(self) -> None:
         s = self.session
         if not s.active:
-            s.start()
+            if self._may_start_afresh():
+                s.start()
         elif s.state == PAUSED:
             s.resume()
         else:
             s.pause()
+
+    def _step(self) -> None:
+        if self.session.active or self._may_start_afresh():
+            self.session.step()
+
+    def _may_start_afresh(self) -> bool:
+        """Before a run replaces trained weights (the last one ran all its epochs):
+        whether the learner wants that."""
+        if self.session.start_mode() != AGAIN:
+            return True
+        return dialogs.confirm(
+            self, tr("Train again?"), tr("Train again from fresh weights?"),
+            tr("The trained weights are replaced; the curves so far stay on view, in grey, "
+               "for comparison. To train these weights further, raise Epochs instead."),
+            tr("Train Again"))
 
     def _on_running(self, running: bool) -> None:
         if running:  # the network is locked now; show the run's progress in its place

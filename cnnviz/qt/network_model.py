@@ -128,9 +128,16 @@ class NetworkModel(QObject):
 
     def set_data_shape(self, input_shape: Shape, num_classes: int) -> None:
         """Follow the dataset: take its input shape, and size the output layer to its
-        classes (that part is an undoable edit, so the learner can see and undo it)."""
+        classes. When the learner changes the data, that part is an undoable edit, so
+        they can see and undo it; the first data a network meets (the data chosen last
+        time, at start) only sets it up: nothing the learner did, nothing to undo."""
+        first = self._num_classes is None
         self._num_classes = num_classes
         self._update(NetworkSpec(tuple(input_shape), self._spec.layers))
         adapted = self._spec.adapted(input_shape, num_classes)
-        if adapted.layers != self._spec.layers:
+        if adapted.layers == self._spec.layers:
+            return
+        if first:
+            self._update(adapted)
+        else:
             self.edit(adapted.layers, f"Set output units to {num_classes} classes")

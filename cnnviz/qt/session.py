@@ -28,6 +28,7 @@ from cnnviz.core.memory import TrainingMemory, available_memory, too_much, train
 from cnnviz.core.network import NetworkError, NetworkSpec
 from cnnviz.core.snapshot import COMPILING, FINISHED, PAUSED, STOPPED, Snapshot
 from cnnviz.data.dataset import Dataset
+from cnnviz.data.registry import DATASETS
 from cnnviz.io.weights import WeightsError, flat_names, from_flat_names
 from cnnviz.qt.dataset_loader import DataRequest, DatasetLoader
 from cnnviz.qt.network_model import NetworkModel
@@ -58,6 +59,7 @@ class Session(QObject):
         self.data_error: str | None = None
         self.weights: Weights | None = None
         self.history = History()
+        self.previous: History | None = None  # the run before this one (its curves)
         self.state = IDLE
         self._trained_spec = network.spec  # the network weights and history belong to
         self._step_when_paused = False
@@ -77,13 +79,26 @@ class Session(QObject):
         return DataRequest(self.dataset_name, self.config.seed, self.config.validation_fraction)
 
     def select_dataset(self, name: str) -> None:
-        """Switch to another dataset; its curves start afresh, the weights stay if they fit."""
+        """Switch to another dataset; the weights stay if they fit it (a run continues
+        from them), the curves start afresh (the old ones are kept as `previous`)."""
         if name == self.dataset_name and (self.dataset is not None or self.loader.loading):
             return
         self.dataset_name = name
         self._clear_history()
         self.edited.emit()
         self.load_data()
+
+    def switch_discards(self, name: str) -> bool:
+        """Whether switching to dataset `name` would discard the trained weights: they
+        do not fit its input and classes (or, for a folder, may not)."""
+        if self.weights is None or name == self.dataset_name:
+            return False
+        info = DATASETS.get(name)
+        if info is None:
+            return True
+        spec = self.network.spec
+        adapted = spec.adapted(info.info.input_shape, info.info.num_classes)
+        return _refit(self.weights, spec, adapted) is None
 
     def load_data(self) -> None:
         self.dataset, self.data_error = None, None
@@ -129,9 +144,13 @@ class Session(QObject):
 
     # -- weights and history -------------------------------------------------------------
     def _clear_history(self) -> None:
+        """A new history; the one it replaces is kept as `previous` (its curves stay on
+        view for comparison), and the run it recorded is over."""
         if self.history.steps or self.history.epochs:
-            self.history = History()
+            self.previous, self.history = self.history, History()
             self.history_reset.emit()
+        if not self.active:
+            self.state, self.warning = IDLE, None
 
     def _on_network_changed(self) -> None:
         spec = self.network.spec
@@ -158,7 +177,7 @@ class Session(QObject):
         same_data = (dataset_name, config.seed, config.validation_fraction) == (
             self.dataset_name, self.config.seed, self.config.validation_fraction)
         self.config, self.dataset_name = config, dataset_name
-        self.weights, self.history = weights, history
+        self.weights, self.history, self.previous = weights, history, None
         self._trained_spec = self.network.spec
         self.state, self.warning = IDLE, None
         largest = largest_weight(weights) if weights is not None else 0.0

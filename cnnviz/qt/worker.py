@@ -74,9 +74,13 @@ class GeneratorThread(QObject):
     errored = pyqtSignal(object)
     finished = pyqtSignal()
 
-    def __init__(self, fn: Callable[[], object], name: str):
+    def __init__(self, fn: Callable[[], object], name: str,
+                 expected: tuple[type[Exception], ...] = ()):
+        """`expected`: the errors a user can cause (no data without a network, say):
+        they reach the listeners as any other, but are logged in one line, without a
+        traceback, for they are no fault of the program."""
         super().__init__()
-        self._fn = fn
+        self._fn, self._expected = fn, expected
         self._thread = threading.Thread(target=self._run, name=f"cnnviz-{name}", daemon=False)
 
     def start(self) -> None:
@@ -97,7 +101,10 @@ class GeneratorThread(QObject):
                 result = None
             self.returned.emit(result)
         except Exception as exc:  # shown to the user by whoever listens; keep the trace here
-            log.exception("background task failed")
+            if isinstance(exc, self._expected):
+                log.info("%s: %s", self._thread.name, exc)
+            else:
+                log.exception("background task failed")
             self.errored.emit(exc)
         finally:
             self.finished.emit()

@@ -21,6 +21,7 @@ from PyQt6.QtWidgets import (
 from cnnviz.core.i18n import tr
 from cnnviz.core.layers import Layer
 from cnnviz.core.memory import available_memory, format_bytes
+from cnnviz.core.presets import adapted_from, published_classes
 from cnnviz.qt.network_model import NetworkModel
 from cnnviz.qt.session import Session
 from cnnviz.qt.widgets.layer_editor import LayerEditor
@@ -165,6 +166,21 @@ class ArchitectureBuilder(QWidget):
             return f'<span style="color:{ERROR_COLOR}">{html.escape(text)}</span>'
         return html.escape(text)
 
+    def _preset_text(self) -> str:
+        """Beside the count, for a preset adapted to the data: that it was, and the count
+        the preset has as published (the one books and tutorials give)."""
+        preset = adapted_from(self.network.spec, self.network.num_classes)
+        if preset is None:
+            return ""
+        classes = published_classes(preset)
+        return "<br><i>" + html.escape(tr(
+            "{name}, adapted to this data ({shape}, {classes} classes); as published "
+            "({published_shape}, {published_classes} classes) it has {params} parameters.",
+            name=preset.name, shape=shape_label(self.network.spec.input_shape),
+            classes=self.network.num_classes, published_shape=shape_label(
+                preset.spec.input_shape), published_classes=classes,
+            params=f"{preset.spec.analyze(classes).total_params:,}")) + "</i>"
+
     def _refresh(self) -> None:
         spec, analysis = self.network.spec, self.network.analysis
         classes = self.network.num_classes
@@ -172,7 +188,7 @@ class ArchitectureBuilder(QWidget):
                             + (f"   →   {classes} classes" if classes else ""))
         self._totals.setText(f"<b>{analysis.total_params:,}</b> parameters · "
                              f"{_count(analysis.total_macs)} multiply-adds per image"
-                             + self._memory_text())
+                             + self._memory_text() + self._preset_text())
         lines = [f'<span style="color:{ERROR_COLOR if p.severity == "error" else WARNING_COLOR}">'
                  f'{"✖" if p.severity == "error" else "⚠"} {html.escape(str(p))}</span>'
                  for p in analysis.problems]

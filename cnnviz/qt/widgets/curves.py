@@ -37,6 +37,7 @@ from cnnviz.qt.widgets.wheel_guard import wheel_only_when_focused
 SMOOTH_PIXELS = 4  # the smoothed curve gets a point every this many pixel columns
 PRESENTING_LINES = 2.0  # how much thicker the lines are in presentation mode
 TRAIN_COLOR, VAL_COLOR = QColor(31, 119, 180), QColor(230, 110, 20)
+PREVIOUS_COLOR = QColor(150, 150, 150)
 DIVERGED_COLOR = QColor(214, 39, 40)
 HOVER_HINT = "Hover over a curve to read its values."
 EMPTY_HINT = ("Press Start (Space) to train: loss and accuracy appear here, step by step, "
@@ -80,6 +81,10 @@ class MetricPlot:
         self.val_item = plot.plot(pen=pg.mkPen(VAL_COLOR, width=2), symbol="o", symbolSize=7,
                                   symbolBrush=VAL_COLOR, symbolPen=None)
         self.val_item.setZValue(2)  # above the training curves
+        # the run before this one, smoothed, in grey beneath: what a change did
+        self.previous = plot.plot(pen=pg.mkPen(PREVIOUS_COLOR, width=2))
+        self.previous.setZValue(-1)
+        self.previous.setDownsampling(auto=True, method="mean")
         self.cursor = pg.InfiniteLine(angle=90, movable=False,
                                       pen=pg.mkPen((128, 128, 128), style=Qt.PenStyle.DashLine))
         self.cursor.hide()
@@ -100,6 +105,15 @@ class MetricPlot:
         steps = np.arange(first_step, first_step + len(values), dtype=np.float64)
         self.raw.extend(steps, values)
         self.smooth.extend(steps, self.ema(values))
+
+    def show_previous(self, values: np.ndarray | None) -> None:
+        """The previous run's values per step (None: there was none), smoothed as the
+        current run's are."""
+        if values is None or not len(values):
+            self.previous.setData([], [])
+            return
+        smoothed = Ema(self.ema.weight)(np.asarray(values, np.float64))
+        self.previous.setData(np.arange(1, len(values) + 1, dtype=np.float64), smoothed)
 
     def resmooth(self, weight: float) -> None:
         self.ema.reset(weight)
@@ -155,13 +169,18 @@ class MetricPlot:
         return ", ".join(parts)
 
 
-def legend_text() -> str:
-    """The legend of both plots, as rich text: each curve's look and what it shows."""
-    return tr('<span style="color:{raw}">━</span> each batch &nbsp; '
+def legend_text(previous: bool = False) -> str:
+    """The legend of both plots, as rich text: each curve's look and what it shows
+    (with `previous`, the previous run's curve too)."""
+    text = tr('<span style="color:{raw}">━</span> each batch &nbsp; '
               '<span style="color:{train}"><b>━</b></span> smoothed &nbsp; '
               '<span style="color:{val}">━●━</span> validation, each epoch',
               raw=TRAIN_COLOR.lighter(160).name(), train=TRAIN_COLOR.name(),
               val=VAL_COLOR.name())
+    if previous:
+        text += tr(' &nbsp; <span style="color:{grey}"><b>━</b></span> the run before',
+                   grey=PREVIOUS_COLOR.name())
+    return text
 
 
 class CurvesPanel(QWidget):
@@ -246,6 +265,7 @@ class CurvesPanel(QWidget):
         if history.steps:
             self.metrics[0].add_steps(1, np.asarray(history.step_loss, np.float64))
             self.metrics[1].add_steps(1, np.asarray(history.step_accuracy, np.float64))
+        self._show_previous()
         spe = steps_per_epoch or history.steps // max(len(history.epochs), 1)
         self._span(self._run_length())
         for i, epoch in enumerate(history.epochs):
@@ -271,6 +291,15 @@ class CurvesPanel(QWidget):
             metric.plot.addItem(mark, ignoreBounds=True)
             self._marks.append((metric.plot, mark))
 
+    def _show_previous(self) -> None:
+        """The session's previous run beneath this one, named in the legend."""
+        previous = self.session.previous
+        runs = ((previous.step_loss, previous.step_accuracy) if previous is not None
+                else (None, None))
+        for metric, values in zip(self.metrics, runs, strict=True):
+            metric.show_previous(values)
+        self.legend.setText(legend_text(previous is not None and previous.steps > 0))
+
     def _run_length(self) -> int:
         s = self.session
         return max(s.history.steps, (s.steps_per_epoch() or 0) * s.config.epochs)
@@ -287,6 +316,7 @@ class CurvesPanel(QWidget):
     def _resmooth(self, weight: float) -> None:
         for metric in self.metrics:
             metric.resmooth(weight)
+        self._show_previous()
         self._changed()
 
     # -- drawing ----------------------------------------------------------------------------

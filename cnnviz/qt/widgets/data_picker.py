@@ -13,7 +13,9 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from cnnviz.core.i18n import tr
 from cnnviz.data.registry import FOLDER_PREFIX, DatasetInfo, list_datasets
+from cnnviz.qt import dialogs
 from cnnviz.qt.session import Session
 from cnnviz.qt.widgets.wheel_guard import wheel_only_when_focused
 
@@ -68,6 +70,15 @@ class DataPicker(QWidget):
                 self._refresh()  # back to the dataset in use
                 return
             name = FOLDER_PREFIX + folder
+        if self.session.switch_discards(name) and not dialogs.confirm(
+                self, tr("Switch the data set?"),
+                tr("Switch to {name}? The trained weights do not fit its images and classes.",
+                   name=name.removeprefix(FOLDER_PREFIX)),
+                tr("Training would start again from fresh weights. The curves of the run so "
+                   "far stay on view, in grey, for comparison. (Save the project first to "
+                   "keep the weights.)"), tr("Switch")):
+            self._refresh()  # back to the dataset in use
+            return
         self.session.select_dataset(name)
 
     def _refresh(self) -> None:

@@ -110,6 +110,9 @@ class DrawCanvas(QWidget):
         painter.end()
 
 
+DRAW_HINT = "Draw something: the prediction and the feature maps follow your strokes."
+
+
 class DrawView(QWidget):
     """The canvas, Clear and Invert, and what the network makes of the drawing."""
 
@@ -124,8 +127,7 @@ class DrawView(QWidget):
         invert = QPushButton("Invert")
         invert.setToolTip("Swap ink and background: does the network still recognise it?")
         invert.clicked.connect(self.canvas.invert)
-        self.verdict = live_label("Draw something: the prediction and the feature maps "
-                                  "follow your strokes.", lines=2, wrap=True)
+        self.verdict = live_label(DRAW_HINT, lines=2, wrap=True)
         buttons = QHBoxLayout()
         buttons.addWidget(clear)
         buttons.addWidget(invert)
@@ -139,6 +141,8 @@ class DrawView(QWidget):
         self._on_dataset()
 
     def _on_dataset(self) -> None:
+        """Other data: a clean canvas of its shape, and no verdict in the old classes."""
+        self.verdict.setText(DRAW_HINT)
         if self.model.dataset is not None:
             self.canvas.reset(self.model.dataset.input_shape)
 
