@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cnnviz.cli import compress, explain, info, train
+from cnnviz.cli import compress, exchange, explain, info, train
 from cnnviz.cli.common import USER_ERRORS, Parents
 from cnnviz.io.project import SUFFIX
 
-COMMANDS = (info, train, compress, explain)  # modules adding subcommands, in --help order
+COMMANDS = (info, train, compress, exchange, explain)  # adding subcommands, in --help order
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,6 +24,7 @@ from cnnviz.qt import choices, dialogs
 from cnnviz.qt.actions import Icon, make_actions
 from cnnviz.qt.dataset_loader import DatasetLoader
 from cnnviz.qt.file_commands import FileCommands
+from cnnviz.qt.import_command import add_import_export
 from cnnviz.qt.network_model import NetworkModel
 from cnnviz.qt.presentation import Presentation
 from cnnviz.qt.project_file import ProjectFile
@@ -143,6 +144,8 @@ class MainWindow(QMainWindow):
         self.files = FileCommands(self, self.file, self.worker, self.settings,
                                   file.addMenu("Open &Recent"))
         file.addActions([a.save, a.save_as])
+        file.addSeparator()
+        self.importer, self.exporter = add_import_export(self, file)
         file.addSeparator()
         file.addAction(a.quit)
         edit = bar.addMenu("&Edit")

@@ -106,6 +106,17 @@ class ProjectFile(QObject):
         self._hand_out(values)
         self._set(path)
 
+    def open_new(self, project: Project) -> None:
+        """A project that has no file yet (e.g. an imported network): opened as it is,
+        unsaved, so that Save asks where to put it."""
+        self.network.reset(project.spec)
+        self.session.load_state(project.config, project.dataset, project.weights,
+                                project.history)
+        self._extras = {}
+        self._hand_out({})
+        self._set(None)
+        self.mark_modified()
+
     def save(self, path: str | Path) -> None:
         """Raises OSError if it cannot be written; the old file is then untouched."""
         s = self.session

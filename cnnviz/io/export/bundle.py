@@ -58,7 +58,8 @@ class ExportError(ValueError):
     """An export that cannot be made or written, said in one line."""
 
 
-def _files_for(formats: Sequence[str]) -> list[str]:
+def files_for(formats: Sequence[str]) -> list[str]:
+    """The files an export in `formats` holds, in the order they are written."""
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise ExportError(tr("unknown export format {names} (known: {known})",
@@ -91,7 +92,7 @@ def export_files(trained: Trained, formats: Sequence[str], model_name: str = "mo
     samples to store (e.g. test images), seeded random pixels if None. Raises
     ExportError, NetworkError or WeightsError if the network or weights are unusable."""
     spec = trained.spec
-    names = _files_for(formats)
+    names = files_for(formats)
     weights = from_flat_names(spec, flat_names(spec, trained.weights))  # checked, float32
     images, source = sample_images(spec.input_shape, images)
     logits = app_logits(spec, weights, images)

@@ -6,6 +6,7 @@ This is the one place io runs a model, to record what the app computes.
 
 from __future__ import annotations
 
+import functools
 import io
 
 import numpy as np
@@ -26,17 +27,22 @@ def sample_images(shape: tuple[int, ...], images: np.ndarray | None = None,
     return rng.integers(0, 256, (count, *shape), dtype=np.uint8), f"random pixels (seed {SEED})"
 
 
-def app_logits(spec, weights: Weights, images: np.ndarray) -> np.ndarray:
-    """The app's logits (N, classes) for images (N, H, W, C), uint8 or float32."""
-    import jax  # JAX only where a model runs, not to import io
-    import jax.numpy as jnp
+@functools.cache
+def _compiled_apply():
+    """apply() compiled once per network (JAX only where a model runs, not to import io)."""
+    import jax
 
     from cnnviz.engine.model import apply, to_float
 
+    return jax.jit(lambda spec, params, x: apply(spec, params, to_float(x)), static_argnums=0)
+
+
+def app_logits(spec, weights: Weights, images: np.ndarray) -> np.ndarray:
+    """The app's logits (N, classes) for images (N, H, W, C), uint8 or float32."""
+    import jax.numpy as jnp
+
     params = [{k: jnp.asarray(v) for k, v in layer.items()} for layer in weights]
-    # one compiled program: op by op, each of its operations would compile on its own
-    run = jax.jit(lambda p, x: apply(spec, p, to_float(x)))
-    return np.asarray(run(params, jnp.asarray(images)), np.float32)
+    return np.asarray(_compiled_apply()(spec, params, jnp.asarray(images)), np.float32)
 
 
 def samples_npz(images: np.ndarray, logits: np.ndarray) -> bytes:
