@@ -61,6 +61,9 @@ def test_the_slider_re_measures_the_pruned_network(window, qtbot):
     assert f"{100 * accuracy:.1f} %" in controls.figures.text()
     kernel = pruned[0]["kernel"]  # one global threshold: conv1's own share
     assert workspace.layers.table.item(0, 2).text() == f"{100 * np.mean(kernel == 0):.1f} %"
+    image = workspace.kernels.image.image  # conv1's kernels, the pruned ones black
+    holes = int(np.sum(np.all(image == 0, axis=-1)))
+    assert holes == int(np.sum(preview.masks[0]["kernel"] == 0)) > 0
     assert controls.layers.text() == "all 2 layers"
     with qtbot.waitSignal(model.preview_ready, timeout=60_000) as blocker:
         controls.layers.set_checked(["dense1"])  # conv1 is left whole

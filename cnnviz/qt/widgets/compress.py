@@ -27,6 +27,7 @@ from cnnviz.qt.widgets.compress_controls import PruneControls, QuantizeControls
 from cnnviz.qt.widgets.compress_model import CompressModel
 from cnnviz.qt.widgets.compress_plots import (
     GridHistogramView,
+    PrunedKernels,
     SweepPlot,
     TuningCurve,
     wrapped_label,
@@ -138,11 +139,13 @@ class CompressWorkspace(QWidget):
         scroll.setMinimumWidth(CONTROLS_WIDTH)
         self.views = QTabWidget()
         self.layers = LayerTable(model)
+        self.kernels = PrunedKernels(model)
         self.sweep = SweepPlot(model)
         self.grid = GridHistogramView(model)
         self.tuning = TuningCurve(model)
         self.speed = SpeedTable(model)
-        for view, title in ((self.layers, tr("Layers")), (self.sweep, tr("Sensitivity")),
+        for view, title in ((self.layers, tr("Layers")), (self.kernels, tr("Kernels")),
+                            (self.sweep, tr("Sensitivity")),
                             (self.grid, tr("Quantization grid")),
                             (self.tuning, tr("Fine-tuning")), (self.speed, tr("Speed"))):
             self.views.addTab(view, title)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from cnnviz.core.compression import (
@@ -27,6 +28,8 @@ from cnnviz.core.compression import (
 from cnnviz.core.compression_record import CompressionRecord, describe
 from cnnviz.core.config import TrainConfig
 from cnnviz.core.i18n import tr
+from cnnviz.core.layers import Conv2D
+from cnnviz.core.mosaic import kernel_mosaic, symmetric_range
 from cnnviz.core.network import NetworkSpec
 from cnnviz.core.quantization import (
     DEFAULT_PERCENTILE,
@@ -366,6 +369,29 @@ class CompressModel(QObject):
         if zoom is None:
             return grid_histogram(values, scale)
         return grid_histogram(values, scale, 16 * zoom, (-zoom * scale, zoom * scale))
+
+    def pruned_kernels(self, layer: str):
+        """The last preview's kernels of conv `layer` as a mosaic (a row per filter, a tile
+        per input channel, blue - white - red on the unpruned kernel's scale), a mosaic of
+        the same layout that is LEVELS where a weight was pruned and 0 where it stayed
+        (None when whole filters were removed instead), and how many filters are left."""
+        preview = self.preview
+        index = preview.spec.names.index(layer)
+        kernel = preview.weights[index]["kernel"]
+        scale = symmetric_range(self.session.weights[index]["kernel"])
+        values, filters = kernel_mosaic(kernel, scale, rgb=False), kernel.shape[-1]
+        if preview.masks is None:
+            return values, None, filters
+        pruned = np.where(preview.masks[index]["kernel"], -1.0, 1.0)
+        return values, kernel_mosaic(pruned, 1.0, rgb=False), filters
+
+    def conv_layers(self) -> list[str]:
+        """The conv layers of the last preview's network."""
+        preview = self.preview
+        if preview is None:
+            return []
+        return [name for name, layer in zip(preview.spec.names, preview.spec.layers,
+                                            strict=True) if isinstance(layer, Conv2D)]
 
     # -- saving -----------------------------------------------------------------------------------
     def save_result(self, path: str | Path) -> None:

@@ -18,8 +18,10 @@ from PyQt6.QtWidgets import (
 
 from cnnviz.core.compression import ALL_LAYERS
 from cnnviz.core.i18n import tr
+from cnnviz.core.mosaic import LEVELS
 from cnnviz.core.quantization import FLOAT16, INT8_PER_CHANNEL
 from cnnviz.qt.widgets.compress_model import CompressModel
+from cnnviz.qt.widgets.mosaic_view import SIGNED_LUT
 
 BARS = (90, 130, 200)
 GRID = (235, 70, 70)
@@ -260,3 +262,56 @@ class TuningCurve(QWidget):
             "comes back while training goes on with the compression held: pruned weights "
             "stay exactly zero, quantized ones on their grid.") if not snaps else tr(
             "{steps} steps of fine-tuning so far.", steps=len(accuracies)))
+
+
+class PrunedKernels(QWidget):
+    """A conv layer's kernels as the slider prunes them: every pruned weight a black
+    hole in its filter, on the blue - white - red scale of the Filters view."""
+
+    HOLE = np.array([0, 0, 0], np.uint8)
+
+    def __init__(self, model: CompressModel, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = model
+        self.layer = QComboBox()
+        self.layer.setToolTip(tr("The conv layer whose kernels are shown"))
+        self.view = pg.GraphicsLayoutWidget()
+        self.box = self.view.addViewBox(lockAspect=True, invertY=True, enableMouse=False,
+                                        enableMenu=False)
+        self.image = pg.ImageItem()
+        self.box.addItem(self.image)
+        self.note = wrapped_label()
+        choose = QHBoxLayout()
+        choose.addWidget(QLabel(tr("Layer")))
+        choose.addWidget(self.layer, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(choose)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.note)
+        self.layer.currentIndexChanged.connect(self.refresh)
+        model.preview_ready.connect(self.refresh)
+        model.source_changed.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        layers = self.model.conv_layers()
+        if layers != [self.layer.itemText(i) for i in range(self.layer.count())]:
+            self.layer.blockSignals(True)
+            self.layer.clear()
+            self.layer.addItems(layers)
+            self.layer.blockSignals(False)
+        if not layers:
+            self.image.clear()
+            self.note.setText(self.model.blocker() or tr("No conv layer to show."))
+            return
+        values, holes, filters = self.model.pruned_kernels(self.layer.currentText())
+        rgb = SIGNED_LUT[values.image]
+        if holes is not None:
+            rgb[holes.image == LEVELS] = self.HOLE
+        self.image.setImage(rgb, autoLevels=False)
+        self.box.autoRange(padding=0.02)
+        self.note.setText(tr(
+            "Each square is one filter's weights for one input channel (a row per filter). "
+            "Black: pruned, exactly zero. Removing whole filters instead leaves fewer rows "
+            "(and fewer columns in the next layer).") if holes is not None else tr(
+            "Whole filters removed: this layer has {count} filters left.", count=filters))
