@@ -107,6 +107,7 @@ class ProbeResult:
     picture: Mosaic  # the input image as the views show it (one tile)
     probabilities: np.ndarray  # (classes,), softmax of the logits
     layers: tuple[LayerMaps, ...]
+    weights: tuple[dict[str, np.ndarray], ...] | None = None  # the weights that computed it
 
 
 @dataclass(frozen=True, eq=False)

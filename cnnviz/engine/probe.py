@@ -67,6 +67,12 @@ def padded_batches(x: np.ndarray, y: np.ndarray, size: int = EVAL_BATCH):
         yield xb, yb, weight, n
 
 
+def fixed_batch(dataset: Dataset, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed, seeded batch of training images: the gradient's batch at rest."""
+    idx = np.sort(np.random.default_rng(0).permutation(len(dataset.x_train))[:size])
+    return dataset.x_train[idx], dataset.y_train[idx]
+
+
 # -- the jitted parts -------------------------------------------------------------------
 
 def _probe(spec, params, x):
@@ -148,6 +154,7 @@ class Request:
     kernels: dict[int, Any]  # the asked-for layers' kernels
     grads: dict[int, Any] | None  # the weighted layers' kernel gradients, if asked for
     grid: Any | None  # (predicted class, its probability) of the test grid, if asked for
+    weights: Any = None  # every layer's weights (the step-through works from them)
 
 
 def _frozen(tree):
@@ -174,6 +181,7 @@ class Prober:
         self._evaluate = jax.jit(partial(_evaluate, spec))
         self._kernel_gradients = jax.jit(partial(_kernel_gradients, spec, self.weighted))
         self._copy_kernels = jax.jit(_copy_kernels, static_argnums=0)
+        self._copy_weights = jax.jit(partial(jax.tree.map, jnp.copy))  # see _copy_kernels
         pool_x, pool_y = (dataset.x_test, dataset.y_test) if len(dataset.x_test) else (
             dataset.x_val, dataset.y_val)
         self._grid_idx = np.sort(np.random.default_rng(0).permutation(len(pool_x))[:grid_size])
@@ -218,17 +226,18 @@ class Prober:
         return Request(step, epoch, probe, image, self._probe(params, image[None]),
                        self._copy_kernels(tuple(kernels), params), grads,
                        self._predict(params, self._grid_x) if grid and self._grid_picture
-                       is not None else None)
+                       is not None else None, self._copy_weights(params))
 
     def fetch(self, request: Request) -> tuple[ProbeResult, dict[int, np.ndarray],
                                                dict[int, np.ndarray] | None,
                                                PredictionGrid | None]:
         """(the probe's result, kernels, gradients, test grid) of a request, on the host."""
-        (probs, outputs), kernels, grads, grid = _frozen(
-            (request.outputs, request.kernels, request.grads, request.grid))
+        (probs, outputs), kernels, grads, grid, weights = _frozen(
+            (request.outputs, request.kernels, request.grads, request.grid, request.weights))
         layers = tuple(layer_maps(name, out) for name, out in zip(self.names, outputs,
                                                                     strict=True))
-        result = ProbeResult(request.probe, image_mosaic(request.image[None]), probs, layers)
+        result = ProbeResult(request.probe, image_mosaic(request.image[None]), probs, layers,
+                             tuple(weights))
         if grid is not None:
             grid = PredictionGrid(self._grid_picture, self._grid_idx, self._grid_y, *grid)
         return result, kernels, grads, grid
@@ -293,9 +302,7 @@ class Prober:
 
     # -- everything at once ----------------------------------------------------------------
     def fixed_batch(self, size: int) -> tuple[np.ndarray, np.ndarray]:
-        """A fixed, seeded batch of training images: the gradient's batch at rest."""
-        idx = np.sort(np.random.default_rng(0).permutation(len(self.dataset.x_train))[:size])
-        return self.dataset.x_train[idx], self.dataset.y_train[idx]
+        return fixed_batch(self.dataset, size)
 
     def views_at_rest(self, params: Params, probe: ProbeImage, step: int,
                       batch_size: int) -> Views:

@@ -26,6 +26,7 @@ class LiveModel(QObject):
     replay_changed = pyqtSignal(object)  # Replay
     probe_requested = pyqtSignal(object)  # ProbeImage the user chose; its data follows
     dataset_changed = pyqtSignal()
+    explain_requested = pyqtSignal(str, tuple)  # step through this (layer or stage, position)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -118,3 +119,8 @@ class LiveModel(QObject):
 
     def draw(self, image: np.ndarray) -> None:
         self.request_probe(ProbeImage(image, None, DRAWING))
+
+    def explain(self, layer: str, position: tuple = ()) -> None:
+        """Ask the step-through to show `position` of `layer` (a layer's name, "softmax"
+        or "looks", for the class `position[0]`) for the probe image."""
+        self.explain_requested.emit(layer, tuple(position))

@@ -112,10 +112,12 @@ class GeneratorThread(QObject):
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """The trainer's weights and history, copied in its own thread while it rests."""
+    """The trainer's weights, history and optimizer state (the optax tree, for the
+    step-through's update in numbers), copied in its own thread while it rests."""
 
     weights: Weights
     history: History
+    optimizer_state: object = None
 
 
 def load_engine() -> str:
@@ -197,7 +199,8 @@ class TrainingWorker(QObject):
     def _train(self, spec, dataset, config, weights, history):
         """The run, in the worker thread: the trainer's snapshots, plus a Checkpoint
         whenever it rests (it waits for a command then, so its params are stable)."""
-        from cnnviz.engine.trainer import Trainer  # JAX loads here if not yet loaded
+        from cnnviz.engine.inspect import host_tree  # JAX loads here if not yet loaded
+        from cnnviz.engine.trainer import Trainer
 
         yield_cpu_to_the_gui()
         # a snapshot as often as the window redraws: more would cost both threads time
@@ -212,7 +215,8 @@ class TrainingWorker(QObject):
                 yield snap
                 if snap.state in RESTING:
                     yield Checkpoint(trainer.numpy_params(),
-                                     History.from_dict(trainer.history.to_dict()))
+                                     History.from_dict(trainer.history.to_dict()),
+                                     host_tree(trainer.opt_state))
         finally:
             with self._lock:
                 self._trainer = None
