@@ -13,6 +13,7 @@ import sys
 
 from cnnviz.cli import compress, exchange, explain, info, train
 from cnnviz.cli.common import USER_ERRORS, Parents
+from cnnviz.core.i18n import install_or_english, system_language
 from cnnviz.io.project import SUFFIX
 
 COMMANDS = (info, train, compress, exchange, explain)  # adding subcommands, in --help order
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    install_or_english(system_language())  # LANGUAGE, LC_ALL, LC_MESSAGES or LANG
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     project = argv[0] if len(argv) == 1 and argv[0].endswith(SUFFIX) else None

@@ -167,7 +167,7 @@ class MainWindow(QMainWindow):
         self.view_menu = bar.addMenu("&View")
         self._view_separator = self.view_menu.addSeparator()
         self._build_theme_menu()
-        help_menu = bar.addMenu("&Help")
+        self.help_menu = help_menu = bar.addMenu("&Help")
         help_menu.addAction("&About cnnviz", lambda: dialogs.show_about(self))
         toolbar = self.addToolBar(tr("Toolbar"))
         toolbar.setObjectName("toolbar-main")
