@@ -8,7 +8,7 @@ import cnnviz.engine  # noqa: F401, I001  (first: sets XLA's flags before JAX st
 
 import numpy as np
 import pytest
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import QPointF, Qt
 from test_probe import qt_garbage_dies_in_this_thread  # noqa: F401 (fixture)
 from test_qt_support import SMALL_NET, make_window, wait_idle
 
@@ -174,3 +174,44 @@ def test_the_trainers_view_data_carries_the_weights_it_was_computed_with(view, w
     for mine, real in zip(views.probe.weights, window.session.weights, strict=True):
         for name in real:
             np.testing.assert_array_equal(mine[name], real[name])
+
+
+class RightClick:
+    """What a pyqtgraph mouse event tells a right-click handler."""
+
+    def __init__(self, scene_pos=QPointF(-1e6, -1e6)):  # default: over no tile
+        self._scene_pos = scene_pos
+
+    def button(self):
+        return Qt.MouseButton.RightButton
+
+    def screenPos(self):
+        return QPointF(100, 100)
+
+    def scenePos(self):
+        return self._scene_pos
+
+
+def test_a_right_click_on_a_feature_map_pixel_or_a_class_steps_through_it(view, window,
+                                                                         qtbot):
+    live = view.live
+    qtbot.waitUntil(lambda: live.model.views is not None, timeout=TIMEOUT)
+    maps = live.views["Feature maps"]
+    window.show_tab(maps)
+    maps.panel.clicked.emit("maxpool1", 1, 2, 3)  # the panel names the tile first
+    maps.panel.scene().sigMouseClicked.emit(RightClick())
+    (action,) = maps._menu.actions()
+    assert action.text() == "Step through maxpool1 at (2, 3, 1)"
+    action.trigger()
+    maps._menu.close()
+    assert view.isVisible() and view.model.stage == 2 and view.model.positions[1] == (2, 3, 1)
+    predictions = live.views["Predictions"]
+    box = predictions.bars.getPlotItem().vb
+    predictions._step_through(RightClick(box.mapViewToScene(QPointF(0.5, 2.1))))
+    softmax, looks = predictions._menu.actions()
+    assert looks.text() == "Where does the network look for c?"
+    looks.trigger()
+    predictions._menu.close()
+    assert view.model.stage == view.model.looks_stage and view.model.shown_class == 2
+    softmax.trigger()
+    assert view.model.stage == view.model.softmax_stage

@@ -31,6 +31,7 @@ from cnnviz.qt.widgets.mosaic_view import (
     image_view_box,
 )
 from cnnviz.qt.widgets.probe_bar import ProbeBar
+from cnnviz.qt.widgets.step_through.entry import on_right_click, pixel_menu
 from cnnviz.qt.widgets.wheel_guard import wheel_only_when_focused
 
 CELL_WIDTH = 170  # pixels a layer's mosaic needs to stay readable: sets the columns
@@ -119,6 +120,7 @@ class FeatureMapsView(LiveView):
         self.panel.hovered.connect(self._on_hover)
         self.panel.left.connect(lambda: self.status.setText(""))
         self.panel.clicked.connect(self._on_click)
+        on_right_click(self.panel, self._step_through)
         self.detail = ChannelDetail()
         about = QHBoxLayout()  # the colour scale beside the intro: the probe bar needs the row
         about.addWidget(intro, 1)
@@ -207,6 +209,12 @@ class FeatureMapsView(LiveView):
                                 f"{maps.values[row, col, tile]:.4g}")
         else:
             self.status.setText(f"{key}, unit {tile}: {maps.values[tile]:.4g}")
+
+    def _step_through(self, key: str, tile: int, row: int, col: int, event) -> None:
+        """Right-click on a layer's pixel: a menu to step through its arithmetic."""
+        if key != INPUT and self.model.views is not None:
+            position = (row, col, tile) if self._maps(key).spatial else (tile,)
+            self._menu = pixel_menu(self, self.model, key, position, event)
 
     def _on_click(self, key: str, tile: int, row: int, col: int) -> None:
         if key == INPUT:

@@ -15,6 +15,7 @@ from cnnviz.qt.live_model import LiveModel
 from cnnviz.qt.widgets.live_label import live_label
 from cnnviz.qt.widgets.live_view import LiveView
 from cnnviz.qt.widgets.mosaic_view import GREY_LUT, image_view_box, show_mosaic
+from cnnviz.qt.widgets.step_through.entry import class_menu
 
 RIGHT, WRONG, TRUTH = QColor(40, 160, 70), QColor(220, 50, 40), QColor(128, 128, 128)
 BAR, TOP_BAR = QColor(90, 130, 200), QColor(240, 150, 30)
@@ -245,6 +246,7 @@ class PredictionsView(LiveView):
         self.probe_image = pg.ImageItem()
         self.probe_box.addItem(self.probe_image)
         self.bars = ProbabilityBars()
+        self.bars.scene().sigMouseClicked.connect(self._step_through)
         self.grid_title = live_label(lines=2, wrap=True)
         self.grid = ImageGrid()
         self.grid.clicked.connect(self._on_grid_click)
@@ -302,6 +304,14 @@ class PredictionsView(LiveView):
             right = int((grid.true == grid.predicted).sum())
             self.grid_title.setText(f"{right} of {len(grid.true)} test images right after "
                                     f"step {views.step:,} (red frame: wrong)")
+
+    def _step_through(self, event) -> None:
+        """Right-click on a class's bar: a menu to step through softmax and the loss, or
+        to see where the network looks for that class."""
+        names = self.model.views.class_names if self.model.views is not None else ()
+        cls = round(self.bars.getPlotItem().vb.mapSceneToView(event.scenePos()).y())
+        if event.button() == Qt.MouseButton.RightButton and 0 <= cls < len(names):
+            self._menu = class_menu(self, self.model, cls, names[cls], event)
 
     def _on_grid_click(self, i: int) -> None:
         self.model.choose(int(self.grid.grid.indices[i]))
