@@ -16,10 +16,9 @@ from PyQt6.QtWidgets import QApplication, QWidget
 
 from cnnviz.core.i18n import tr
 from cnnviz.qt.error_dialog import install_error_dialogs
-from cnnviz.qt.language import add_language_menu, chosen_language, install_language
-from cnnviz.qt.lessons import add_lessons
 from cnnviz.qt.live_views import DOCKS, LAYOUTS, TABS, LiveViews, add_live_views
 from cnnviz.qt.main_window import FONT_SCALE_KEY, MainWindow
+from cnnviz.qt.step_through import add_step_through
 from cnnviz.qt.theme import apply_font_scale, apply_theme
 from cnnviz.qt.widgets.compress import add_compress_workspace
 from cnnviz.qt.widgets.probe_bar import ProbeBar
@@ -38,6 +37,7 @@ def build_window(settings: QSettings) -> tuple[MainWindow, LiveViews]:
     live = add_live_views(window, window.session, TABS)
     note = live.set_layout(saved) if saved in LAYOUTS else ""
     window.add_shutdown(live.shutdown)  # their computations at rest end with the window
+    add_step_through(window, live.model, window.session)  # its tab, after theirs
     add_compress_workspace(window)  # the Compress tab, after the live views' tabs
     window.presentation.add_control(ProbeBar(live.model))
     all_at_once = QAction("&All Views at Once", window, checkable=True,
@@ -58,8 +58,6 @@ def build_window(settings: QSettings) -> tuple[MainWindow, LiveViews]:
     window.presentation.toggled.connect(lambda on: all_at_once.setEnabled(not on))
     window.view_menu.addSeparator()
     window.view_menu.addAction(all_at_once)
-    add_language_menu(window, window.view_menu, lambda: build_window(settings)[0])
-    add_lessons(window, live)
     # now with the live views' docks; a layout saved for the other arrangement (a
     # screen now too small for all views at once) would not fit the views
     if not window.restore_layout(docks=live.layout == saved):
@@ -101,7 +99,6 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("cnnviz")
     settings = QSettings()
-    install_language(app, chosen_language(settings))
     apply_theme(app, str(settings.value("view/theme", "system")))
     apply_font_scale(app, settings.value(FONT_SCALE_KEY, 1.0, type=float))
     window, _ = build_window(settings)
@@ -114,9 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         window.open_file(files[0])
     install_error_dialogs()  # from now on a failure ends in a dialog, never in an abort
     code = app.exec()
-    for window in app.topLevelWidgets():  # the one in use (a new language replaces it)
-        if isinstance(window, MainWindow):
-            window.finish_threads(LATE_SHUTDOWN_S)  # it is gone; let stragglers end cleanly
+    window.finish_threads(LATE_SHUTDOWN_S)  # the window is gone; let stragglers end cleanly
     return code
 
 
