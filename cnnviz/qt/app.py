@@ -16,6 +16,8 @@ from PyQt6.QtWidgets import QApplication, QWidget
 
 from cnnviz.core.i18n import tr
 from cnnviz.qt.error_dialog import install_error_dialogs
+from cnnviz.qt.language import add_language_menu, chosen_language, install_language
+from cnnviz.qt.lessons import add_lessons
 from cnnviz.qt.live_views import DOCKS, LAYOUTS, TABS, LiveViews, add_live_views
 from cnnviz.qt.main_window import FONT_SCALE_KEY, MainWindow
 from cnnviz.qt.step_through import add_step_through
@@ -58,6 +60,8 @@ def build_window(settings: QSettings) -> tuple[MainWindow, LiveViews]:
     window.presentation.toggled.connect(lambda on: all_at_once.setEnabled(not on))
     window.view_menu.addSeparator()
     window.view_menu.addAction(all_at_once)
+    add_language_menu(window, window.view_menu, lambda: build_window(settings)[0])
+    add_lessons(window, live)
     # now with the live views' docks; a layout saved for the other arrangement (a
     # screen now too small for all views at once) would not fit the views
     if not window.restore_layout(docks=live.layout == saved):
@@ -99,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("cnnviz")
     settings = QSettings()
+    install_language(app, chosen_language(settings))
     apply_theme(app, str(settings.value("view/theme", "system")))
     apply_font_scale(app, settings.value(FONT_SCALE_KEY, 1.0, type=float))
     window, _ = build_window(settings)
@@ -111,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         window.open_file(files[0])
     install_error_dialogs()  # from now on a failure ends in a dialog, never in an abort
     code = app.exec()
-    window.finish_threads(LATE_SHUTDOWN_S)  # the window is gone; let stragglers end cleanly
+    for window in app.topLevelWidgets():  # the one in use (a new language replaces it)
+        if isinstance(window, MainWindow):
+            window.finish_threads(LATE_SHUTDOWN_S)  # it is gone; let stragglers end cleanly
     return code
 
 
