@@ -1,0 +1,330 @@
+"""The lesson vocabulary (core.lesson_vocabulary) carried out on the window.
+
+Every action goes through what the learner would use: a preset's menu action, the
+network's undoable edits, the session's data and settings, the Start and Step actions.
+Every check reads the models (network analysis, session, the latest snapshot). `changed`
+fires whenever something a check or a quoted number reads may have changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from PyQt6.QtCore import QObject, pyqtSignal
+from PyQt6.QtWidgets import (
+    QDockWidget,
+    QScrollArea,
+    QStackedWidget,
+    QTabWidget,
+    QToolBar,
+    QToolButton,
+    QWidget,
+)
+
+from cnnviz.core.i18n import Message, tr
+from cnnviz.core.lesson_quotes import epochs_trained, quote_values, steps_trained
+from cnnviz.core.network import NetworkSpec
+from cnnviz.core.snapshot import PAUSED, Snapshot
+from cnnviz.data.registry import DATASETS
+from cnnviz.qt.live_views import LiveViews
+from cnnviz.qt.main_window import MainWindow
+from cnnviz.qt.widgets.compress import CompressWorkspace
+from cnnviz.qt.widgets.confusion import ConfusionView
+from cnnviz.qt.widgets.draw_canvas import DrawView
+from cnnviz.qt.widgets.feature_maps import FeatureMapsView
+from cnnviz.qt.widgets.filters import FiltersView
+from cnnviz.qt.widgets.highlight import Highlight, shown
+from cnnviz.qt.widgets.predictions import PredictionsView
+from cnnviz.qt.widgets.replay import ReplayView
+from cnnviz.qt.widgets.weight_stats import WeightStatsView
+
+STOP_S = 30.0
+STEP_THROUGH = "StepThroughView"
+LIVE_VIEWS = {"feature-maps": FeatureMapsView, "filters": FiltersView, "replay": ReplayView,
+              "weights": WeightStatsView, "predictions": PredictionsView,
+              "confusion": ConfusionView, "draw": DrawView}
+
+
+class LessonActionError(RuntimeError):
+    """An action that cannot be done on the window as it is now (a Message says why)."""
+
+
+def bring_to_front(widget: QWidget) -> None:
+    """Make `widget` visible: the tabs and docks around it brought forward, the panels
+    around it scrolled to it."""
+    child, parent = widget, widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent.parentWidget(), QScrollArea):  # parent: the area's viewport
+            parent.parentWidget().ensureWidgetVisible(widget)
+        if isinstance(parent, QStackedWidget) and isinstance(parent.parentWidget(), QTabWidget):
+            parent.parentWidget().setCurrentWidget(child)
+        if isinstance(parent, QDockWidget):
+            parent.show()
+            parent.raise_()
+        child, parent = parent, parent.parentWidget()
+
+
+class LessonHost(QObject):
+    changed = pyqtSignal()
+
+    def __init__(self, window: MainWindow, live: LiveViews, parent: QObject | None = None):
+        super().__init__(parent or window)
+        self.window, self.live = window, live
+        self.session, self.network = window.session, window.network
+        self.notes: list[str] = []  # what the last actions could not do as asked
+        self.latest: Snapshot | None = None  # the run's last snapshot, if further on
+        self.highlight = Highlight(window)
+        s = self.session
+        for signal in (self.network.changed, s.run_changed, s.config_changed, s.data_changed,
+                       window.tabs.currentChanged):
+            signal.connect(self.changed)
+        s.history_reset.connect(self._forget_run)
+        s.worker.snapshot.connect(self._on_snapshot)
+        self.actions: dict[str, Callable[[object], None]] = {
+            "dataset": self._dataset, "config": self._config, "preset": self._preset,
+            "network": self._network, "remove_layer": self._remove_layer,
+            "add_layer": self._add_layer, "edit_layer": self._edit_layer,
+            "select_layer": self._select_layer, "view": self.show_view,
+            "highlight": self.show_highlight, "reset_weights": self._reset_weights,
+            "start_training": self._start_training, "step": self._step,
+            "stop_training": self._stop_training, "sparsity": self._sparsity,
+            "prune": self._prune, "quantize": self._quantize,
+        }
+        self.checks: dict[str, Callable[[object], bool]] = {
+            "network_valid": lambda _: self.network.analysis.ok,
+            "layer_output_shape": self._has_output_shape,
+            "layer_kinds": lambda kinds: tuple(x.kind for x in self.network.spec.layers)
+            == kinds,
+            "has_layer": lambda kind: any(x.kind == kind for x in self.network.spec.layers),
+            "dataset": lambda name: s.dataset_name == name and s.dataset is not None,
+            "config": self._has_config,
+            "training_started": lambda _: s.active or self.steps() > 0,
+            "steps_trained": lambda n: self.steps() >= n,
+            "epochs_trained": lambda n: epochs_trained(s.history, self.latest) >= n,
+            "view_shown": lambda view: shown(self.view_widget(view)),
+            "pruned": lambda p: self._compressed("prune", p),
+            "quantized": lambda _: self._compressed("quantize", 0),
+        }
+        self._compress: CompressWorkspace | None = None
+        self.compress()
+
+    @property
+    def features(self) -> frozenset[str]:
+        """The features of core.lesson_vocabulary.FEATURES this window has."""
+        have = {"compression": self.compress(), "step-through": self.step_through()}
+        return frozenset(name for name, part in have.items() if part is not None)
+
+    def step_through(self) -> QWidget | None:
+        """The Step through view, if the window has one. Found by its class's name: the
+        lessons only show it, so they need nothing else of its module."""
+        return next((p.widget() for p in self.window.panels.values()
+                     if type(p.widget()).__name__ == STEP_THROUGH), None)
+
+    def compress(self) -> CompressWorkspace | None:
+        """The Compress workspace, if the window has one (its changes reach `changed`)."""
+        if self._compress is None:
+            self._compress = self.window.findChild(CompressWorkspace)
+            if self._compress is not None:
+                model = self._compress.model
+                for signal in (model.compressed, model.busy_changed, model.source_changed):
+                    signal.connect(self.changed)
+        return self._compress
+
+    # -- state ---------------------------------------------------------------------------
+    def _on_snapshot(self, snap: Snapshot) -> None:
+        self.latest = snap
+        self.changed.emit()
+
+    def _forget_run(self) -> None:
+        self.latest = None
+        self.changed.emit()
+
+    def steps(self) -> int:
+        return steps_trained(self.session.history, self.latest)
+
+    def busy(self) -> bool:
+        """Data still loading, or a compression running: checks and numbers may change
+        once they are done."""
+        compress = self.compress()
+        return (self.session.dataset is None and self.session.data_error is None) or bool(
+            compress and compress.model.busy)
+
+    def _compressed(self, kind: str, sparsity: int) -> bool:
+        compress = self.compress()
+        result = compress.model.result if compress else None
+        return result is not None and result.step.kind == kind and (
+            kind != "prune" or result.step.sparsity * 100 >= sparsity - 1e-6)
+
+    def holds(self, checks: tuple[tuple[str, object], ...]) -> bool:
+        return all(self.checks[name](value) for name, value in checks)
+
+    def _has_output_shape(self, value: tuple) -> bool:
+        name, shape = value
+        info = next((i for i in self.network.analysis.layers if i.name == name), None)
+        return info is not None and info.out_shape is not None \
+            and tuple(info.out_shape[:len(shape)]) == shape
+
+    def _has_config(self, values: dict[str, object]) -> bool:
+        config = self.session.config
+        return all(set(v) <= set(config.augment) if k == "augment" else getattr(config, k) == v
+                   for k, v in values.items())
+
+    def quotes(self) -> dict[str, object]:
+        s, dataset = self.session, self.session.dataset
+        return quote_values(self.network.spec, self.network.analysis, s.config,
+                            s.dataset_name, len(dataset.class_names) if dataset else None,
+                            s.history, self.latest)
+
+    # -- actions ---------------------------------------------------------------------------
+    def apply(self, actions: tuple[tuple[str, object], ...]) -> None:
+        """Do each action in turn; LessonActionError if one cannot be done now."""
+        self.notes = []
+        for name, value in actions:
+            self.actions[name](value)
+
+    def _dataset(self, names: tuple[str, ...]) -> None:
+        known = [n for n in names if n in DATASETS]
+        offline = [n for n in known if DATASETS[n].info.cached()]
+        if not offline:
+            raise LessonActionError(Message("none of {names} is built in or downloaded",
+                                            names=", ".join(names)))
+        if offline[0] != names[0]:
+            self.notes.append(tr("{wanted} is not downloaded, so this lesson uses {used} "
+                                 "instead (the command line downloads it: cnnviz train "
+                                 "--dataset {wanted}).", wanted=names[0], used=offline[0]))
+        self.session.select_dataset(offline[0])
+
+    def _config(self, values: dict[str, object]) -> None:
+        self.session.set_config(**values)
+
+    def _preset(self, name: str) -> None:
+        action = next(a for a in self.window.preset_actions if a.text() == name)
+        action.trigger()
+
+    def _network(self, layers: tuple) -> None:
+        spec = self.network.fitted(NetworkSpec(self.network.spec.input_shape, layers))
+        self.network.edit(spec.layers, tr("Set up the lesson's network"))
+
+    def _index(self, name: str) -> int:
+        try:
+            return self.network.spec.names.index(name)
+        except ValueError:
+            raise LessonActionError(Message("your network has no layer {name}",
+                                            name=name)) from None
+
+    def _remove_layer(self, name: str) -> None:
+        self.network.remove(self._index(name))
+
+    def _add_layer(self, value: tuple) -> None:
+        after, layer = value
+        self.network.insert(0 if after == "input" else self._index(after) + 1, layer)
+
+    def _edit_layer(self, value: tuple) -> None:
+        name, changes = value
+        index = self._index(name)
+        try:
+            layer = dataclasses.replace(self.network.spec.layers[index], **changes)
+        except TypeError:
+            raise LessonActionError(Message("{name} has no {fields}", name=name,
+                                            fields=", ".join(changes))) from None
+        self.network.replace(index, layer, next(iter(changes)) if len(changes) == 1 else None)
+
+    def _select_layer(self, name: str) -> None:
+        self.window.builder.table.select_row(self._index(name))
+
+    def _reset_weights(self, _: object) -> None:
+        if self.window.actions.reset_weights.isEnabled():
+            self.window.actions.reset_weights.trigger()
+
+    def _start_training(self, _: object) -> None:
+        """Start, or resume a paused run (Start/Pause does both)."""
+        if not self.session.active or self.session.state == PAUSED:
+            self._trigger(self.window.actions.start_pause)
+
+    def _stop_training(self, _: object) -> None:
+        """As Stop, but waits for the run to end (a compile may take a while), so that
+        what follows does not change a network still training."""
+        if self.session.active and not self.session.worker.stop_and_wait(STOP_S):
+            raise LessonActionError(Message("the run did not stop in time; press Stop and "
+                                            "try again"))
+
+    def _step(self, count: int) -> None:
+        for _ in range(count):
+            self._trigger(self.window.actions.step)
+
+    def _trigger(self, action) -> None:
+        if not action.isEnabled():
+            raise LessonActionError(Message("training cannot start: {reason}",
+                                            reason=self.session.blocker() or "-"))
+        action.trigger()
+
+    def _workspace(self) -> CompressWorkspace:
+        compress = self.compress()
+        if compress is None:
+            raise LessonActionError(Message("the {view} view is not built yet",
+                                            view="compression"))
+        if compress.model.busy:
+            raise LessonActionError(Message("wait until {what} has finished",
+                                            what=compress.model.busy))
+        return compress
+
+    def _sparsity(self, percent: int) -> None:
+        self._workspace().prune.slider.setValue(percent)
+
+    def _prune(self, _: object) -> None:
+        self._workspace().prune.tune.click()
+
+    def _quantize(self, _: object) -> None:
+        self._workspace().quantize.run.click()
+
+    # -- the window's parts ------------------------------------------------------------------
+    def view_widget(self, view: str) -> QWidget:
+        w = self.window
+        fixed = {"network": w.builder, "training": w.training, "curves": w.curves,
+                 "compression": self.compress(), "step-through": self.step_through()}
+        if fixed.get(view) is not None:
+            return fixed[view]
+        kind = LIVE_VIEWS.get(view)
+        found = [v for v in self.live.views.values() if kind and isinstance(v, kind)]
+        if not found:
+            raise LessonActionError(Message("the {view} view is not built yet", view=view))
+        return found[0]
+
+    def show_view(self, view: str) -> None:
+        bring_to_front(self.view_widget(view))
+
+    def target_widgets(self, target: str) -> list[QWidget]:
+        """The widgets a highlight frames."""
+        w, training, builder = self.window, self.window.training, self.window.builder
+        actions = {"start": w.actions.start_pause, "step": w.actions.step,
+                   "stop": w.actions.stop, "reset-weights": w.actions.reset_weights}
+        if target in actions:
+            return [self._button(actions[target])]
+        parts = {"layer-palette": builder.layer_palette, "layer-list": builder.table,
+                 "layer-editor": builder.editor, "dataset": training.data,
+                 "optimizer": training.optimizer, "learning-rate": training.learning_rate,
+                 "batch-size": training.batch_size, "epochs": training.epochs,
+                 "progress": training.progress}
+        if target == "augment":
+            return list(training.augment.values())
+        if target in ("sparsity", "prune", "quantize"):
+            compress = self.compress() or self._workspace()
+            return [{"sparsity": compress.prune.slider, "prune": compress.prune.tune,
+                     "quantize": compress.quantize.run}[target]]
+        return [parts[target]] if target in parts else [self.view_widget(target)]
+
+    def _button(self, action) -> QWidget:
+        """The training panel's button for `action`, else the toolbar's."""
+        for button in self.window.training.findChildren(QToolButton):
+            if button.defaultAction() is action:
+                return button
+        return self.window.findChild(QToolBar, "toolbar-main").widgetForAction(action)
+
+    def show_highlight(self, target: str) -> None:
+        widgets = self.target_widgets(target)
+        bring_to_front(widgets[0])
+        self.highlight.frame(widgets)
+
+    def clear_highlight(self) -> None:
+        self.highlight.frame([])
