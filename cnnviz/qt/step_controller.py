@@ -12,6 +12,7 @@ that come while it works are gathered into one, made when it is done: the latest
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from functools import partial
 
@@ -57,19 +58,30 @@ class Tools:
 
         self.spec = spec
         self.inspector, self.looker = Inspector(spec), Looker(spec)
+        self._start: tuple | None = None  # (seed, the weights a run starts from)
+
+    def initial_params(self, seed: int):
+        """The weights a run with `seed` starts from (made once: it takes many dispatches)."""
+        from cnnviz.engine.trainer import initial_params
+
+        if self._start is None or self._start[0] != seed:
+            self._start = (seed, initial_params(self.spec, seed))
+        return self._start[1]
 
 
-def run_job(tools: Tools | None, job: Job):
-    """In the helper thread: (tools, the image's inspection, the batch's, the looks,
-    the applied step or None)."""
-    yield_cpu_to_the_gui()  # training and the window come first
+def run_job(tools: Tools | None, job: Job, newer: threading.Event):
+    """In the helper thread, a generator: ("inspection", tools, the image's inspection,
+    the batch's or None) first, then ("applied", AppliedStep) if a step was asked for,
+    then ("looks", Looks) if they were, unless `newer` is set by then (another job
+    waits: the view shows the inspection sooner, the looks follow with it)."""
+    if job.live:
+        yield_cpu_to_the_gui()  # training and the window come first
     from cnnviz.engine.inspect import fresh_optimizer, optimizer_numbers
     from cnnviz.engine.probe import fixed_batch
-    from cnnviz.engine.trainer import initial_params
 
     if tools is None or tools.spec != job.spec:
         tools = Tools(job.spec)
-    params = job.weights if job.weights is not None else initial_params(job.spec, job.seed)
+    params = job.weights if job.weights is not None else tools.initial_params(job.seed)
     state, numbers = job.optimizer_state, None
     if not job.live:  # while a run steps, its optimizer state stays with it
         if state is None:
@@ -86,8 +98,7 @@ def run_job(tools: Tools | None, job: Job):
     ins = inspect(params, image, [label], numbers)
     xy = fixed_batch(job.dataset, job.batch_size) if job.batch_size else None
     batch = inspect(params, *xy, numbers) if xy is not None else None
-    looks = tools.looker.look(params, job.probe.image, job.smooth) if job.looks else None
-    applied = None
+    yield "inspection", tools, ins, batch
     if job.apply is not None:
         x, y = (image, np.array([label])) if job.apply != BATCH else xy
         before = ins if job.apply != BATCH else batch
@@ -95,8 +106,9 @@ def run_job(tools: Tools | None, job: Job):
             params, state, job.optimizer, x, y, job.seed, job.step)
         after = tools.inspector.inspect(new_params, x, y, job.step + 1,
                                         optimizer_numbers(job.optimizer, new_state))
-        applied = AppliedStep(before, after, job.apply)
-    return tools, ins, batch, looks, applied
+        yield "applied", AppliedStep(before, after, job.apply)
+    if job.looks and not newer.is_set():
+        yield "looks", tools.looker.look(params, job.probe.image, job.smooth)
 
 
 class StepController(QObject):
@@ -114,9 +126,12 @@ class StepController(QObject):
         self._apply: str | None = None
         self._done_key: tuple | None = None  # what the shown inspection was computed from
         self._checkpoint: tuple[object, str, object] | None = None  # weights, optimizer, state
+        self._newer = threading.Event()  # set: a request waits for the job in flight
+        self._looks_probe: ProbeImage | None = None  # the image the model's looks are of
         live.probe_requested.connect(self._on_probe)
         live.views_changed.connect(self._on_views)
         session.worker.checkpoint.connect(self._on_checkpoint)
+        session.worker.device_found.connect(self.request)
         session.network.changed.connect(self._on_network)
         session.history_reset.connect(self.request)
         session.config_changed.connect(self.request)
@@ -165,7 +180,8 @@ class StepController(QObject):
         """The computation the model needs now and what it is computed from, or None
         (nothing to do, or done already)."""
         s, m = self.session, self.model
-        if not m.visible or s.dataset is None or not s.network.analysis.ok:
+        if (not m.visible or s.dataset is None or not s.network.analysis.ok
+                or s.worker.device is None):  # JAX is imported by one thread only
             return None
         live = self.training
         views = self.live.views
@@ -194,33 +210,44 @@ class StepController(QObject):
     def request(self) -> None:
         if self._busy:
             self._pending = True
+            self._newer.set()
             return
         asked = self._job()
         if asked is None:
             return
         job, key = asked
         self._busy, self._pending, self._apply = True, False, None
-        thread = GeneratorThread(partial(run_job, self._tools, job), "step-through")
-        thread.returned.connect(partial(self._on_result, job, key))
+        self._newer = threading.Event()
+        thread = GeneratorThread(partial(run_job, self._tools, job, self._newer),
+                                 "step-through")
+        thread.yielded.connect(partial(self._on_item, job, key))
         thread.errored.connect(self._on_error)
         thread.finished.connect(self._on_done)
         self._thread = thread
         thread.start()
 
-    def _on_result(self, job: Job, key: tuple, result) -> None:
-        self._tools, ins, batch, looks, applied = result
+    def _on_item(self, job: Job, key: tuple, item: tuple) -> None:
+        if item[0] == "inspection":
+            self._tools = item[1]
         if job.live != self.training or job.spec != self.session.network.spec:
             return  # the run started or stopped, or the network changed meanwhile
-        self._done_key = key
-        names = self.session.dataset.class_names if self.session.dataset is not None else ()
-        self.model.show(ins, batch, looks if looks is not None else self.model.looks,
-                        job.live, job.probe.caption, names)
-        if applied is not None:
-            self.model.set_applied(applied)
-            self.model.set_status(tr("One step applied to a copy of the weights: the "
-                                     "network itself is unchanged."))
-        elif self.model.status:
-            self.model.set_status("")
+        m = self.model
+        if item[0] == "inspection":
+            _, _, ins, batch = item
+            self._done_key = key
+            names = self.session.dataset.class_names if self.session.dataset else ()
+            same_image = self._looks_probe is job.probe  # its looks stay until new ones come
+            m.show(ins, batch, m.looks if same_image else None, job.live, job.probe.caption,
+                   names)
+            if m.status and job.apply is None:
+                m.set_status("")
+        elif item[0] == "applied":
+            m.set_applied(item[1])
+            m.set_status(tr("One step applied to a copy of the weights: the network itself "
+                            "is unchanged."))
+        else:
+            self._looks_probe = job.probe
+            m.set_looks(item[1])
 
     def _on_error(self, exc: Exception) -> None:
         log.warning("step-through: %s", exc)

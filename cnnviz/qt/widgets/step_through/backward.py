@@ -245,3 +245,9 @@ class BackwardPage(Page):
                  names[int(np.argmax(before.probabilities[0]))],
                  names[int(np.argmax(after.probabilities[0]))]]]
         fill(self.result, rows, {0})
+
+
+if __name__ == "__main__":
+    from cnnviz.qt.widgets.step_through.preview import preview
+
+    preview(lambda m: m.backward_stage)

@@ -89,6 +89,9 @@ class NumberGrid(QWidget):
             painter.drawText(QRectF(0, 0, self.width(), top), Qt.AlignmentFlag.AlignLeft,
                              self.title)
         w, h = self._cell()
+        if w < 4 or h < 4:  # not laid out yet
+            painter.end()
+            return
         font = painter.font()
         size = min(font.pointSizeF(), h * 0.42)
         font.setPointSizeF(size)

@@ -177,3 +177,9 @@ class ConvPage(Page):
             *formulas.conv_lines(o, row, col, layer.stride),
             tr("the engine's value at ({r}, {c}, {f}): {v}", r=row, c=col, f=f,
                v=formulas.plain(ins.value(self.index, (row, col, f))))])
+
+
+if __name__ == "__main__":
+    from cnnviz.qt.widgets.step_through.preview import preview
+
+    preview(lambda m: 1)

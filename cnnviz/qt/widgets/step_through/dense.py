@@ -60,3 +60,9 @@ class DensePage(Page):
         fill(self.table, lines, {len(lines) - 1})
         set_lines(self.formula, [*formulas.dense_lines(u, unit), tr(
             "the engine's value: {v}", v=plain(ins.value(self.index, (unit,))))])
+
+
+if __name__ == "__main__":
+    from cnnviz.qt.widgets.step_through.preview import preview
+
+    preview(lambda m: 4)

@@ -98,3 +98,9 @@ class FlattenPage(Page):
             n=vector.size, per=self._width()))
         self.vector.frame(1, *divmod(e.index, self._width()), 1, 1)
         set_lines(self.formula, formulas.flat_lines(e, shape))
+
+
+if __name__ == "__main__":
+    from cnnviz.qt.widgets.step_through.preview import preview
+
+    preview(lambda m: 3)

@@ -41,3 +41,9 @@ class InputPage(Page):
             caption=self.model.caption, h=h, w=w, c=c))
         picture = display_images(ins.images[:1])[0]
         self.map.set_picture(picture[..., 0] if c == 1 else picture)
+
+
+if __name__ == "__main__":
+    from cnnviz.qt.widgets.step_through.preview import preview
+
+    preview(lambda m: 0)

@@ -154,3 +154,9 @@ class LooksPage(Page):
             self.maps.add("maps", 0, 0, ACTIVATION_LUT)
         self.maps.cells["maps"].set(channel_mosaic(activation, lo, hi), tr(
             "{layer}'s feature maps, channel 0 first", layer=ins.names[layer]))
+
+
+if __name__ == "__main__":
+    from cnnviz.qt.widgets.step_through.preview import preview
+
+    preview(lambda m: m.looks_stage)

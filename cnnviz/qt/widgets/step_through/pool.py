@@ -93,3 +93,9 @@ class PoolPage(Page):
                                             p=", ".join(map(str, position))))
         set_lines(self.formula, [*formulas.pool_lines(w), tr(
             "the engine's value: {v}", v=formulas.plain(ins.value(self.index, position)))])
+
+
+if __name__ == "__main__":
+    from cnnviz.qt.widgets.step_through.preview import preview
+
+    preview(lambda m: 2)

@@ -38,3 +38,9 @@ class SoftmaxPage(Page):
         fill(self.table, rows, {s.label})
         set_lines(self.formula, [*formulas.softmax_lines(s, names), tr(
             "the engine's loss: {v}", v=plain(ins.losses[0]))])
+
+
+if __name__ == "__main__":
+    from cnnviz.qt.widgets.step_through.preview import preview
+
+    preview(lambda m: m.softmax_stage)

@@ -138,3 +138,9 @@ class StepThroughView(QWidget):
     def hideEvent(self, event) -> None:
         self.model.set_visible(False)
         super().hideEvent(event)
+
+
+if __name__ == "__main__":
+    from cnnviz.qt.widgets.step_through.preview import preview
+
+    preview(lambda m: 1)
