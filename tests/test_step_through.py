@@ -179,8 +179,8 @@ def test_the_trainers_view_data_carries_the_weights_it_was_computed_with(view, w
 class RightClick:
     """What a pyqtgraph mouse event tells a right-click handler."""
 
-    def __init__(self, scene_pos=QPointF(-1e6, -1e6)):  # default: over no tile
-        self._scene_pos = scene_pos
+    def __init__(self, scene_pos=None):
+        self._scene_pos = QPointF(-1e6, -1e6) if scene_pos is None else scene_pos  # no tile
 
     def button(self):
         return Qt.MouseButton.RightButton
