@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import gzip
 import hashlib
 import io
@@ -158,6 +159,7 @@ def _mosaic(rng: np.random.Generator, h: int, w: int, rows: int, cols: int) -> M
     return Mosaic(image, (h, w), (rows, cols), rows * cols, gap)
 
 
+@functools.cache
 def sample_replay() -> bytes:
     rng = np.random.default_rng(0)
     frames = tuple(Frame(step, 0, 2.0 / step, 0.5, {"conv1": _mosaic(rng, 3, 3, 2, 2)},
@@ -167,7 +169,13 @@ def sample_replay() -> bytes:
     return replay_bytes(Replay(frames))
 
 
-def sample_projects() -> list[Project]:
+@functools.cache
+def sample_projects() -> tuple[bytes, ...]:
+    """The valid project files mutations start from."""
+    return tuple(project_bytes(p) for p in _projects())
+
+
+def _projects() -> list[Project]:
     spec = PRESETS["tiny"].spec
     analysis = spec.check()
     rng = np.random.default_rng(0)
@@ -239,8 +247,7 @@ class Reader:
 
 
 def make_project(rng: random.Random, folder: Path) -> Callable[[], object]:
-    seeds = [project_bytes(p) for p in sample_projects()]
-    data = rng.choice(seeds)
+    data = rng.choice(sample_projects())
     if rng.random() < 0.6:  # the content, past the checksums
         members = zip_members(data)
         name = rng.choice(list(members))

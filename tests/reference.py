@@ -199,6 +199,21 @@ def shapes_dataset():
     return load_dataset("shapes", seed=0)
 
 
+def shapes_once(real_load):
+    """`real_load` (the registry's load_dataset), except that the default request for
+    `shapes` (seed 0, validation 0.1) returns shapes_dataset(): generated once a session."""
+
+    def load_dataset(name, *, seed=0, validation_fraction=0.1, data_dir=None,
+                     image_size=None, progress=None):
+        if (name, seed, validation_fraction, data_dir, image_size) == (
+                "shapes", 0, 0.1, None, None):
+            return shapes_dataset()
+        return real_load(name, seed=seed, validation_fraction=validation_fraction,
+                         data_dir=data_dir, image_size=image_size, progress=progress)
+
+    return load_dataset
+
+
 def subset(dataset, n_train: int, n_val: int, n_test: int = 0, crop: int | None = None):
     """A smaller Dataset built directly from slices of `dataset` (optionally the central
     crop x crop pixels, for faster compiles)."""

@@ -25,19 +25,9 @@ def quick(tmp_path_factory):
     `shapes` dataset is generated once, each network's jitted steps compile once, and a
     run dispatches one step at a time (the multi-step path would otherwise keep compiling
     in the background after a one-epoch run has ended; results are bit-identical)."""
-    real_load = cli_common.load_dataset
-
-    def load_dataset(name, *, seed=0, validation_fraction=0.1, data_dir=None,
-                     image_size=None, progress=None):
-        if (name, seed, validation_fraction, data_dir, image_size) == (
-                "shapes", 0, 0.1, None, None):
-            return reference.shapes_dataset()
-        return real_load(name, seed=seed, validation_fraction=validation_fraction,
-                         data_dir=data_dir, image_size=image_size, progress=progress)
-
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("CNNVIZ_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        mp.setattr(cli_common, "load_dataset", load_dataset)
+        mp.setattr(cli_common, "load_dataset", reference.shapes_once(cli_common.load_dataset))
         mp.setattr(trainer_module, "default_steps_per_dispatch", lambda batch_size: 1)
         reference.share_compiled_steps(mp)
         yield

@@ -3,17 +3,15 @@ factor of two of XLA's own accounting of the compiled train step, shown in the s
 and the builder, and a network that cannot fit refused before anything is allocated."""
 
 import cnnviz.engine  # noqa: F401, I001  (first: sets XLA's flags before JAX starts)
-import contextlib
-import io
 import json
 import math
 
 import jax
 import jax.numpy as jnp
 import pytest
+from test_cli import _main
 from test_qt_support import make_window
 
-from cnnviz import cli
 from cnnviz.core.config import TrainConfig
 from cnnviz.core.layers import Conv2D, Dense, Flatten, MaxPool2D
 from cnnviz.core.memory import available_memory, format_bytes, too_much, training_memory
@@ -91,13 +89,6 @@ def test_what_cannot_fit_is_refused_with_the_numbers():
     assert too_much(memory, None) is None  # a system that does not say
     free = available_memory()
     assert free is None or free > 0
-
-
-def _main(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = cli.main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_the_cli_refuses_a_network_that_cannot_fit_before_allocating_it(tmp_path):

@@ -4,7 +4,6 @@ as interrupted), an --out that cannot be written (refused before training), a li
 --out (written through), --json without bare NaN, progress in a log as whole lines."""
 
 import cnnviz.engine  # noqa: F401, I001  (first: sets XLA's flags before JAX starts)
-import contextlib
 import io
 import json
 import os
@@ -14,8 +13,8 @@ import threading
 import numpy as np
 import pytest
 import reference
+from test_cli import _main
 
-from cnnviz import cli
 from cnnviz.cli import common as cli_common
 from cnnviz.cli.common import StatusLine, json_safe
 from cnnviz.core.history import INTERRUPTED, Halt
@@ -33,28 +32,10 @@ TOO_FAST = ("--optimizer", "sgd-momentum", "--lr", 10)
 def quick():
     """The seed-0 `shapes` data generated once; one step per dispatch (no background
     compile still running when a short run ends)."""
-    real_load = cli_common.load_dataset
-
-    def load_dataset(name, **kwargs):
-        if name == "shapes" and kwargs.get("seed") == 0 and kwargs.get(
-                "validation_fraction") == 0.1 and not kwargs.get("image_size"):
-            return reference.shapes_dataset()
-        return real_load(name, **kwargs)
-
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(cli_common, "load_dataset", load_dataset)
+        mp.setattr(cli_common, "load_dataset", reference.shapes_once(cli_common.load_dataset))
         mp.setattr(trainer_module, "default_steps_per_dispatch", lambda batch_size: 1)
         yield
-
-
-def _main(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = cli.main([str(a) for a in argv])
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture
