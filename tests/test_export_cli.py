@@ -3,32 +3,20 @@ and exit status 2 with nothing written."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import zipfile
 
 import numpy as np
 import pytest
+from test_cli import _main as run  # (exit status, stdout, stderr) of `cnnviz ...`
 from test_export_support import weights_for
 
-from cnnviz import cli
 from cnnviz.core.layers import Conv2D, Dense, Flatten
 from cnnviz.core.network import NetworkSpec
 from cnnviz.data.registry import load_dataset
 from cnnviz.io.project import Project, save_project
 
 DIGITS_NET = NetworkSpec((8, 8, 1), (Conv2D(4, 3), Flatten(), Dense(10, "none")))
-
-
-def run(*argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = cli.main([str(a) for a in argv])
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture

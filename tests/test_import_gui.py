@@ -28,8 +28,8 @@ def window(qtbot, tmp_path, monkeypatch):
     window = make_window(qtbot, tmp_path, monkeypatch)
     window.shown = {"notes": [], "problems": [], "errors": []}
     monkeypatch.setattr(import_command, "show_notes",
-                        lambda parent, imported, dataset: window.shown["notes"].append(
-                            imported.notes))
+                        lambda parent, imported, dataset, notes: window.shown["notes"].append(
+                            notes))
     monkeypatch.setattr(import_command, "show_problems",
                         lambda parent, error: window.shown["problems"].append(str(error)))
     monkeypatch.setattr(dialogs, "show_error",
@@ -64,6 +64,7 @@ def test_a_keras_model_opens_as_a_new_unsaved_project(window, qtbot, monkeypatch
     assert not window.network.undo_stack.canUndo()
     notes = window.shown["notes"][0]
     assert any("final softmax was dropped" in note for note in notes)
+    assert notes[-1].startswith("no dataset has 16x16x1 images in 3 classes")
     assert window.statusBar().currentMessage() == "Imported classifier.keras"
 
 

@@ -53,14 +53,16 @@ def show_problems(parent: QWidget, error: MismatchError) -> QMessageBox:
     return box
 
 
-def show_notes(parent: QWidget, imported: Imported, dataset: str) -> QMessageBox:
-    """What the learner should know about the imported network, in a non-modal box."""
+def show_notes(parent: QWidget, imported: Imported, dataset: str,
+               notes: tuple[str, ...]) -> QMessageBox:
+    """What the learner should know about the imported network (`notes`), in a
+    non-modal box."""
     params = imported.spec.analyze().total_params
     box = QMessageBox(QMessageBox.Icon.Information, tr("Imported"),
                       tr("{source}: {layers} layers, {params} parameters, on {dataset}.",
                          source=imported.source, layers=len(imported.spec.layers),
                          params=f"{params:,}", dataset=dataset), parent=parent)
-    box.setInformativeText("\n".join(f"• {note}" for note in imported.notes))
+    box.setInformativeText("\n".join(f"• {note}" for note in notes))
     box.setWindowModality(Qt.WindowModality.NonModal)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.show()
@@ -105,12 +107,19 @@ class ImportCommand(QObject):
         thread.start()
 
     def _open(self, imported: Imported) -> None:
-        session = self.file.session
-        dataset = pick_dataset(imported, list_datasets()) or session.dataset_name
+        session, notes = self.file.session, imported.notes
+        dataset = pick_dataset(imported, list_datasets())
+        if dataset is None:
+            dataset = session.dataset_name
+            analysis = imported.spec.analyze()
+            notes += (tr("no dataset has {shape} images in {count} classes; choose data that "
+                         "fits before training (a folder of your own images, resized)",
+                         shape="x".join(map(str, imported.spec.input_shape)),
+                         count=analysis.output_shape[0]),)
         self.file.open_new(Project(imported.spec, session.config, dataset, imported.weights))
         self.window.statusBar().showMessage(tr("Imported {source}", source=imported.source),
                                             8000)
-        show_notes(self.window, imported, dataset)
+        show_notes(self.window, imported, dataset, notes)
 
     def _failed(self, exc: Exception) -> None:
         self.window.statusBar().clearMessage()

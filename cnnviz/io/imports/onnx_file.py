@@ -93,7 +93,9 @@ def _need_image(walk: Walk, node: onnx.NodeProto) -> bool:
 def _conv(walk: Walk, node: onnx.NodeProto) -> None:
     a = _attrs(node)
     kernel, bias = _const(walk, node, 1), _const(walk, node, 2)
-    if kernel is None or kernel.ndim != 4 or not _need_image(walk, node):
+    if not _need_image(walk, node):
+        return
+    if kernel is None or kernel.ndim != 4:
         walk.problem(node, tr("constant weights (C_out, C_in, KH, KW)"), tr("none"))
         return
     size = _square(walk, node, "kernel_shape", a.get("kernel_shape", kernel.shape[2:]))
