@@ -15,7 +15,7 @@ from cnnviz.core.divergence import EXPLODING_LOSS, LossWatch, explain_divergence
 from cnnviz.core.history import DIVERGED, Halt, History
 from cnnviz.core.layers import Dense, Flatten
 from cnnviz.core.network import NetworkSpec
-from cnnviz.core.snapshot import STOPPED
+from cnnviz.core.snapshot import RUNNING, STOPPED, Snapshot
 from cnnviz.engine.trainer import Trainer, initial_params
 from cnnviz.io.project import Project, load_project, save_project
 from cnnviz.io.weights import WeightsError
@@ -144,3 +144,12 @@ def test_the_explanation_says_which_weights_were_kept():
     assert "kept as they were before training" in early
     late = explain_divergence(Halt(DIVERGED, 1_234, 0.5, "adam", 1_000, 2.0))
     assert "kept as they were after step 1,000" in late and "try 0.05" in late
+
+
+def test_the_window_warns_when_the_loss_explodes(window):
+    s = window.session
+    window.worker.snapshot.emit(Snapshot(
+        RUNNING, 5, 0, 3, 100, 10.0, 1.0, step_losses=np.array([2.0, 3e3, 1e17], np.float32),
+        step_accuracies=np.zeros(3, np.float32)))
+    assert s.warning.startswith("The loss reached 1e+17 at step 5: training is unstable")
+    assert "1e+17" in window.training.state.text()
