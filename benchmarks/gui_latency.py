@@ -261,11 +261,12 @@ def window(seconds: float, live_views: bool = True, all_views: bool = False) -> 
     """The window as the app opens it (without the live views if `live_views` is
     False, to tell their cost from the main window's; every view at once if
     `all_views`): idle, then training."""
-    from PyQt6.QtCore import QSettings
+    from PyQt6.QtCore import QSettings, QSize
     from PyQt6.QtWidgets import QApplication
 
     from cnnviz.qt import dialogs
     from cnnviz.qt.app import build_window
+    from cnnviz.qt.live_views import DOCKS
     from cnnviz.qt.main_window import MainWindow
 
     app = QApplication([])
@@ -275,6 +276,9 @@ def window(seconds: float, live_views: bool = True, all_views: bool = False) -> 
     choices.setValue("view/layout", "docks" if all_views else "tabs")
     window, live = build_window(choices) if live_views else (MainWindow(choices), None)
     window.resize(*((2400, 1350) if all_views else (1500, 950)))
+    if all_views:  # on the 2560x1440 screen such a window is for (the offscreen one is small)
+        live.set_layout(DOCKS, QSize(2560, 1440))
+        assert live.layout == DOCKS and live.plan.shows_all
     window.show()
     session = window.session
     run_until(lambda: session.dataset is not None and window.worker.device is not None)

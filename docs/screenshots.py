@@ -6,7 +6,9 @@ the whole window plus each live view. Run it under Xvfb so the window system pai
 
     xvfb-run -a -s "-screen 0 2560x1440x24" uv run python docs/screenshots.py
 
-Writes docs/screenshot-main.png, docs/screenshot-all-views.png and docs/view-*.png.
+Writes docs/screenshot-main.png, docs/screenshot-all-views.png, docs/view-*.png, and the
+window on projectors: docs/screenshot-1280x720.png, docs/screenshot-1024x768.png and
+docs/screenshot-presentation.png.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from PyQt6.QtCore import QSettings
+from PyQt6.QtCore import QSettings, Qt
 from PyQt6.QtWidgets import QApplication
 
 from cnnviz.core.snapshot import PAUSED
@@ -86,10 +88,12 @@ def main() -> int:
             view.show_cell(1, 0)  # the true squares taken for circles
         settle(app)
         view.grab().save(str(DOCS / f"view-{slug(title)}.png"))
+    projectors(app, window, live)
     live.docks["Draw"].raise_()
     draw_a_line(live.views["Draw"])
     settle(app, 2.0)
     live.views["Draw"].grab().save(str(DOCS / "view-draw.png"))
+    window.show_tab(window.curves)
     window.resize(2400, 1350)  # a large screen first, as All Views at Once is meant for
     settle(app)
     live.set_layout(DOCKS)
@@ -102,6 +106,35 @@ def main() -> int:
     window.close()
     window.finish_threads(30)
     return 0
+
+
+def projectors(app: QApplication, window, live) -> None:
+    """The default layout as a 1280x720 and a 1024x768 projector show it, and
+    presentation mode at 1280x720."""
+    window.resize(1280, 720)
+    settle(app)
+    live.size_docks()
+    window.training_dock.raise_()
+    window.show_tab(window.curves)
+    live.docks["Predictions"].raise_()
+    settle(app, 1.5)
+    window.grab().save(str(DOCS / "screenshot-1280x720.png"))
+    window.resize(1024, 768)
+    settle(app)
+    live.size_docks()
+    window.network_dock.raise_()
+    window.show_tab(live.views["Feature maps"])
+    settle(app, 1.5)
+    window.grab().save(str(DOCS / "screenshot-1024x768.png"))
+    window.presentation.enter("Feature maps")
+    window.setWindowState(Qt.WindowState.WindowNoState)  # the projector's size, not Xvfb's
+    window.resize(1280, 720)
+    window.presentation.bar.next_layer.click()  # conv1 -> maxpool1, enlarged
+    settle(app, 1.5)
+    window.grab().save(str(DOCS / "screenshot-presentation.png"))
+    window.presentation.leave()
+    window.resize(1600, 1000)
+    settle(app)
 
 
 def slug(title: str) -> str:

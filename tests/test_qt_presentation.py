@@ -60,6 +60,10 @@ def test_presentation_shows_one_view_large_and_puts_everything_back(qtbot, live)
         QApplication.font().pointSizeF() * TEXT_SCALE)
     scene_font = live.views["Feature maps"].panel.scene().font()
     assert scene_font.pointSizeF() == pytest.approx(panel.font().pointSizeF())
+    title = live.views["Feature maps"].panel.cells["input"].label.item.font()
+    assert title.pointSizeF() == pytest.approx(panel.font().pointSizeF())  # mosaic titles
+    probe_bars = presentation.bar.findChildren(ProbeBar)
+    assert probe_bars and not probe_bars[0].isVisibleTo(presentation.bar)  # the view's own
     assert presentation.bar.next_layer.isEnabled()  # feature maps step through layers
 
     presentation.show_view("Predictions")  # a view from a dock
@@ -88,9 +92,9 @@ def test_presentation_starts_and_steps_the_run_and_moves_through_layers(qtbot, l
     presentation.bar.previous_layer.click()
     presentation.bar.previous_layer.click()  # no further back than the first layer
     assert view.selected == (names[0], 0)
+    presentation.show_view("Training curves")  # a view without probe controls of its own
     probe = live.model.probe
-    next_image = next(b for b in presentation.bar.findChildren(ProbeBar))
-    assert next_image.isVisible()
+    assert next(iter(presentation.bar.findChildren(ProbeBar))).isVisible()
     actions = {b.defaultAction() for b in presentation.bar.findChildren(type(
         presentation.bar.next_layer)) if b.defaultAction() is not None}
     assert {window.actions.start_pause, window.actions.step} <= actions
@@ -134,6 +138,8 @@ def test_ctrl_plus_and_minus_scale_the_whole_interface_and_are_remembered(
     assert window.training.epochs.font().pointSizeF() == pytest.approx(base * scale)
     plot = window.curves.view
     assert plot.scene().font().pointSizeF() == pytest.approx(base * scale)  # pyqtgraph's too
+    axis = window.curves.metrics[0].plot.getAxis("left")
+    assert axis.label.font().pointSizeF() == pytest.approx(base * scale)  # its text items
     smaller.trigger()
     assert QApplication.font().pointSizeF() == pytest.approx(
         base * FONT_SCALES[FONT_SCALES.index(1.0) + 1])

@@ -101,10 +101,11 @@ def test_all_views_at_once_moves_the_big_views_into_docks_and_back(live, window,
     window.show()
     qtbot.waitExposed(window)
     tab_titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-    assert tab_titles == ["Training curves", "Feature maps", "Filters", "Replay", "Weights"]
+    assert tab_titles == ["Curves", "Feature maps", "Filters", "Replay", "Weights"]
     assert window.tabs.tabToolTip(4) == "Weights and gradients"  # the short title's whole
+    assert window.tabs.tabToolTip(0) == "Training curves"
     assert live.set_layout(DOCKS, LARGE) == ""  # nothing to say: every view has a place
-    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Training curves"]
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Curves"]
     for title, view in live.views.items():
         dock = live.docks[title]
         assert dock.isVisible() and view.isVisible(), title

@@ -166,6 +166,8 @@ class ViewHost(Protocol):
 
     def add_dock(self, widget: QWidget, title: str, area: Qt.DockWidgetArea) -> QDockWidget: ...
 
+    def tab_panel(self, panel: QWidget, title: str, index: int = -1) -> None: ...
+
 
 # The big views are tabs beside the training curves; the small ones share a dock.
 BIG = (("Feature maps", FeatureMapsView), ("Filters", FiltersView), ("Replay", ReplayView),
@@ -178,7 +180,6 @@ LAYOUTS = (TABS, DOCKS)
 # half of it) and their widths on a large screen
 LEFT_SHARE, RIGHT_SHARE = 0.25, 0.22
 LEFT_MAX, RIGHT_MAX = 440, 600
-TAB_TITLES = {"Weights and gradients": "Weights"}  # short, so all tabs fit a 1024 px window
 # DOCKS: what each place needs to show its view readably, in pixels; a screen that holds
 # less gets views tabbed together, one too small even then keeps the tabs.
 BIG_MIN = QSize(330, 280)  # a column of the bottom row, at least
@@ -319,8 +320,7 @@ class LiveViews:
             for title in big:
                 self.docks[title].hide()
                 self.docks[title].toggleViewAction().setVisible(False)
-                index = window.tabs.addTab(self.panels[title], TAB_TITLES.get(title, title))
-                window.tabs.setTabToolTip(index, title)
+                window.tab_panel(self.panels[title], title)
             if not keep:
                 self._add(network, left)
                 self._tabify(network, training)
@@ -392,8 +392,12 @@ class LiveViews:
         height = min(DOCK_HEIGHT, max(BIG_MIN.height(),
                                       window.height() - CHROME_HEIGHT - self.plan.top_height))
         window.resizeDocks(columns, [height] * len(columns), vertical)
-        # the window's width shared out as the columns need it
-        window.resizeDocks(columns, [round(width * need / sum(needs)) for need in needs],
+        # each column what it needs, and what is left over shared out, twice as much to
+        # the first (the feature maps: every layer of the network side by side)
+        spare = max(0, width - sum(needs) - SEPARATOR * len(needs))
+        weights = [2] + [1] * (len(needs) - 1)
+        window.resizeDocks(columns, [need + spare * w // sum(weights)
+                                     for need, w in zip(needs, weights, strict=True)],
                            horizontal)
         # one at a time, the inner separator first: resized together, the two would only
         # share the width the columns have now

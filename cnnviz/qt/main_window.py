@@ -26,11 +26,11 @@ from cnnviz.qt.dataset_loader import DatasetLoader
 from cnnviz.qt.file_commands import FileCommands
 from cnnviz.qt.import_command import add_import_export
 from cnnviz.qt.network_model import NetworkModel
-from cnnviz.qt.presentation import Presentation
+from cnnviz.qt.presentation import Presentation, set_graphics_font
 from cnnviz.qt.project_file import ProjectFile
 from cnnviz.qt.scrollable import scrollable
 from cnnviz.qt.session import AGAIN, CONTINUE, Session
-from cnnviz.qt.theme import THEMES, apply_font_scale, apply_theme, font_scale_step
+from cnnviz.qt.theme import THEMES, CompactTabs, apply_font_scale, apply_theme, font_scale_step
 from cnnviz.qt.widgets.builder import ArchitectureBuilder
 from cnnviz.qt.widgets.curves import CurvesPanel
 from cnnviz.qt.widgets.training_panel import TrainingPanel
@@ -41,6 +41,9 @@ START_TEXT = {CONTINUE: "Continue", AGAIN: "Train again"}
 # columns) is not restored, the current default is used instead.
 LAYOUT_VERSION = 1
 FONT_SCALE_KEY = "view/font_scale"
+# Short tab titles, so that every tab of the central area fits a 1024 px window; the
+# whole title is the tab's tooltip
+TAB_TITLES = {"Training curves": "Curves", "Weights and gradients": "Weights"}
 SHUTDOWN_S = 1.5  # closing must end within 2 s; a training dispatch takes far less
 
 
@@ -74,6 +77,8 @@ class MainWindow(QMainWindow):
         self.curves = CurvesPanel(self.session, choices.restored_smoothing(settings))
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
+        self._tab_style = CompactTabs()  # kept: the tab bar does not own its style
+        self.tabs.tabBar().setStyle(self._tab_style)
         self.panels: dict[str, QWidget] = {}  # every view's panel (its scroll area) by title
         self.presentation = Presentation(self, self.tabs, self.panels,
                                          (self.actions.start_pause, self.actions.step))
@@ -120,7 +125,13 @@ class MainWindow(QMainWindow):
 
     def add_tab(self, widget: QWidget, title: str) -> None:
         self.panels[title] = panel = scrollable(widget)
-        self.tabs.addTab(panel, title)
+        self.tab_panel(panel, title)
+
+    def tab_panel(self, panel: QWidget, title: str, index: int = -1) -> None:
+        """`panel` a tab of the central area (at `index`; -1: the end), under its short
+        title if it has one."""
+        index = self.tabs.insertTab(index, panel, TAB_TITLES.get(title, title))
+        self.tabs.setTabToolTip(index, title)
 
     def show_tab(self, widget: QWidget) -> None:
         """Bring the tab that holds `widget` to the front."""
@@ -202,6 +213,7 @@ class MainWindow(QMainWindow):
         scale = font_scale_step(self.text_scale(), steps) if steps else 1.0
         self.settings.setValue(FONT_SCALE_KEY, scale)
         apply_font_scale(QApplication.instance(), scale)
+        set_graphics_font(self, None)  # the plots' text too
         self.presentation.refresh_font()
         self.statusBar().showMessage(tr("Text size {percent} %", percent=round(scale * 100)),
                                      3000)

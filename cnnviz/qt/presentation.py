@@ -20,9 +20,11 @@ from PyQt6.QtWidgets import (
     QApplication,
     QComboBox,
     QDockWidget,
+    QGraphicsTextItem,
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QSizePolicy,
     QStackedWidget,
     QTabWidget,
     QToolBar,
@@ -44,14 +46,22 @@ def enlarged_font(scale: float = TEXT_SCALE) -> QFont:
 
 
 def set_graphics_font(root: QWidget, font: QFont | None) -> None:
-    """The text pyqtgraph draws under `root` (titles, legends, axis ticks) in `font`;
-    None: back to the application's."""
+    """The text pyqtgraph draws under `root` (titles, axis ticks and names, counts) in
+    `font`; None: the application's. (Its text items take the application's font when
+    made and never follow it again, unlike widgets: a change of size must reach them.)"""
     for view in root.findChildren(pg.GraphicsView):
         view.scene().setFont(font or QFont())  # an empty font follows the application's
         for item in view.scene().items():
+            if isinstance(item, QGraphicsTextItem):
+                item.setFont(font or QApplication.font())
+        for item in view.scene().items():  # each re-measured in its new font
             if isinstance(item, pg.AxisItem):
                 item.setTickFont(font)
-                item.label.setFont(font or QFont())  # the axis's title ("step", "loss")
+                item.showLabel(item.label.isVisible())
+            elif isinstance(item, pg.LabelItem):
+                item.setText(item.text)
+            elif isinstance(item, pg.TextItem):
+                item.updateTextPos()
 
 
 def _button(text: str, tip: str) -> QToolButton:
@@ -113,6 +123,8 @@ class Presentation(QObject):
         self.bar.previous_layer.clicked.connect(lambda: self._step_layer(-1))
         self.bar.next_layer.clicked.connect(lambda: self._step_layer(+1))
         self.page = QWidget()
+        # its bar is wide: it must not hold the central area wide while it is not shown
+        self.page.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         QShortcut(QKeySequence("Escape"), self.page, self.leave,
                   context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         column = QVBoxLayout(self.page)
@@ -126,7 +138,7 @@ class Presentation(QObject):
         self.stack.addWidget(self.page)
         window.setCentralWidget(self.stack)
         self.title: str | None = None  # the view presented
-        self._origin: tuple = ()  # where its panel came from
+        self._origin: tuple = ()  # where its panel came from: (tab index,) or (dock,)
         self._hidden: list[QWidget] = []  # what entering hid, to show again
         self._window_state = Qt.WindowState.WindowNoState
 
@@ -193,7 +205,7 @@ class Presentation(QObject):
         panel = self.panels[title]
         index = self.tabs.indexOf(panel)
         if index >= 0:
-            self._origin = (index, self.tabs.tabText(index), self.tabs.tabToolTip(index))
+            self._origin = (index,)
             self.tabs.removeTab(index)
         else:
             self._origin = (next(d for d in self.window.findChildren(QDockWidget)
@@ -210,6 +222,9 @@ class Presentation(QObject):
             view.set_presenting(True)
         for button in (self.bar.previous_layer, self.bar.next_layer):
             button.setEnabled(hasattr(view, "step_layer"))
+        for i in range(self.bar.controls.count()):  # not twice: the view may have its own
+            control = self.bar.controls.itemAt(i).widget()
+            control.setVisible(not view.findChildren(type(control)))
 
     def _put_back(self) -> None:
         if self.title is None:
@@ -221,13 +236,12 @@ class Presentation(QObject):
         panel.setFont(QFont())  # the application's again
         set_graphics_font(panel, None)
         self.holder.removeWidget(panel)
-        if len(self._origin) == 3:
-            index, text, tip = self._origin
-            self.tabs.insertTab(index, panel, text)
-            self.tabs.setTabToolTip(index, tip)
-            self.tabs.setCurrentIndex(index)
+        where = self._origin[0]
+        if isinstance(where, int):
+            self.window.tab_panel(panel, self.title, where)
+            self.tabs.setCurrentIndex(where)
         else:
-            self._origin[0].setWidget(panel)
+            where.setWidget(panel)
         self.title, self._origin = None, ()
 
     def refresh_font(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QColor, QPalette
-from PyQt6.QtWidgets import QApplication
+from PyQt6.QtWidgets import QApplication, QProxyStyle, QStyle
 
 THEMES = ("system", "light", "dark")
 
@@ -79,3 +79,15 @@ def apply_font_scale(app: QApplication, scale: float) -> None:
     font = app.font()
     font.setPointSizeF(base * scale)
     app.setFont(font)
+
+
+class CompactTabs(QProxyStyle):
+    """The application's style, with less space beside a tab's title: a tab bar with
+    many tabs shows them all in a small window instead of scrolling them."""
+
+    TAB_PADDING = 12  # pixels beside each title, both sides together (Fusion: 24)
+
+    def pixelMetric(self, metric, option=None, widget=None) -> int:
+        if metric == QStyle.PixelMetric.PM_TabBarTabHSpace:
+            return self.TAB_PADDING
+        return super().pixelMetric(metric, option, widget)
