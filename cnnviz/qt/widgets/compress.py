@@ -34,7 +34,7 @@ from cnnviz.qt.widgets.compress_plots import (
 )
 from cnnviz.qt.widgets.compress_tables import LayerTable, SpeedTable
 
-CONTROLS_WIDTH = 360  # the left column: its forms stay readable at 1280 x 720
+CONTROLS_WIDTH = 330  # the left column: its forms stay readable at 1280 x 720
 
 
 class JobBar(QWidget):
@@ -135,7 +135,6 @@ class CompressWorkspace(QWidget):
         scroll = QScrollArea()
         scroll.setWidget(column)
         scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(CONTROLS_WIDTH)
         self.views = QTabWidget()
         self.layers = LayerTable(model)
@@ -153,6 +152,7 @@ class CompressWorkspace(QWidget):
         split.addWidget(scroll)
         split.addWidget(self.views)
         split.setStretchFactor(1, 1)
+        split.setSizes([CONTROLS_WIDTH, 2 * CONTROLS_WIDTH])  # the views take what is left
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split, 1)

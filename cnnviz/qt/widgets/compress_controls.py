@@ -34,6 +34,13 @@ from cnnviz.qt.widgets.compress_model import CompressModel, PruneSettings, Quant
 from cnnviz.qt.widgets.compress_plots import wrapped_label
 
 
+def narrow(combo: QComboBox) -> None:
+    """A combo box that may be narrower than its longest entry (the list shows it whole),
+    so that the controls' column fits beside the views at 1280 x 720."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(12)
+
+
 class LayerChoice(QToolButton):
     """A button that names the chosen layers and opens a menu with a check box for each
     of the network's weighted layers."""
@@ -44,7 +51,9 @@ class LayerChoice(QToolButton):
         super().__init__(parent)
         self._checked = checked
         self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        # a long list of chosen layers is cut, not a reason to widen the column
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setMinimumWidth(120)
         self.setMenu(QMenu(self))
         self.setToolTip(tip)
 
@@ -87,17 +96,17 @@ class PruneControls(QGroupBox):
         super().__init__(tr("Pruning"), parent)
         self.model = model
         self.kind = QComboBox()
-        self.kind.addItem(tr("single weights, smallest |w| first"), False)
-        self.kind.addItem(tr("whole filters, smallest L1 norm first"), True)
+        self.kind.addItem(tr("single weights (smallest |w|)"), False)
+        self.kind.addItem(tr("whole filters (smallest L1)"), True)
         self.kind.setToolTip(tr("Unstructured pruning zeroes single weights; structured "
                                 "pruning removes whole filters (conv) or units (dense), so "
                                 "the layers get smaller"))
         self.scope = QComboBox()
-        self.scope.addItem(tr("one threshold for all layers"), GLOBAL)
-        self.scope.addItem(tr("each layer by the same share"), PER_LAYER)
-        self.scope.setToolTip(tr("Global: the smallest weights of the whole network go, "
-                                 "wherever they are; per layer: every layer loses the same "
-                                 "share"))
+        self.scope.addItem(tr("one for all layers"), GLOBAL)
+        self.scope.addItem(tr("one per layer"), PER_LAYER)
+        self.scope.setToolTip(tr("One threshold for all layers (global): the smallest "
+                                 "weights of the whole network go, wherever they are; one per "
+                                 "layer: every layer loses the same share"))
         self.layers = LayerChoice(True, tr("The layers to prune"))
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 99)
@@ -135,7 +144,6 @@ class PruneControls(QGroupBox):
         tune = QHBoxLayout()
         tune.addWidget(self.epochs)
         tune.addWidget(self.rounds)
-        tune.addWidget(self.tune, 1)
         form = QFormLayout()
         form.addRow(tr("Remove"), self.kind)
         form.addRow(tr("Threshold"), self.scope)
@@ -146,6 +154,9 @@ class PruneControls(QGroupBox):
         layout.addWidget(self.figures)
         layout.addLayout(buttons)
         layout.addLayout(tune)
+        layout.addWidget(self.tune)
+        for combo in (self.kind, self.scope):
+            narrow(combo)
         self.slider.valueChanged.connect(self._changed)
         self.kind.currentIndexChanged.connect(self._changed)
         self.scope.currentIndexChanged.connect(self._changed)
@@ -211,15 +222,15 @@ class QuantizeControls(QGroupBox):
         super().__init__(tr("Quantization"), parent)
         self.model = model
         self.scheme = QComboBox()
-        for text, value in ((tr("int8, one scale per tensor"), INT8_PER_TENSOR),
-                            (tr("int8, one scale per output channel"), INT8_PER_CHANNEL),
+        for text, value in ((tr("int8, a scale per tensor"), INT8_PER_TENSOR),
+                            (tr("int8, a scale per channel"), INT8_PER_CHANNEL),
                             (tr("float16"), FLOAT16)):
             self.scheme.addItem(text, value)
         self.scheme.setCurrentIndex(1)
         self.activations = QComboBox()
-        for text, value in ((tr("float (weights only)"), None),
-                            (tr("int8, range min to max"), MINMAX),
-                            (tr("int8, range by percentile"), PERCENTILE)):
+        for text, value in ((tr("float"), None),
+                            (tr("int8, min to max"), MINMAX),
+                            (tr("int8, percentile"), PERCENTILE)):
             self.activations.addItem(text, value)
         self.activations.setToolTip(tr("Quantize each layer's input to int8 too, with a "
                                        "range calibrated on training images"))
@@ -239,7 +250,7 @@ class QuantizeControls(QGroupBox):
         self.qat.setRange(0, 50)
         self.qat.setSuffix(tr(" epochs"))
         self.qat.setSpecialValueText(tr("none"))
-        self.qat.setToolTip(tr("Quantization-aware fine-tuning: train on through the int8 "
+        self.qat.setToolTip(tr("Quantization-aware training (QAT): fine-tune through the int8 "
                                "grid (straight-through estimator), the cure when "
                                "post-training quantization loses too much"))
         self.run = QPushButton(tr("Quantize"))
@@ -251,8 +262,10 @@ class QuantizeControls(QGroupBox):
         form.addRow(tr("Weights"), self.scheme)
         form.addRow(tr("Activations"), self.activations)
         form.addRow(tr("Calibration"), calibration)
-        form.addRow(tr("Keep in float"), self.keep)
-        form.addRow(tr("Quantization-aware"), self.qat)
+        form.addRow(tr("Keep float"), self.keep)
+        form.addRow(tr("QAT"), self.qat)
+        for combo in (self.scheme, self.activations):
+            narrow(combo)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.run)

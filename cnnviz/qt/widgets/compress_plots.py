@@ -21,7 +21,7 @@ from cnnviz.core.i18n import tr
 from cnnviz.core.mosaic import LEVELS
 from cnnviz.core.quantization import FLOAT16, INT8_PER_CHANNEL
 from cnnviz.qt.widgets.compress_model import CompressModel
-from cnnviz.qt.widgets.mosaic_view import SIGNED_LUT
+from cnnviz.qt.widgets.mosaic_view import GAP_COLOUR, SIGNED_LUT
 
 BARS = (90, 130, 200)
 GRID = (235, 70, 70)
@@ -276,6 +276,7 @@ class PrunedKernels(QWidget):
         self.layer = QComboBox()
         self.layer.setToolTip(tr("The conv layer whose kernels are shown"))
         self.view = pg.GraphicsLayoutWidget()
+        self.view.setBackground(GAP_COLOUR)  # not black: black is a hole
         self.box = self.view.addViewBox(lockAspect=True, invertY=True, enableMouse=False,
                                         enableMenu=False)
         self.image = pg.ImageItem()

@@ -118,8 +118,10 @@ class SpeedTable(QWidget):
     def __init__(self, model: CompressModel, parent: QWidget | None = None):
         super().__init__(parent)
         self.model = model
-        self.table = _table([tr("Layer output"), tr("unpruned"),
-                             tr("zeros (unstructured)"), tr("filters removed (structured)")])
+        self.table = _table([tr("Output"), tr("unpruned"), tr("zeros"), tr("filters\nremoved")])
+        for column, tip in ((2, tr("Unstructured: the share of single weights set to zero")),
+                            (3, tr("Structured: that share of whole filters removed"))):
+            self.table.horizontalHeaderItem(column).setToolTip(tip)
         self.note = wrapped_label()
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
@@ -143,11 +145,10 @@ class SpeedTable(QWidget):
             _set(self.table, i, 0, name)
             for column, analysis in enumerate(analyses, start=1):
                 _set(self.table, i, column, fmt_shape(analysis.layers[i].out_shape))
-        summary = ((tr("kernel weights not zero"), lambda r: f"{r.nonzero:,}"),
-                   (tr("multiply-adds per image"), lambda r: f"{r.macs:,}"),
-                   (tr("images per second (measured)"),
-                    lambda r: f"{r.images_per_second:,.0f}"),
-                   (tr("validation accuracy"), lambda r: f"{100 * r.accuracy:.1f} %"))
+        summary = ((tr("weights ≠ 0"), lambda r: f"{r.nonzero:,}"),
+                   (tr("multiply-adds"), lambda r: f"{r.macs:,}"),
+                   (tr("images/s"), lambda r: f"{r.images_per_second:,.0f}"),
+                   (tr("accuracy"), lambda r: f"{100 * r.accuracy:.1f} %"))
         for j, (label, value) in enumerate(summary):
             row = len(names) + j
             _set(self.table, row, 0, label)
@@ -155,7 +156,9 @@ class SpeedTable(QWidget):
                 _set(self.table, row, column, value(r))
         dense, zeros, filters = rows
         self.note.setText(tr(
-            "Zeros shrink a compressed file but not the work: dense hardware multiplies them "
+            "Per image: kernel weights that are not zero, multiply-adds, images per second "
+            "measured side by side, validation accuracy. Zeros shrink a compressed file but "
+            "not the work: dense hardware multiplies them "
             "all the same ({zeros:,.0f} vs {dense:,.0f} images/s). Removing filters shrinks "
             "the shapes and the multiply-adds ({ratio:.1f}x fewer), and the time "
             "({filters:,.0f} images/s), at a cost in accuracy that fine-tuning can win back.",
