@@ -117,6 +117,8 @@ def main() -> int:
                    help="timings repeated while other processes use the CPU")
     p.add_argument("--idle-wait", type=float, default=120,
                    help="seconds to wait for other processes to leave the CPU before timing")
+    p.add_argument("--timing-only", action="store_true",
+                   help="measure the slider and the sweep, nothing else")
     p.add_argument("--out", type=Path, help="write the results as JSON here")
     args = p.parse_args()
     import jax  # after cnnviz.engine, which sets its flags
@@ -165,6 +167,9 @@ def main() -> int:
           f"{1 + len(layers)} rows, level 0 once) in {swept.seconds:.1f} s ({swept.own:.0f} "
           f"CPU s); target {SWEEP_TARGET:.0f} s; other processes meanwhile "
           f"{swept.others:.2f} cores; knees {progress.sweep.knees()}", flush=True)
+
+    if args.timing_only:
+        return finish(args, report)
 
     # -- accuracy after pruning, with and without fine-tuning -------------------------------
     base = Evaluator(spec, x, y)(weights)[1]
@@ -219,6 +224,11 @@ def main() -> int:
         print(f"| {scheme} | {calibration or 'float'} | {step.accuracy_after:.2%} | "
               f"{error:.2%} | {step.bytes_before:,} -> {step.bytes_after:,} "
               f"({step.bytes_before / step.bytes_after:.2f}x) |", flush=True)
+    return finish(args, report)
+
+
+def finish(args: argparse.Namespace, report: dict) -> int:
+    """Write the report if asked; 0 if both time targets were met."""
     if args.out:
         args.out.write_text(json.dumps(report, indent=1, default=str))
     return 0 if report["slider"]["met"] and report["sweep"]["met"] else 1
