@@ -79,6 +79,7 @@ def settle(qtbot, host) -> None:
                     timeout=60_000)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lesson", LESSONS, ids=[x.id for x in LESSONS])
 def test_each_lesson_walks_through(app, qtbot, lesson):
     model, host = app.model, app.host

@@ -148,6 +148,21 @@ def new_layer(value: object) -> tuple[str, Layer]:
     return after, layer(table)
 
 
+def stage(value: object) -> tuple[str, tuple[int, ...]]:
+    """{layer = "conv1", row = 3, column = 5, channel = 0} (a pixel of that layer's output,
+    counted from 0; the channel may be left out) or {layer = "softmax" / "backward"}."""
+    table = dict(_table(value))
+    where = name(table.pop("layer", None))
+    if set(table) - {"row", "column", "channel"} or ("row" in table) != ("column" in table):
+        raise _expected(Message("a table with layer, and row and column (channel if you "
+                                "like)"), value)
+    for v in table.values():
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_INT:
+            raise _expected(Message("a whole number from 0"), v)
+    position = tuple(table[k] for k in ("row", "column", "channel") if k in table)
+    return where, position
+
+
 def output_shape(value: object) -> tuple[str, tuple[int, ...]]:
     table = _table(value)
     if set(table) != {"layer", "shape"}:
@@ -197,6 +212,9 @@ ACTIONS = (
     Term("reset_weights", flag, "fresh weights and empty curves (true)"),
     Term("start_training", flag, "press Start (true)"),
     Term("step", whole, "press Step that many times: one batch each"),
+    Term("step_through", stage, "shows a stage in the Step through view, as a feature "
+         "map's right-click does: {layer = \"conv1\", row = 3, column = 5} or "
+         "{layer = \"backward\"}"),
     Term("sparsity", percent, "the Compress workspace's sparsity slider, in %"),
     Term("prune", flag, "press Prune and fine-tune in the Compress workspace (true)"),
     Term("quantize", flag, "press Quantize in the Compress workspace (true)"),
@@ -216,6 +234,8 @@ CHECKS = (
     Term("steps_trained", whole, "at least this many batches trained (since the last reset)"),
     Term("epochs_trained", whole, "at least this many epochs trained"),
     Term("view_shown", one_of(VIEWS), "this view is visible"),
+    Term("stepped_through", stage, "the Step through view shows this stage (and, given "
+         "row and column, that pixel of the layer's output)"),
     Term("pruned", percent, "the Compress workspace's result is a network pruned to at "
          "least this sparsity, in %"),
     Term("quantized", flag, "the Compress workspace's result is a quantized network"),

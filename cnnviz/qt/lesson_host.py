@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from PyQt6.QtCore import QObject, pyqtSignal
+from PyQt6.QtCore import QObject, Qt, pyqtSignal
 from PyQt6.QtWidgets import (
     QDockWidget,
     QScrollArea,
@@ -90,6 +90,7 @@ class LessonHost(QObject):
             "start_training": self._start_training, "step": self._step,
             "stop_training": self._stop_training, "sparsity": self._sparsity,
             "prune": self._prune, "quantize": self._quantize,
+            "step_through": self._show_stage,
         }
         self.checks: dict[str, Callable[[object], bool]] = {
             "network_valid": lambda _: self.network.analysis.ok,
@@ -105,9 +106,12 @@ class LessonHost(QObject):
             "view_shown": lambda view: shown(self.view_widget(view)),
             "pruned": lambda p: self._compressed("prune", p),
             "quantized": lambda _: self._compressed("quantize", 0),
+            "stepped_through": self._stepped_through,
         }
         self._compress: CompressWorkspace | None = None
+        self._step_view: QWidget | None = None
         self.compress()
+        self.step_through()
 
     @property
     def features(self) -> frozenset[str]:
@@ -116,10 +120,16 @@ class LessonHost(QObject):
         return frozenset(name for name, part in have.items() if part is not None)
 
     def step_through(self) -> QWidget | None:
-        """The Step through view, if the window has one. Found by its class's name: the
-        lessons only show it, so they need nothing else of its module."""
-        return next((p.widget() for p in self.window.panels.values()
-                     if type(p.widget()).__name__ == STEP_THROUGH), None)
+        """The Step through view, if the window has one (its changes reach `changed`).
+        Found by its class's name: the lessons use only its model's stage and picks."""
+        if self._step_view is None:
+            self._step_view = next((p.widget() for p in self.window.panels.values()
+                                       if type(p.widget()).__name__ == STEP_THROUGH), None)
+            if self._step_view is not None:
+                model = self._step_view.model
+                for signal in (model.inspected, model.stage_changed, model.selection_changed):
+                    signal.connect(self.changed)
+        return self._step_view
 
     def compress(self) -> CompressWorkspace | None:
         """The Compress workspace, if the window has one (its changes reach `changed`)."""
@@ -169,6 +179,22 @@ class LessonHost(QObject):
         config = self.session.config
         return all(set(v) <= set(config.augment) if k == "augment" else getattr(config, k) == v
                    for k, v in values.items())
+
+    def _stepped_through(self, value: tuple) -> bool:
+        view = self.step_through()
+        model = view.model if view is not None else None
+        if model is None or model.inspection is None:
+            return False
+        layer, position = value
+        if layer == "backward":
+            return model.stage == model.backward_stage
+        if layer == "softmax":
+            return model.stage == model.softmax_stage
+        names = self.network.spec.names
+        if layer not in names or model.stage != names.index(layer) + 1:
+            return False
+        picked = model.positions.get(names.index(layer), ())
+        return tuple(picked[:len(position)]) == position
 
     def quotes(self) -> dict[str, object]:
         s, dataset = self.session, self.session.dataset
@@ -258,6 +284,24 @@ class LessonHost(QObject):
             raise LessonActionError(Message("training cannot start: {reason}",
                                             reason=self.session.blocker() or "-"))
         action.trigger()
+
+    def _show_stage(self, value: tuple) -> None:
+        """As a feature map's right-click: the Step through view at that stage (and
+        pixel); the backward step, which no view asks for, by its stage."""
+        view = self.step_through()
+        if view is None:
+            raise LessonActionError(Message("the {view} view is not built yet",
+                                            view="step-through"))
+        layer, position = value
+        if layer != "backward":
+            self.live.model.explain(layer, position)
+            return
+        bring_to_front(view)
+        if view.model.inspection is None:  # on its way: go there once it is here
+            view.model.inspected.connect(lambda: view.model.set_stage(
+                view.model.backward_stage), type=Qt.ConnectionType.SingleShotConnection)
+        else:
+            view.model.set_stage(view.model.backward_stage)
 
     def _workspace(self) -> CompressWorkspace:
         compress = self.compress()
