@@ -13,7 +13,6 @@ from PyQt6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QSpinBox,
-    QSplitter,
     QVBoxLayout,
     QWidget,
 )
@@ -25,7 +24,7 @@ from cnnviz.core.mosaic import channel_mosaic, symmetric_range, vector_strip
 from cnnviz.qt.step_model import BATCH, IMAGE, StepModel
 from cnnviz.qt.widgets.mosaic_view import SIGNED_LUT, MosaicPanel
 from cnnviz.qt.widgets.step_through.cells import NumberGrid
-from cnnviz.qt.widgets.step_through.page import Page, formula_label, set_lines
+from cnnviz.qt.widgets.step_through.page import Page, Wrap, formula_label, set_lines
 from cnnviz.qt.widgets.step_through.table import fill, number_table
 
 COLUMNS = 4  # layers per row of the gradient maps
@@ -35,7 +34,7 @@ class BackwardPage(Page):
     def __init__(self, model: StepModel, parent: QWidget | None = None):
         super().__init__(model, parent)
         self.image_mode = QRadioButton(tr("this image"))
-        self.batch_mode = QRadioButton(tr("a batch"))
+        self.batch_mode = QRadioButton(tr("a batch of training images"))
         self.batch_mode.setToolTip(tr("A fixed batch of training images (the one Weights and "
                                       "gradients uses at rest), the loss their mean"))
         group = QButtonGroup(self)
@@ -56,7 +55,8 @@ class BackwardPage(Page):
                                  "with this optimizer and its state) on a copy of the weights "
                                  "and show before and after"))
         self.result = number_table([tr("after one step"), tr("before"), tr("after")])
-        self.result.setMaximumHeight(150)
+        self.result.setMinimumHeight(140)
+        self.result.setMaximumHeight(160)
         self._build()
         self.image_mode.toggled.connect(
             lambda on: self.model.set_mode(IMAGE if on else BATCH))
@@ -70,38 +70,22 @@ class BackwardPage(Page):
         self.apply.clicked.connect(self.model.request_apply)
 
     def _build(self) -> None:
-        top = QHBoxLayout()
-        for widget in (QLabel(tr("the gradient of the loss of")), self.image_mode,
-                       self.batch_mode, self.loss):
-            top.addWidget(widget)
-        top.addStretch(1)
-        picker = QHBoxLayout()
-        picker.addWidget(QLabel(tr("weight:")))
-        picker.addWidget(self.layer)
-        picker.addWidget(self.param)
-        for box in self.element:
-            picker.addWidget(box)
-        picker.addStretch(1)
-        picker.addWidget(self.apply)
-        lower = QWidget()
-        column = QVBoxLayout(lower)
-        column.addLayout(picker)
+        top = Wrap([tr("the gradient of the loss of"), self.image_mode, self.batch_mode],
+                   [self.loss])
+        picker = Wrap([tr("weight:"), self.layer, self.param], self.element, [self.apply])
+        left = QVBoxLayout()  # the weight in its kernel, and what one step did
+        left.addWidget(self.kernel)
+        left.addWidget(self.result)
+        left.addStretch(1)
         row = QHBoxLayout()
-        row.addWidget(self.kernel)
-        row.addWidget(self.formula, 1)
-        column.addLayout(row, 1)
-        column.addWidget(self.result)
-        split = QSplitter()
-        split.setOrientation(split.orientation().Vertical)
-        upper = QWidget()
-        above = QVBoxLayout(upper)
-        above.addWidget(self.logits)
-        above.addWidget(self.maps, 1)
-        split.addWidget(upper)
-        split.addWidget(lower)
+        row.addLayout(left, 2)
+        row.addWidget(self.formula, 3)
         layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addWidget(split, 1)
+        layout.addWidget(top)
+        layout.addWidget(self.logits)
+        layout.addWidget(self.maps, 1)
+        layout.addWidget(picker)
+        layout.addLayout(row)
 
     # -- picking a weight -----------------------------------------------------------------
     def _weighted(self) -> list[int]:
@@ -145,8 +129,8 @@ class BackwardPage(Page):
         batch = len(ins.labels)
         self.loss.setText(tr("loss {loss} ({n} images)", loss=formulas.plain(ins.loss), n=batch)
                           if batch > 1 else tr("loss {loss}", loss=formulas.plain(ins.loss)))
-        self.batch_mode.setText(tr("a batch of {n} training images",
-                                   n=len(m.batch.labels) if m.batch is not None else "B"))
+        self.batch_mode.setText(tr("a batch of {n} training images", n=len(m.batch.labels))
+                                if m.batch is not None else tr("a batch of training images"))
         g = image.logit_gradient()[0]
         names = m.class_names or tuple(map(str, range(len(g))))
         self.logits.set_values(g[None], title=tr(

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtWidgets import (
+    QBoxLayout,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QSlider,
@@ -23,10 +23,11 @@ from cnnviz.qt.step_model import StepModel
 from cnnviz.qt.widgets.mosaic_view import ACTIVATION_LUT, GREY_LUT
 from cnnviz.qt.widgets.step_through.cells import NumberGrid
 from cnnviz.qt.widgets.step_through.maps import MapView
-from cnnviz.qt.widgets.step_through.page import Page, formula_label, set_lines
+from cnnviz.qt.widgets.step_through.page import Page, Wrap, formula_label, set_lines
 
 TICK_MS = 40
 SPEEDS = (1, 200)  # output pixels a second, slowest and fastest
+NARROW = 720  # pixels: below this the maps go above the numbers
 
 
 def spin(tip: str) -> QSpinBox:
@@ -55,29 +56,28 @@ class ConvPage(Page):
         self.products = NumberGrid(tr("products"))
         self.sums = NumberGrid(tr("sum of each input channel (click one to see it)"))
         self.formula = formula_label(5)
-        controls = QHBoxLayout()
-        for widget in (QLabel(tr("filter")), self.filter, QLabel(tr("input channel")),
-                       self.channel, self.play, QLabel(tr("speed")), self.speed):
-            controls.addWidget(widget)
-        controls.addStretch(1)
+        self.speed.setMaximumWidth(120)
+        controls = Wrap([tr("filter"), self.filter, tr("input channel"), self.channel],
+                        [self.play, tr("speed"), self.speed])
         grids = QGridLayout()
         for col, widget in enumerate((self.patch, QLabel("×"), self.kernel, QLabel("="),
                                       self.products)):
             grids.addWidget(widget, 0, col)
         grids.addWidget(self.sums, 1, 0, 1, 5)
-        maps = QVBoxLayout()
-        maps.addWidget(self.input_map, 1)
-        maps.addWidget(self.output_map, 1)
-        body = QHBoxLayout()
-        body.addLayout(maps, 2)
+        grids.setColumnStretch(5, 1)  # room to spare goes right of the products
+        self.maps = QBoxLayout(QBoxLayout.Direction.TopToBottom)
+        self.maps.addWidget(self.input_map, 1)
+        self.maps.addWidget(self.output_map, 1)
+        self.body = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self.body.addLayout(self.maps, 2)
         right = QVBoxLayout()
         right.addLayout(grids)
         right.addWidget(self.formula)
         right.addStretch(1)
-        body.addLayout(right, 3)
+        self.body.addLayout(right, 3)
         layout = QVBoxLayout(self)
-        layout.addLayout(controls)
-        layout.addLayout(body, 1)
+        layout.addWidget(controls)
+        layout.addLayout(self.body, 1)
         self.timer = QTimer(self)
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self._tick)
@@ -123,6 +123,15 @@ class ConvPage(Page):
         self.model.select(self.index, (*divmod(done, out.shape[1]), f))
         if done >= total - 1:
             self.play.setChecked(False)
+
+    def resizeEvent(self, event) -> None:
+        """Narrow: the two maps side by side above the numbers, not beside them."""
+        super().resizeEvent(event)
+        narrow = self.width() < NARROW
+        self.body.setDirection(QBoxLayout.Direction.TopToBottom if narrow
+                               else QBoxLayout.Direction.LeftToRight)
+        self.maps.setDirection(QBoxLayout.Direction.LeftToRight if narrow
+                               else QBoxLayout.Direction.TopToBottom)
 
     def hideEvent(self, event) -> None:
         self.play.setChecked(False)  # no timer left running behind a hidden page

@@ -11,7 +11,7 @@ from cnnviz.core import formulas
 from cnnviz.core.i18n import tr
 from cnnviz.qt.step_model import StepModel
 from cnnviz.qt.widgets.step_through.maps import MapView
-from cnnviz.qt.widgets.step_through.page import Page, formula_label, set_lines
+from cnnviz.qt.widgets.step_through.page import Page, Wrap, formula_label, set_lines
 
 
 class FlattenPage(Page):
@@ -20,21 +20,17 @@ class FlattenPage(Page):
         self.element = QSpinBox()
         self.element.setKeyboardTracking(False)
         self.source = [QSpinBox() for _ in range(3)]
-        controls = QHBoxLayout()
-        controls.addWidget(QLabel(tr("element n")))
-        controls.addWidget(self.element)
-        controls.addWidget(QLabel(tr("comes from row, column, channel")))
         for box in self.source:
             box.setKeyboardTracking(False)
-            controls.addWidget(box)
             box.valueChanged.connect(self._on_source)
-        controls.addStretch(1)
+        controls = Wrap([tr("element n"), self.element],
+                        [tr("comes from row, column, channel"), *self.source])
         self.input_map = MapView()
         self.vector = MapView()
         self.hover = QLabel()
         self.formula = formula_label(2)
         layout = QVBoxLayout(self)
-        layout.addLayout(controls)
+        layout.addWidget(controls)
         maps = QHBoxLayout()
         maps.addWidget(self.input_map, 1)
         maps.addWidget(self.vector, 2)

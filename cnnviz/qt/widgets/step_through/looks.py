@@ -15,7 +15,7 @@ from cnnviz.core.mosaic import channel_mosaic, display_images
 from cnnviz.qt.step_model import StepModel
 from cnnviz.qt.widgets.live_label import live_label
 from cnnviz.qt.widgets.mosaic_view import ACTIVATION_LUT, MosaicPanel, image_view_box
-from cnnviz.qt.widgets.step_through.page import Page
+from cnnviz.qt.widgets.step_through.page import Page, Wrap
 
 HEAT = pg.colormap.get("inferno").getLookupTable(0.0, 1.0, 256, alpha=True)
 HEAT[:, 3] = np.linspace(0, 200, 256).astype(np.uint8)  # faint where the map is low
@@ -82,11 +82,7 @@ class LooksPage(Page):
             "(the largest |gradient| over its channels). Grad-CAM: the layer's maps weighted "
             "by how much the score rises with each (the bars), summed, negatives dropped."))
         self.about.setWordWrap(True)
-        controls = QHBoxLayout()
-        for widget in (QLabel(tr("class")), self.cls, QLabel(tr("Grad-CAM layer")), self.layer,
-                       self.smooth):
-            controls.addWidget(widget)
-        controls.addStretch(1)
+        controls = Wrap([tr("class"), self.cls], [tr("Grad-CAM layer"), self.layer, self.smooth])
         pictures = QHBoxLayout()
         pictures.addWidget(self.saliency, 1)
         pictures.addWidget(self.cam, 1)
@@ -94,7 +90,7 @@ class LooksPage(Page):
         weights.addWidget(self.bars, 1)
         weights.addWidget(self.maps, 1)
         layout = QVBoxLayout(self)
-        layout.addLayout(controls)
+        layout.addWidget(controls)
         layout.addWidget(self.about)
         layout.addLayout(pictures, 3)
         layout.addLayout(weights, 2)
@@ -143,8 +139,10 @@ class LooksPage(Page):
             return
         self.layer.setCurrentIndex(self._convs().index(layer))
         cam = looks.grad_cam(layer, cls)
-        self.cam.show_maps(picture, cam.cam, tr("Grad-CAM on {layer} for {name}",
-                                                layer=ins.names[layer], name=names[cls]))
+        title = tr("Grad-CAM on {layer} for {name}", layer=ins.names[layer], name=names[cls])
+        if not cam.cam.any():
+            title += tr(": nothing is left, the weighted maps lower the score everywhere")
+        self.cam.show_maps(picture, cam.cam, title)
         weights = cam.weights
         self.bar_item.setOpts(x=np.arange(len(weights)), height=weights,
                               brushes=[POSITIVE if w >= 0 else NEGATIVE for w in weights])

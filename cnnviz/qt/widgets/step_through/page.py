@@ -3,8 +3,9 @@ for formulas (plain text that wraps, without re-laying out its page when it chan
 
 from __future__ import annotations
 
+from PyQt6.QtCore import QSize, Qt
 from PyQt6.QtGui import QFontDatabase
-from PyQt6.QtWidgets import QLabel, QWidget
+from PyQt6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QWidget
 
 from cnnviz.qt.step_model import StepModel
 from cnnviz.qt.widgets.live_label import live_label
@@ -36,3 +37,43 @@ def formula_label(lines: int = 4) -> QLabel:
 
 def set_lines(label: QLabel, lines: list[str]) -> None:
     label.setText("\n".join(lines))
+
+
+class Wrap(QWidget):
+    """Groups of controls side by side where the width holds them all, else one group
+    under the other (the view must read well in a narrow central area)."""
+
+    def __init__(self, *groups: list[QWidget | str], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.groups = []
+        for items in groups:
+            group = QWidget()
+            row = QHBoxLayout(group)
+            row.setContentsMargins(0, 0, 0, 0)
+            for item in items:
+                row.addWidget(QLabel(item) if isinstance(item, str) else item)
+            self.groups.append(group)
+        self.stacked: bool | None = None
+        self._place(False)
+
+    def _place(self, stacked: bool) -> None:
+        if stacked == self.stacked:
+            return
+        self.stacked = stacked
+        for group in self.groups:
+            self.grid.removeWidget(group)
+        for i, group in enumerate(self.groups):
+            self.grid.addWidget(group, i if stacked else 0, 0 if stacked else i,
+                                Qt.AlignmentFlag.AlignLeft)
+        self.grid.setColumnStretch(len(self.groups), 0 if stacked else 1)
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        return QSize(max(g.minimumSizeHint().width() for g in self.groups), hint.height())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        need = sum(g.sizeHint().width() for g in self.groups) + 12 * len(self.groups)
+        self._place(self.width() < need)

@@ -56,16 +56,16 @@ class StepThroughView(QWidget):
         self.next.setToolTip(tr("The next stage (Right)"))
         self.chain = ChainStrip()
         self.weights = live_label()
-        self.status = live_label(WAITING, lines=2, wrap=True)
+        self.status = live_label(WAITING, wrap=True)
         self.pages = {cls: cls(model) for cls in
                       (InputPage, ConvPage, PoolPage, FlattenPage, DensePage, DropoutPage,
                        SoftmaxPage, BackwardPage, LooksPage)}
         self.stack = QStackedWidget()
         for page in self.pages.values():
             self.stack.addWidget(page)
-        top = QHBoxLayout()
-        top.addWidget(ProbeBar(live), 1)
-        top.addWidget(self.weights, 1)
+        top = QVBoxLayout()
+        top.addWidget(ProbeBar(live))
+        top.addWidget(self.weights)
         strip = QHBoxLayout()
         strip.addWidget(self.prev)
         strip.addWidget(self.chain, 1)
