@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from PyQt6.QtCore import QSettings
 from PyQt6.QtWidgets import QApplication
+from screenshots import settle, wait  # docs/screenshots.py, beside this script
 
 from cnnviz.core.presets import get_preset
 from cnnviz.core.snapshot import FINISHED
@@ -27,21 +27,6 @@ from cnnviz.qt.widgets.step_through.view import StepThroughView
 
 DOCS = Path(__file__).resolve().parent
 IMAGE = 3  # a test image (a 7) whose conv pixels are worth reading
-
-
-def settle(app: QApplication, seconds: float = 0.8) -> None:
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        app.processEvents()
-        time.sleep(0.01)
-
-
-def wait(app: QApplication, done, limit: float = 600.0) -> None:
-    end = time.perf_counter() + limit
-    while not done():
-        if time.perf_counter() > end:
-            raise TimeoutError("the window did not get there in time")
-        settle(app, 0.05)
 
 
 def main() -> int:
