@@ -193,7 +193,7 @@ def _backward(args, ins: Inspection, index: int, position, close_up) -> tuple[di
                         "first step's, from a fresh one):"))
         lines += formulas.update_lines(update, ins.optimizer.settings)
     elif isinstance(close_up, ar.PoolWindow) and close_up.source is not None:
-        lines.append(tr("all of it goes back to input ({r}, {c}) of the window",
+        lines.append(tr("all of it goes back to input ({r}, {c}), the window's first maximum",
                         r=close_up.source[0], c=close_up.source[1]))
     return event, lines
 
