@@ -148,3 +148,16 @@ def test_a_failing_job_is_shown_in_a_dialog(window, qtbot, monkeypatch):
     qtbot.waitUntil(lambda: bool(shown) and not model.busy, timeout=60_000)
     assert shown[0][0] == "Cannot compress" and "at least one image" in shown[0][1]
     assert model.result is None
+
+
+def test_a_project_with_a_damaged_record_is_refused_whole(window, qtbot, tmp_path):
+    from cnnviz.io.project import Project, ProjectFileError, save_project
+
+    workspace = add_compress_workspace(window)
+    weights = trained(window)
+    path = tmp_path / "damaged.cnnviz"
+    save_project(path, Project(SMALL_NET, TrainConfig(epochs=1), "tiny", weights, History(),
+                               {"compression": b'{"version": 1, "steps": [{"kind": 3}]}'}))
+    with pytest.raises(ProjectFileError, match="extras/compression"):
+        window.file.open(path)
+    assert window.file.path != path and not workspace.model.record.steps

@@ -46,12 +46,16 @@ def masks_bytes(spec: NetworkSpec, masks: Masks) -> bytes:
                              for name, m in zip(spec.names, masks, strict=True) if m})
 
 
-def load_masks(spec: NetworkSpec, data: bytes) -> Masks:
-    """Masks for `spec`'s weighted layers, each of its kernel's shape and all 0 or 1."""
+def read_masks(data: bytes) -> dict[str, np.ndarray]:
+    """The arrays of a masks member, by name (checked against a network by masks_for)."""
     try:
-        flat = load_safetensors(data)
+        return load_safetensors(data)
     except (SafetensorError, ValueError, OverflowError):
         raise CompressionFileError(tr("the pruning masks are not readable")) from None
+
+
+def masks_for(spec: NetworkSpec, flat: dict[str, np.ndarray]) -> Masks:
+    """Masks for `spec`'s weighted layers, each of its kernel's shape and all 0 or 1."""
     masks, expected = [], set()
     for info in spec.check().layers:
         shape = layer_param_shapes(info.layer, info.in_shape).get("kernel")
@@ -71,6 +75,10 @@ def load_masks(spec: NetworkSpec, data: bytes) -> Masks:
         raise CompressionFileError(tr("pruning masks for layers this network does not have: "
                                       "{names}", names=", ".join(sorted(set(flat) - expected))))
     return masks
+
+
+def load_masks(spec: NetworkSpec, data: bytes) -> Masks:
+    return masks_for(spec, read_masks(data))
 
 
 def compressed_record(project: Project) -> CompressionRecord:

@@ -21,7 +21,7 @@ from PyQt6.QtWidgets import (
 )
 
 from cnnviz.core.i18n import tr
-from cnnviz.io.compression import MASKS, RECORD
+from cnnviz.io.compression import MASKS, RECORD, load_record, read_masks
 from cnnviz.qt import dialogs
 from cnnviz.qt.widgets.compress_controls import PruneControls, QuantizeControls
 from cnnviz.qt.widgets.compress_model import CompressModel
@@ -179,8 +179,8 @@ def add_compress_workspace(window) -> CompressWorkspace:
                                   window.open_file(path))
     window.add_tab(workspace, tr("Compress"))
     window.add_shutdown(model.shutdown)
-    window.file.register_extra(RECORD, model.record_bytes, model.load_record)
-    window.file.register_extra(MASKS, model.masks_bytes, model.load_masks)
+    window.file.register_extra(RECORD, model.record_bytes, model.put_record, load_record)
+    window.file.register_extra(MASKS, model.masks_bytes, model.put_masks, read_masks)
     model.failed.connect(lambda title, message: dialogs.show_error(window, title, message))
     return workspace
 

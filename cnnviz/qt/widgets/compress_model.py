@@ -44,9 +44,8 @@ from cnnviz.data.dataset import Dataset
 from cnnviz.io.compression import (
     CompressionFileError,
     compressed_project,
-    load_masks,
-    load_record,
     masks_bytes,
+    masks_for,
     record_bytes,
 )
 from cnnviz.io.project import Project, save_project
@@ -176,24 +175,21 @@ class CompressModel(QObject):
         return None if self.masks is None else masks_bytes(self.session.network.spec,
                                                            self.masks)
 
-    def load_record(self, data: bytes | None) -> str | None:
-        """The record of a project just opened (None: it has none); why not, or None."""
-        try:
-            self.record = CompressionRecord() if data is None else load_record(data)
-        except CompressionFileError as exc:
-            self.record = CompressionRecord()
-            return str(exc)
-        finally:
-            self.record_changed.emit()
-        return None
+    def put_record(self, record: CompressionRecord | None) -> None:
+        """The record of a project just opened (read and checked by io.load_record when
+        the file was), or None: it has none."""
+        self.record = record or CompressionRecord()
+        self.record_changed.emit()
 
-    def load_masks(self, data: bytes | None) -> str | None:
+    def put_masks(self, flat: dict | None) -> None:
+        """The pruning masks of a project just opened (read by io.read_masks), for its
+        network; masks that do not fit it are dropped (they are only kept to hold zeros
+        while fine-tuning)."""
         try:
-            self.masks = None if data is None else load_masks(self.session.network.spec, data)
+            self.masks = None if flat is None else masks_for(self.session.network.spec, flat)
         except CompressionFileError as exc:
+            log.warning("pruning masks dropped: %s", exc)
             self.masks = None
-            return str(exc)
-        return None
 
     def describe_record(self) -> list[str]:
         return [describe(step) for step in self.record.steps]
