@@ -21,6 +21,7 @@ from cnnviz.core.lessons import (
     LESSONS_DIR,
     MISSING,
     LessonError,
+    in_language,
     lesson_from_data,
     load_lessons,
     parse_lesson,
@@ -207,3 +208,11 @@ def test_the_worked_case_numbers_are_the_analysis_and_the_textbooks():
     assert (q["loss"], q["accuracy"], q["steps"], q["val_accuracy"]) == (
         "2.000", "25.0 %", 2, None)
     assert re.fullmatch(r"\d+ × \d+ × \d+", q["input"])
+
+
+def test_a_chinese_sentence_broken_over_lines_is_joined_without_a_space():
+    texts = {"en": "one\nline",
+             "zh_CN": "把卷积核与它\n覆盖的图像块，\n**卷积**\nconv1 的\n\n下一段"}
+    assert in_language(texts, "zh_CN") == "把卷积核与它覆盖的图像块，**卷积**\nconv1 的\n\n下一段"
+    assert in_language(texts, "en") == "one\nline"  # Markdown's space is right there
+    assert in_language({"en": "only English"}, "zh_CN") == "only English"

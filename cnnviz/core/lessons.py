@@ -13,6 +13,7 @@ and reported in one line naming the file, the step and the rule, and the others 
 
 from __future__ import annotations
 
+import re
 import string
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -228,9 +229,15 @@ def load_lessons(folder: Path = LESSONS_DIR) -> Catalogue:
 
 
 # -- showing ---------------------------------------------------------------------------------------
+# A line break inside a paragraph after a Chinese character (or full-width punctuation):
+# Markdown turns it into a space, which Chinese does not put between its words.
+_CJK_BREAK = re.compile(r"(?<=[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef])\n(?=[^\n\sA-Za-z0-9])")
+
+
 def in_language(texts: Mapping[str, str], code: str | None = None) -> str:
-    """The text in `code` (by default the language in use), else the English one."""
-    return texts.get(code or language()) or texts[SOURCE_LANGUAGE]
+    """The text in `code` (by default the language in use), else the English one; lines
+    broken inside a Chinese sentence joined without the space Markdown would put there."""
+    return _CJK_BREAK.sub("", texts.get(code or language()) or texts[SOURCE_LANGUAGE])
 
 
 class _Quoter(string.Formatter):
