@@ -6,6 +6,7 @@ import cnnviz.engine  # noqa: F401, I001  (first: sets XLA's flags before JAX st
 
 import numpy as np
 import pytest
+from PyQt6 import sip
 from PyQt6.QtCore import QSettings, QSize, Qt
 from test_probe import qt_garbage_dies_in_this_thread  # noqa: F401 (fixture)
 from test_qt_support import SMALL_NET, make_window, wait_idle
@@ -193,3 +194,14 @@ def test_live_docks_come_back_where_they_were_left(qtbot, tmp_path, large_screen
         window.close()  # saves the layout
         assert window.finish_threads(30)
     assert areas == [Qt.DockWidgetArea.LeftDockWidgetArea] * 2
+
+
+def test_a_view_computed_after_the_window_closed_is_dropped(window, qtbot):
+    """A computation at rest may end after its window (and LiveModel) are gone."""
+    live = add_live_views(window, window.session, TABS)
+    qtbot.waitUntil(lambda: live.model.views is not None, timeout=60_000)
+    assert live.shutdown(10)
+    controller, views = live.controller, live.model.views
+    sip.delete(live.model)
+    controller._on_result(controller._run, (None, views))  # no error: nobody to show it to
+    controller._on_thread_done()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Protocol
 
+from PyQt6 import sip
 from PyQt6.QtCore import QObject, QSize, Qt, QTimer
 from PyQt6.QtWidgets import QApplication, QDockWidget, QTabWidget, QWidget
 
@@ -139,11 +140,15 @@ class LiveController(QObject):
         thread.start()
 
     def _on_result(self, run: int, result) -> None:
+        if sip.isdeleted(self) or sip.isdeleted(self.model):
+            return  # the window closed while it computed: nobody to show it to
         self._prober, views = result
         if run == self._run and not self.trainer_steps:
             self.model.show(views)
 
     def _on_thread_done(self) -> None:
+        if sip.isdeleted(self):
+            return
         self._busy = False
         if self._pending:
             self._compute_at_rest()
