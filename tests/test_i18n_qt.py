@@ -7,13 +7,14 @@ from __future__ import annotations
 import pytest
 from PyQt6.QtCore import QLocale, QSettings
 from PyQt6.QtWidgets import QApplication, QDialogButtonBox, QDockWidget
+from test_qt_support import make_window
 
 from cnnviz import cli
 from cnnviz.core import i18n
 from cnnviz.core.layers import Conv2D
 from cnnviz.qt import dialogs
 from cnnviz.qt.app import build_window
-from cnnviz.qt.language import LANGUAGE_KEY, install_language, recovery_path
+from cnnviz.qt.language import LANGUAGE_KEY, install_language, recovery_path, switch_language
 from cnnviz.qt.lessons import DOCK_NAME
 from cnnviz.qt.main_window import MainWindow
 
@@ -109,3 +110,23 @@ def test_the_command_line_speaks_the_locales_language(monkeypatch, tmp_path, cap
         i18n.install("en")
     error = capsys.readouterr().err
     assert "cnnviz summary: error:" in error and "未知的层类型 'conv9'" in error
+
+
+def test_a_project_that_cannot_be_kept_leaves_window_and_language_as_they_were(
+        qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    window = make_window(qtbot, tmp_path, monkeypatch)
+    shown = []
+    monkeypatch.setattr(dialogs, "show_error", lambda parent, title, message: shown.append(
+        (title, message)))
+
+    def full_disk(path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(window.file, "save", full_disk)
+    build = lambda: pytest.fail("the window was rebuilt")  # noqa: E731
+    assert switch_language(window, "zh_CN", build) is window
+    assert i18n.language() == "en" and window.isVisible()
+    assert window.settings.value(LANGUAGE_KEY) is None
+    assert shown and "No space left on device" in shown[0][1]
+    window.finish_threads(30)

@@ -90,10 +90,11 @@ def test_a_step_sets_up_quotes_the_learners_numbers_and_turns_green(app, qtbot):
     panel.open_button.click()
     assert panel.pages.currentIndex() == 1 and panel.progress.text() == "Step 1 of 4"
     assert [x.kind for x in host.network.spec.layers] == ["conv2d", "flatten", "dense"]
-    assert host.highlight.isVisible() and host.highlight.targets == [host.window.builder.editor]
+    frame = host.parts.highlight
+    assert frame.isVisible() and frame.targets == [host.window.builder.editor]
     assert "Your input is 16 × 16 × 1; conv1 gives 14 × 14 × 2." in panel.text.text()
     panel.next_button.click()
-    assert not host.highlight.isVisible()  # each step frames only what it names
+    assert not host.parts.highlight.isVisible()  # each step frames only what it names
     assert panel.status.text().startswith("To do")
     host.network.replace(0, Conv2D(2, 5), "kernel_size")  # as the learner would
     qtbot.waitUntil(lambda: panel.status.text() == "✓ Done")
@@ -145,31 +146,31 @@ def test_the_window_carries_out_the_whole_vocabulary(app):
     assert set(host.actions) == {t.name for t in vocabulary.ACTIONS}
     assert set(host.checks) == {t.name for t in vocabulary.CHECKS}
     add_compress_workspace(host.window)
-    assert host.features == {"compression"}
+    assert host.parts.features == {"compression"}
     for view in vocabulary.VIEWS:
         if view == "step-through":
             continue  # not in the window yet: lessons needing it are coming
-        host.show_view(view)
-        assert shown(host.view_widget(view)), view
+        host.apply((("view", view),))
+        assert shown(host.parts.view_widget(view)), view
     for target in vocabulary.TARGETS:
         if target == "step-through":
             continue
-        host.show_highlight(target)
-        assert host.highlight.isVisible(), target
+        host.parts.frame(target)
+        assert host.parts.highlight.isVisible(), target
 
 
 def test_the_frame_follows_its_target(app, qtbot):
     host = app.host
-    host.show_view("training")
-    host.show_highlight("learning-rate")
+    host.apply((("view", "training"),))
+    host.parts.frame("learning-rate")
     target = host.window.training.learning_rate
-    frame = host.highlight.geometry()
+    frame = host.parts.highlight.geometry()
     assert frame.contains(target.mapTo(host.window, target.rect().center()))
     host.window.resize(host.window.width() - 120, host.window.height())
-    qtbot.waitUntil(lambda: host.highlight.geometry().contains(
+    qtbot.waitUntil(lambda: host.parts.highlight.geometry().contains(
         target.mapTo(host.window, target.rect().center())))
-    host.show_view("network")  # the training panel goes behind the network's tab
-    qtbot.waitUntil(lambda: not host.highlight.isVisible())
+    host.apply((("view", "network"),))  # the training panel goes behind the network's tab
+    qtbot.waitUntil(lambda: not host.parts.highlight.isVisible())
 
 
 def test_a_lesson_opened_last_time_comes_back_open(qtbot, tmp_path, monkeypatch, folder):

@@ -62,10 +62,10 @@ def applied(host, name: str, value) -> bool:
     if name == "network":
         return [x.kind for x in network.spec.layers] == [x.kind for x in value]
     if name == "view":
-        return shown(host.view_widget(value))
+        return shown(host.parts.view_widget(value))
     if name == "highlight":
-        return host.highlight.isVisible() and host.highlight.targets == host.target_widgets(
-            value)
+        frame = host.parts.highlight
+        return frame.isVisible() and frame.targets == host.parts.target_widgets(value)
     if name == "select_layer":
         return host.window.builder.table.current_row() == network.spec.names.index(value)
     if name == "reset_weights":
@@ -84,7 +84,7 @@ def settle(qtbot, host) -> None:
 def test_each_lesson_walks_through(app, qtbot, lesson):
     model, host = app.model, app.host
     if not model.available(lesson):
-        pytest.skip(f"coming: needs {', '.join(lesson.coming(host.features))}")
+        pytest.skip(f"coming: needs {', '.join(lesson.coming(host.parts.features))}")
     model.open(lesson)
     try:
         for number, step in enumerate(lesson.steps):

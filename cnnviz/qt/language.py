@@ -33,6 +33,7 @@ from PyQt6.QtWidgets import QApplication, QMenu
 from cnnviz.core import i18n
 from cnnviz.core.i18n import LANGUAGES, SOURCE_LANGUAGE, best_language, tr
 from cnnviz.io.project import ProjectFileError
+from cnnviz.io.weights import WeightsError
 from cnnviz.qt import dialogs
 from cnnviz.qt.main_window import MainWindow
 
@@ -101,7 +102,7 @@ def switch_language(window: MainWindow, code: str,
     tab = window.tabs.currentIndex()
     try:
         file.save(recovery)
-    except OSError as exc:
+    except (OSError, WeightsError) as exc:  # e.g. a full disk; weights that diverged
         dialogs.show_error(window, tr("The language was not changed"), tr(
             "Your project could not be kept open while the window changes language: "
             "{reason}", reason=str(exc)))
@@ -130,8 +131,10 @@ def _reopen(window: MainWindow, recovery: Path, path: Path | None, modified: boo
     file = window.file
     try:
         file.open(recovery)
-    except ProjectFileError as exc:  # e.g. the disk filled up between the two
-        dialogs.show_error(window, tr("Could not reopen {name}", name=name), str(exc))
+    except ProjectFileError as exc:  # e.g. the disk failed between the two
+        dialogs.show_error(window, tr("Could not reopen {name}", name=name), tr(
+            "{reason}\nIt was kept in {path}; File > Open opens it.", reason=str(exc),
+            path=recovery))
         return
     file.forget_recent(str(recovery.resolve()))
     recovery.unlink(missing_ok=True)

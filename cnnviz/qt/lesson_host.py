@@ -12,57 +12,18 @@ import dataclasses
 from collections.abc import Callable
 
 from PyQt6.QtCore import QObject, Qt, pyqtSignal
-from PyQt6.QtWidgets import (
-    QDockWidget,
-    QScrollArea,
-    QStackedWidget,
-    QTabWidget,
-    QToolBar,
-    QToolButton,
-    QWidget,
-)
 
 from cnnviz.core.i18n import Message, tr
 from cnnviz.core.lesson_quotes import epochs_trained, quote_values, steps_trained
 from cnnviz.core.network import NetworkSpec
 from cnnviz.core.snapshot import PAUSED, Snapshot
 from cnnviz.data.registry import DATASETS
+from cnnviz.qt.lesson_parts import LessonActionError, WindowParts, bring_to_front
 from cnnviz.qt.live_views import LiveViews
 from cnnviz.qt.main_window import MainWindow
-from cnnviz.qt.widgets.compress import CompressWorkspace
-from cnnviz.qt.widgets.confusion import ConfusionView
-from cnnviz.qt.widgets.draw_canvas import DrawView
-from cnnviz.qt.widgets.feature_maps import FeatureMapsView
-from cnnviz.qt.widgets.filters import FiltersView
-from cnnviz.qt.widgets.highlight import Highlight, shown
-from cnnviz.qt.widgets.predictions import PredictionsView
-from cnnviz.qt.widgets.replay import ReplayView
-from cnnviz.qt.widgets.weight_stats import WeightStatsView
+from cnnviz.qt.widgets.highlight import shown
 
 STOP_S = 30.0
-STEP_THROUGH = "StepThroughView"
-LIVE_VIEWS = {"feature-maps": FeatureMapsView, "filters": FiltersView, "replay": ReplayView,
-              "weights": WeightStatsView, "predictions": PredictionsView,
-              "confusion": ConfusionView, "draw": DrawView}
-
-
-class LessonActionError(RuntimeError):
-    """An action that cannot be done on the window as it is now (a Message says why)."""
-
-
-def bring_to_front(widget: QWidget) -> None:
-    """Make `widget` visible: the tabs and docks around it brought forward, the panels
-    around it scrolled to it."""
-    child, parent = widget, widget.parentWidget()
-    while parent is not None:
-        if isinstance(parent.parentWidget(), QScrollArea):  # parent: the area's viewport
-            parent.parentWidget().ensureWidgetVisible(widget)
-        if isinstance(parent, QStackedWidget) and isinstance(parent.parentWidget(), QTabWidget):
-            parent.parentWidget().setCurrentWidget(child)
-        if isinstance(parent, QDockWidget):
-            parent.show()
-            parent.raise_()
-        child, parent = parent, parent.parentWidget()
 
 
 class LessonHost(QObject):
@@ -74,7 +35,8 @@ class LessonHost(QObject):
         self.session, self.network = window.session, window.network
         self.notes: list[str] = []  # what the last actions could not do as asked
         self.latest: Snapshot | None = None  # the run's last snapshot, if further on
-        self.highlight = Highlight(window)
+        self.parts = WindowParts(window, live, self)
+        self.parts.changed.connect(self.changed)
         s = self.session
         for signal in (self.network.changed, s.run_changed, s.config_changed, s.data_changed,
                        window.tabs.currentChanged):
@@ -85,8 +47,8 @@ class LessonHost(QObject):
             "dataset": self._dataset, "config": self._config, "preset": self._preset,
             "network": self._network, "remove_layer": self._remove_layer,
             "add_layer": self._add_layer, "edit_layer": self._edit_layer,
-            "select_layer": self._select_layer, "view": self.show_view,
-            "highlight": self.show_highlight, "reset_weights": self._reset_weights,
+            "select_layer": self._select_layer, "view": self.parts.show,
+            "highlight": self.parts.frame, "reset_weights": self._reset_weights,
             "start_training": self._start_training, "step": self._step,
             "stop_training": self._stop_training, "sparsity": self._sparsity,
             "prune": self._prune, "quantize": self._quantize,
@@ -103,43 +65,11 @@ class LessonHost(QObject):
             "training_started": lambda _: s.active or self.steps() > 0,
             "steps_trained": lambda n: self.steps() >= n,
             "epochs_trained": lambda n: epochs_trained(s.history, self.latest) >= n,
-            "view_shown": lambda view: shown(self.view_widget(view)),
+            "view_shown": lambda view: shown(self.parts.view_widget(view)),
             "pruned": lambda p: self._compressed("prune", p),
             "quantized": lambda _: self._compressed("quantize", 0),
             "stepped_through": self._stepped_through,
         }
-        self._compress: CompressWorkspace | None = None
-        self._step_view: QWidget | None = None
-        self.compress()
-        self.step_through()
-
-    @property
-    def features(self) -> frozenset[str]:
-        """The features of core.lesson_vocabulary.FEATURES this window has."""
-        have = {"compression": self.compress(), "step-through": self.step_through()}
-        return frozenset(name for name, part in have.items() if part is not None)
-
-    def step_through(self) -> QWidget | None:
-        """The Step through view, if the window has one (its changes reach `changed`).
-        Found by its class's name: the lessons use only its model's stage and picks."""
-        if self._step_view is None:
-            self._step_view = next((p.widget() for p in self.window.panels.values()
-                                       if type(p.widget()).__name__ == STEP_THROUGH), None)
-            if self._step_view is not None:
-                model = self._step_view.model
-                for signal in (model.inspected, model.stage_changed, model.selection_changed):
-                    signal.connect(self.changed)
-        return self._step_view
-
-    def compress(self) -> CompressWorkspace | None:
-        """The Compress workspace, if the window has one (its changes reach `changed`)."""
-        if self._compress is None:
-            self._compress = self.window.findChild(CompressWorkspace)
-            if self._compress is not None:
-                model = self._compress.model
-                for signal in (model.compressed, model.busy_changed, model.source_changed):
-                    signal.connect(self.changed)
-        return self._compress
 
     # -- state ---------------------------------------------------------------------------
     def _on_snapshot(self, snap: Snapshot) -> None:
@@ -156,12 +86,12 @@ class LessonHost(QObject):
     def busy(self) -> bool:
         """Data still loading, or a compression running: checks and numbers may change
         once they are done."""
-        compress = self.compress()
+        compress = self.parts.compress()
         return (self.session.dataset is None and self.session.data_error is None) or bool(
             compress and compress.model.busy)
 
     def _compressed(self, kind: str, sparsity: int) -> bool:
-        compress = self.compress()
+        compress = self.parts.compress()
         result = compress.model.result if compress else None
         return result is not None and result.step.kind == kind and (
             kind != "prune" or result.step.sparsity * 100 >= sparsity - 1e-6)
@@ -181,7 +111,7 @@ class LessonHost(QObject):
                    for k, v in values.items())
 
     def _stepped_through(self, value: tuple) -> bool:
-        view = self.step_through()
+        view = self.parts.step_through()
         model = view.model if view is not None else None
         if model is None or model.inspection is None:
             return False
@@ -288,7 +218,7 @@ class LessonHost(QObject):
     def _show_stage(self, value: tuple) -> None:
         """As a feature map's right-click: the Step through view at that stage (and
         pixel); the backward step, which no view asks for, by its stage."""
-        view = self.step_through()
+        view = self.parts.step_through()
         if view is None:
             raise LessonActionError(Message("the {view} view is not built yet",
                                             view="step-through"))
@@ -303,72 +233,11 @@ class LessonHost(QObject):
         else:
             view.model.set_stage(view.model.backward_stage)
 
-    def _workspace(self) -> CompressWorkspace:
-        compress = self.compress()
-        if compress is None:
-            raise LessonActionError(Message("the {view} view is not built yet",
-                                            view="compression"))
-        if compress.model.busy:
-            raise LessonActionError(Message("wait until {what} has finished",
-                                            what=compress.model.busy))
-        return compress
-
     def _sparsity(self, percent: int) -> None:
-        self._workspace().prune.slider.setValue(percent)
+        self.parts.workspace().prune.slider.setValue(percent)
 
     def _prune(self, _: object) -> None:
-        self._workspace().prune.tune.click()
+        self.parts.workspace().prune.tune.click()
 
     def _quantize(self, _: object) -> None:
-        self._workspace().quantize.run.click()
-
-    # -- the window's parts ------------------------------------------------------------------
-    def view_widget(self, view: str) -> QWidget:
-        w = self.window
-        fixed = {"network": w.builder, "training": w.training, "curves": w.curves,
-                 "compression": self.compress(), "step-through": self.step_through()}
-        if fixed.get(view) is not None:
-            return fixed[view]
-        kind = LIVE_VIEWS.get(view)
-        found = [v for v in self.live.views.values() if kind and isinstance(v, kind)]
-        if not found:
-            raise LessonActionError(Message("the {view} view is not built yet", view=view))
-        return found[0]
-
-    def show_view(self, view: str) -> None:
-        bring_to_front(self.view_widget(view))
-
-    def target_widgets(self, target: str) -> list[QWidget]:
-        """The widgets a highlight frames."""
-        w, training, builder = self.window, self.window.training, self.window.builder
-        actions = {"start": w.actions.start_pause, "step": w.actions.step,
-                   "stop": w.actions.stop, "reset-weights": w.actions.reset_weights}
-        if target in actions:
-            return [self._button(actions[target])]
-        parts = {"layer-palette": builder.layer_palette, "layer-list": builder.table,
-                 "layer-editor": builder.editor, "dataset": training.data,
-                 "optimizer": training.optimizer, "learning-rate": training.learning_rate,
-                 "batch-size": training.batch_size, "epochs": training.epochs,
-                 "progress": training.progress}
-        if target == "augment":
-            return list(training.augment.values())
-        if target in ("sparsity", "prune", "quantize"):
-            compress = self.compress() or self._workspace()
-            return [{"sparsity": compress.prune.slider, "prune": compress.prune.tune,
-                     "quantize": compress.quantize.run}[target]]
-        return [parts[target]] if target in parts else [self.view_widget(target)]
-
-    def _button(self, action) -> QWidget:
-        """The training panel's button for `action`, else the toolbar's."""
-        for button in self.window.training.findChildren(QToolButton):
-            if button.defaultAction() is action:
-                return button
-        return self.window.findChild(QToolBar, "toolbar-main").widgetForAction(action)
-
-    def show_highlight(self, target: str) -> None:
-        widgets = self.target_widgets(target)
-        bring_to_front(widgets[0])
-        self.highlight.frame(widgets)
-
-    def clear_highlight(self) -> None:
-        self.highlight.frame([])
+        self.parts.workspace().quantize.run.click()

@@ -12,7 +12,8 @@ from __future__ import annotations
 from PyQt6.QtCore import QObject, QSettings, QTimer, pyqtSignal
 
 from cnnviz.core.lessons import Catalogue, Lesson, Step, in_language, quote
-from cnnviz.qt.lesson_host import LessonActionError, LessonHost
+from cnnviz.qt.lesson_host import LessonHost
+from cnnviz.qt.lesson_parts import LessonActionError
 
 OPEN_KEY = "lessons/open"
 RECHECK_MS = 250  # app changes come in bursts (a training run: 10 a second); check after
@@ -43,7 +44,7 @@ class LessonModel(QObject):
 
     # -- reading -----------------------------------------------------------------------------
     def available(self, lesson: Lesson) -> bool:
-        return not lesson.coming(self.host.features)
+        return not lesson.coming(self.host.parts.features)
 
     def finished(self, lesson: Lesson) -> bool:
         return self.settings.value(_key(lesson, "finished"), False, type=bool)
@@ -61,7 +62,7 @@ class LessonModel(QObject):
         return self.lesson.steps[self.index] if self.lesson else None
 
     def step_coming(self, step: Step) -> list[str]:
-        return [f for f in step.requires if f not in self.host.features]
+        return [f for f in step.requires if f not in self.host.parts.features]
 
     def passed(self, number: int) -> bool:
         """Whether step `number` of the open lesson is done (its check passed once)."""
@@ -90,7 +91,7 @@ class LessonModel(QObject):
         """Back to the list."""
         self.lesson = None
         self.settings.setValue(OPEN_KEY, "")
-        self.host.clear_highlight()
+        self.host.parts.unframe()
         self.error = self.note = ""
         self.changed.emit()
 
@@ -126,7 +127,7 @@ class LessonModel(QObject):
 
     def _enter(self, number: int) -> None:
         self.settings.setValue(_key(self.lesson, "step"), number)
-        self.host.clear_highlight()
+        self.host.parts.unframe()
         self.error = self.note = ""
         step = self.lesson.steps[number]
         if not self.step_coming(step):

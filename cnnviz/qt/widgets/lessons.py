@@ -128,7 +128,7 @@ class LessonsPanel(QWidget):
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
                 summary = tr("Coming in a later version: it needs {features}, which cnnviz "
                              "does not have yet.", features=_features(lesson.coming(
-                                 m.host.features))) + "\n" + summary
+                                 m.host.parts.features))) + "\n" + summary
             else:
                 item.setText(("✓ " if m.finished(lesson) else "") + title)
             item.setToolTip(summary)
