@@ -44,7 +44,7 @@ class BackwardPage(Page):
         self.loss = QLabel()
         self.logits = NumberGrid()
         self.maps = MosaicPanel()
-        self.maps.setMinimumHeight(160)
+        self.maps.setMinimumHeight(100)
         self.layer = QComboBox()
         self.param = QComboBox()
         self.element = [QSpinBox() for _ in range(4)]
@@ -55,7 +55,7 @@ class BackwardPage(Page):
                                  "with this optimizer and its state) on a copy of the weights "
                                  "and show before and after"))
         self.result = number_table([tr("after one step"), tr("before"), tr("after")])
-        self.result.setMinimumHeight(140)
+        self.result.setMinimumHeight(100)
         self.result.setMaximumHeight(160)
         self._build()
         self.image_mode.toggled.connect(
@@ -70,7 +70,7 @@ class BackwardPage(Page):
         self.apply.clicked.connect(self.model.request_apply)
 
     def _build(self) -> None:
-        top = Wrap([tr("the gradient of the loss of"), self.image_mode, self.batch_mode],
+        top = Wrap([tr("the gradient of the loss of"), self.image_mode], [self.batch_mode],
                    [self.loss])
         picker = Wrap([tr("weight:"), self.layer, self.param], self.element, [self.apply])
         left = QVBoxLayout()  # the weight in its kernel, and what one step did
