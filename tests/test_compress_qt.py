@@ -161,3 +161,52 @@ def test_a_project_with_a_damaged_record_is_refused_whole(window, qtbot, tmp_pat
     with pytest.raises(ProjectFileError, match="extras/compression"):
         window.file.open(path)
     assert window.file.path != path and not workspace.model.record.steps
+
+
+def test_the_step_through_conv_pixel_gets_its_int8_lines(window, qtbot, tmp_path, monkeypatch):
+    from cnnviz.core.arithmetic import conv_output
+    from cnnviz.core.quantization import int8_conv_pixel
+
+    workspace = add_compress_workspace(window)
+    weights = trained(window)
+    model = workspace.model
+    qtbot.waitUntil(lambda: not model.busy and model.preview is not None, timeout=60_000)
+    image = window.session.dataset.x_val[0].astype(np.float64) / 255
+    close_up = conv_output(image, weights[0]["kernel"], weights[0]["bias"], 3, 4, 2, 1, "valid",
+                           "relu")
+    assert model.int8_notes("conv1", 2, close_up) == []  # nothing quantized yet
+    model.quantize(QuantizeSettings("int8-per-channel", "minmax", images=32))
+    qtbot.waitUntil(lambda: model.result is not None and not model.busy, timeout=120_000)
+    details = model.result.details
+    pixel = int8_conv_pixel(close_up.patch.values, close_up.kernel, close_up.bias,
+                            *details.activations["conv1"], float(details.scales["conv1"][2]))
+    lines = model.int8_notes("conv1", 2, close_up)
+    assert len(lines) == 2 and "int8-per-channel" in lines[0]
+    assert f"= {pixel.accumulator} (whole numbers" in lines[1]
+    assert model.int8_notes("dense1", 0, close_up) != [] and model.int8_notes("maxpool1", 0,
+                                                                             close_up) == []
+    path = tmp_path / "int8.cnnviz"  # saved and opened again: from the project's record
+    monkeypatch.setattr(dialogs, "save_path", lambda *args: str(path))
+    workspace.job.save.click()
+    window.file.open(path)
+    qtbot.waitUntil(lambda: model.result is None and bool(model.record.steps))
+    assert model.int8_notes("conv1", 2, close_up) == lines
+
+
+def test_the_app_window_has_the_workspace_and_feeds_the_step_through(qtbot, tmp_path):
+    from PyQt6.QtCore import QSettings
+
+    from cnnviz.qt.app import build_window
+    from cnnviz.qt.widgets.compress import CompressWorkspace
+    from cnnviz.qt.widgets.step_through.view import StepThroughView
+
+    window, _ = build_window(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(window)
+    panels = [window.tabs.widget(i).widget() for i in range(window.tabs.count())]
+    workspace = next(p for p in panels if isinstance(p, CompressWorkspace))
+    step = next(p for p in panels if isinstance(p, StepThroughView))
+    assert step.model.conv_notes == workspace.model.int8_notes
+    window.show()  # nothing still loading when the test ends
+    qtbot.waitUntil(lambda: window.session.dataset is not None
+                    and window.worker.device is not None, timeout=60_000)
+    assert window.finish_threads(30)

@@ -39,8 +39,9 @@ def build_window(settings: QSettings) -> tuple[MainWindow, LiveViews]:
     live = add_live_views(window, window.session, TABS)
     note = live.set_layout(saved) if saved in LAYOUTS else ""
     window.add_shutdown(live.shutdown)  # their computations at rest end with the window
-    add_step_through(window, live.model, window.session)  # its tab, after theirs
-    add_compress_workspace(window)  # the Compress tab, after the live views' tabs
+    step = add_step_through(window, live.model, window.session)  # its tab, after theirs
+    # the Compress tab, after the live views' tabs; it adds int8 to the conv close-up
+    step.model.conv_notes = add_compress_workspace(window).model.int8_notes
     window.presentation.add_control(ProbeBar(live.model))
     all_at_once = QAction("&All Views at Once", window, checkable=True,
                           checked=live.layout == DOCKS)

@@ -11,11 +11,13 @@ from the engine in a background thread and computes nothing here either.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
 
+from cnnviz.core import arithmetic as ar
 from cnnviz.core.i18n import tr
 from cnnviz.core.inspection import Inspection
 from cnnviz.core.layers import Conv2D, Dense
@@ -63,6 +65,9 @@ class StepModel(QObject):
         self.smooth = False
         self.visible = False
         self.status = ""
+        # lines another part of the window adds under a conv output's formula, given the
+        # layer's name, the filter and the close-up (the Compress workspace: it in int8)
+        self.conv_notes: Callable[[str, int, ar.ConvOutput], list[str]] | None = None
 
     # -- the stages ------------------------------------------------------------------
     @property

@@ -37,6 +37,8 @@ from cnnviz.core.quantization import (
     INT8_PER_CHANNEL,
     GridHistogram,
     grid_histogram,
+    int8_conv_pixel,
+    int8_pixel_lines,
     weight_scale,
 )
 from cnnviz.core.snapshot import COMPILING, RUNNING, Snapshot
@@ -380,6 +382,34 @@ class CompressModel(QObject):
             return values, None, filters
         pruned = np.where(preview.masks[index]["kernel"], -1.0, 1.0)
         return values, kernel_mosaic(pruned, 1.0, rgb=False), filters
+
+    def int8_notes(self, layer: str, filter_index: int, close_up) -> list[str]:
+        """The step-through's conv output (a core.arithmetic ConvOutput of `layer`'s filter
+        `filter_index`) computed in int8, when `layer` has int8 weights and inputs: in
+        the quantization just made here, else in the one the open project records."""
+        params = self._int8_params(layer)
+        if params is None:
+            return []
+        scheme, (x_scale, x_zero), scales = params
+        w_scale = float(scales if scales.ndim == 0 else scales[filter_index])
+        pixel = int8_conv_pixel(close_up.patch.values, close_up.kernel, close_up.bias,
+                                x_scale, x_zero, w_scale)
+        return int8_pixel_lines(pixel, scheme)
+
+    def _int8_params(self, layer: str):
+        """(scheme, (input scale, zero point), weight scales) of an int8 `layer`, or None."""
+        result = self.result
+        if result is not None and result.details is not None and (
+                layer in result.details.activations and layer in result.details.scales):
+            return (result.step.scheme, result.details.activations[layer],
+                    np.asarray(result.details.scales[layer], np.float32))
+        for step in reversed(self.record.steps):
+            if step.kind == "quantize" and layer in step.activations and (
+                    layer in step.weight_scales):
+                scales = np.asarray(step.weight_scales[layer], np.float32)
+                return (step.scheme, tuple(step.activations[layer]),
+                        scales.reshape(()) if scales.size == 1 else scales)
+        return None
 
     def conv_layers(self) -> list[str]:
         """The conv layers of the last preview's network."""

@@ -185,7 +185,9 @@ class ConvPage(Page):
         set_lines(self.formula, [
             *formulas.conv_lines(o, row, col, layer.stride),
             tr("the engine's value at ({r}, {c}, {f}): {v}", r=row, c=col, f=f,
-               v=formulas.plain(ins.value(self.index, (row, col, f))))])
+               v=formulas.plain(ins.value(self.index, (row, col, f)))),
+            *(self.model.conv_notes(ins.names[self.index], f, o) if self.model.conv_notes
+              else [])])
 
 
 if __name__ == "__main__":
