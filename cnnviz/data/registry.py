@@ -16,6 +16,7 @@ from cnnviz.data import digits, standard
 from cnnviz.data.dataset import Dataset, DatasetError
 from cnnviz.data.download import Progress
 from cnnviz.data.folder import check_image_size, load_folder
+from cnnviz.data.per_class import check_per_class, per_class_slice
 from cnnviz.data.resize import resize_images
 from cnnviz.data.shapes import CLASS_NAMES as SHAPES_CLASSES
 from cnnviz.data.shapes import TEST_SIZE as SHAPES_TEST
@@ -108,11 +109,20 @@ def _resized(dataset: Dataset, size: int) -> Dataset:
 
 def load_dataset(name: str, *, seed: int = 0, validation_fraction: float = 0.1,
                  data_dir: str | Path | None = None, image_size: int | None = None,
-                 progress: Progress | None = None) -> Dataset:
+                 progress: Progress | None = None, per_class: int | None = None) -> Dataset:
     """The dataset called `name` with fixed, seeded splits; images `image_size` square if
-    given (a folder dataset's default is 32, the others keep their own size)."""
+    given (a folder dataset's default is 32, the others keep their own size); with
+    `per_class`, only that many training images of each class (data.per_class)."""
     if image_size is not None:
         check_image_size(image_size)
+    if per_class is not None:
+        check_per_class(per_class)  # before a download, not after
+    dataset = _load(name, seed, validation_fraction, data_dir, image_size, progress)
+    return dataset if per_class is None else per_class_slice(dataset, per_class, seed)
+
+
+def _load(name: str, seed: int, validation_fraction: float, data_dir: str | Path | None,
+          image_size: int | None, progress: Progress | None) -> Dataset:
     if name.startswith(FOLDER_PREFIX):
         return load_folder(name[len(FOLDER_PREFIX):], image_size=image_size, seed=seed,
                            validation_fraction=validation_fraction, progress=progress)
