@@ -12,20 +12,22 @@ from dataclasses import replace
 
 import numpy as np
 
+from cnnviz.core import runs
 from cnnviz.core.i18n import tr
 from cnnviz.data.dataset import Dataset, DatasetError
 
 # Mixed into the run's seed, so the slice does not repeat the validation split's draws.
 SLICE_SALT = 104_729
-MAX_PER_CLASS = 1 << 20
 
 
 def check_per_class(value: object) -> int:
-    """`value` if it is a whole number of images per class (1 or more), else DatasetError."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PER_CLASS:
-        raise DatasetError(tr("images per class must be a whole number from 1 to {most:,}, "
-                              "got {value}", most=MAX_PER_CLASS, value=value))
-    return value
+    """`value` if it is a whole number of images per class, else DatasetError."""
+    try:
+        if value is None:
+            raise runs.RunError(tr("images per class must be a whole number, got none"))
+        return runs.check_per_class(value)  # type: ignore[return-value]
+    except runs.RunError as exc:
+        raise DatasetError(str(exc)) from None
 
 
 def slice_indices(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:

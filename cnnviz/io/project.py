@@ -1,4 +1,5 @@
-"""The ``*.cnnviz`` project file: network, weights, training config and history.
+"""The ``*.cnnviz`` project file: network, weights, training config and history, and
+the runs kept to compare (core.runs), each with its weights if it kept them.
 
 A zip archive of plain members (JSON, and the weights as safetensors), with a manifest
 that records the format version and each member's SHA-256, so a truncated or altered
@@ -13,7 +14,7 @@ import io
 import json
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from cnnviz.core.json_text import JsonError, brief, listed, parse_json
 from cnnviz.core.layers import LayerFormatError
 from cnnviz.core.memory import available_memory, format_bytes
 from cnnviz.core.network import NetworkError, NetworkSpec
+from cnnviz.core.runs import Run, RunError, check_per_class, runs_from_list, runs_to_list
 from cnnviz.io.archive import DAMAGE, ArchiveError, member_table, read_member
 from cnnviz.io.atomic import write_atomic
 from cnnviz.io.weights import (
@@ -43,6 +45,9 @@ from cnnviz.io.weights import (
 FORMAT = "cnnviz-project"
 FORMAT_VERSION = 1
 SUFFIX = ".cnnviz"
+# The runs kept (a newer member: a file without it has none), and the weights of those
+# that kept theirs, under "run<number>/" before each weight's name.
+RUNS, RUN_WEIGHTS = "runs.json", "runs-weights.safetensors"
 
 
 class ProjectFileError(ValueError):
@@ -52,7 +57,9 @@ class ProjectFileError(ValueError):
 @dataclass
 class Project:
     """Everything a session needs to continue: `weights` is None before any training.
-    `extras` holds further named members (e.g. a training replay) as raw bytes."""
+    `extras` holds further named members (e.g. a training replay) as raw bytes; `runs`
+    the runs kept to compare; `per_class` the training images per class of the data
+    (None: all of them)."""
 
     spec: NetworkSpec
     config: TrainConfig = field(default_factory=TrainConfig)
@@ -60,6 +67,8 @@ class Project:
     weights: Weights | None = None
     history: History = field(default_factory=History)
     extras: dict[str, bytes] = field(default_factory=dict)
+    runs: list[Run] = field(default_factory=list)
+    per_class: int | None = None
 
 
 def _json_bytes(data: Any) -> bytes:
@@ -70,13 +79,22 @@ def project_bytes(project: Project) -> bytes:
     members = {
         "network.json": project.spec.to_json().encode(),
         "training.json": _json_bytes({"dataset": project.dataset,
-                                      "config": project.config.to_dict()}),
+                                      "config": project.config.to_dict(),
+                                      **({"per_class": project.per_class}
+                                         if project.per_class is not None else {})}),
         "history.json": _json_bytes(project.history.to_dict()),
     }
     if project.weights is not None:
         flat = flat_names(project.spec, project.weights)
         require_finite(flat)
         members["weights.safetensors"] = save_safetensors(flat)
+    if project.runs:
+        members[RUNS] = _json_bytes(runs_to_list(project.runs))
+    kept = {f"{_run_prefix(run)}{name}": value for run in project.runs
+            if run.weights is not None for name, value in flat_names(run.spec, run.weights).items()}
+    if kept:
+        require_finite(kept)
+        members[RUN_WEIGHTS] = save_safetensors(kept)
     for name, data in project.extras.items():
         members[f"extras/{name}"] = data
     manifest = {"format": FORMAT, "version": FORMAT_VERSION,
@@ -98,6 +116,7 @@ def save_project(path: str | Path, project: Project) -> None:
 # member's declared size before it is read. The weights' limit follows from the network.
 JSON_LIMIT = 64 << 20  # manifest, network, training settings
 HISTORY_LIMIT = 512 << 20  # two numbers a step: room for tens of millions of steps
+RUNS_LIMIT = HISTORY_LIMIT  # the runs' histories and settings together
 EXTRA_LIMIT = 1 << 30  # each further member (e.g. a replay)
 WEIGHTS_HEADER_LIMIT = 1 << 20  # the safetensors header beside the numbers
 
@@ -195,12 +214,12 @@ class _Reader:
         try:
             return parse(data)
         except (LayerFormatError, ConfigError, WeightsError, SafetensorError, JsonError,
-                NetworkError, ValueError) as exc:
+                NetworkError, RunError, ValueError) as exc:
             raise _MemberError(tr("{name}: {reason}", name=name, reason=exc)) from None
 
     def project(self) -> Project:
         spec = self.content("network.json", JSON_LIMIT, NetworkSpec.from_json)
-        dataset, config = self.content("training.json", JSON_LIMIT, _training)
+        dataset, config, per_class = self.content("training.json", JSON_LIMIT, _training)
         history = self.content("history.json", HISTORY_LIMIT,
                                lambda data: History.from_dict(parse_json(data)))
         weights = None
@@ -210,10 +229,25 @@ class _Reader:
                                    lambda data: _weights(spec, data))
         extras = {name.removeprefix("extras/"): self.read(name, EXTRA_LIMIT)
                   for name in self.checksums if name.startswith("extras/")}
-        return Project(spec, config, dataset, weights, history, extras)
+        return Project(spec, config, dataset, weights, history, extras, self.runs(), per_class)
+
+    def runs(self) -> list[Run]:
+        """The runs, each with the weights it says it kept (all checked against its
+        network); a file without runs has none."""
+        if not self.has(RUNS):
+            return []
+        runs, kept = self.content(RUNS, RUNS_LIMIT, _runs)
+        if not kept:
+            if self.has(RUN_WEIGHTS):
+                raise _MemberError(tr("{name} holds weights, but no run says it kept them",
+                                      name=RUN_WEIGHTS))
+            return runs
+        limit = sum(4 * run.spec.analyze().total_params for run in runs
+                    if run.number in kept) + WEIGHTS_HEADER_LIMIT
+        return self.content(RUN_WEIGHTS, limit, lambda data: _with_weights(runs, kept, data))
 
 
-def _training(data: bytes) -> tuple[str, TrainConfig]:
+def _training(data: bytes) -> tuple[str, TrainConfig, int | None]:
     training = parse_json(data)
     if not isinstance(training, dict):
         raise ConfigError(tr("the training settings must be a JSON object, not {kind}",
@@ -224,9 +258,43 @@ def _training(data: bytes) -> tuple[str, TrainConfig]:
     if not isinstance(dataset, str):
         raise ConfigError(tr("dataset must be a name (text), got {value}",
                              value=brief(dataset)))
-    return dataset, TrainConfig.from_dict(training["config"])
+    return (dataset, TrainConfig.from_dict(training["config"]),
+            check_per_class(training.get("per_class")))
 
 
 def _weights(spec: NetworkSpec, data: bytes) -> Weights:
     flat = load_safetensors(data)
     return from_flat_names(spec, {k: np.asarray(v) for k, v in flat.items()})
+
+
+def _run_prefix(run: Run) -> str:
+    return f"run{run.number}/"
+
+
+def _runs(data: bytes) -> tuple[list[Run], set[int]]:
+    """The runs in a runs member, and the numbers of those that say they kept weights."""
+    items = parse_json(data)
+    runs = runs_from_list(items)
+    return runs, {run.number for run, item in zip(runs, items, strict=True)
+                  if item.get("has_weights") is True}
+
+
+def _with_weights(runs: list[Run], kept: set[int], data: bytes) -> list[Run]:
+    """`runs`, those numbered in `kept` with their weights from the safetensors `data`
+    (each checked against the run's network); every array in it must be one of theirs."""
+    flat = {k: np.asarray(v) for k, v in load_safetensors(data).items()}
+    result = []
+    for run in runs:
+        if run.number not in kept:
+            result.append(run)
+            continue
+        prefix = _run_prefix(run)
+        mine = {k.removeprefix(prefix): flat.pop(k) for k in list(flat) if k.startswith(prefix)}
+        try:
+            result.append(replace(run, weights=from_flat_names(run.spec, mine)))
+        except (WeightsError, NetworkError) as exc:
+            raise WeightsError(tr("run {number}: {reason}", number=run.number,
+                                  reason=exc)) from None
+    if flat:
+        raise WeightsError(tr("weights of no run: {names}", names=listed(sorted(flat))))
+    return result

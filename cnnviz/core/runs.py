@@ -1,0 +1,215 @@
+"""The training runs a project keeps, to compare: what each ran (network, data and
+settings), its curves, its final figures and, optionally, its weights.
+
+A run is recorded as it trains and kept when the next one begins, so scratch against
+fine-tuned, or a network with against without dropout, can be put side by side. Runs are
+plain data here; io/project.py saves them, the window and `cnnviz runs` show them.
+Everything read back is checked: a project file is outside data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from cnnviz.core.config import ConfigError, TrainConfig
+from cnnviz.core.history import History, HistoryError
+from cnnviz.core.i18n import tr
+from cnnviz.core.json_text import brief
+from cnnviz.core.layers import LayerFormatError
+from cnnviz.core.network import NetworkError, NetworkSpec
+
+TRAINED, FINE_TUNED, COMPRESSED = "trained", "fine-tuned", "compressed"
+KINDS = (TRAINED, FINE_TUNED, COMPRESSED)
+MAX_RUNS = 10_000  # far more than anyone compares; bounds what a file may ask for
+MAX_NAME = 200  # characters of a name or a source
+MAX_PER_CLASS = 1 << 20  # training images per class a slice may ask for
+# The final figures, in the order tables show them: training (the last epoch's mean over
+# its batches), validation (at the last epoch's end), test (the final weights).
+METRICS = ("loss", "accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy")
+ACCURACIES = frozenset(("accuracy", "val_accuracy", "test_accuracy"))
+
+Weights = list[dict[str, np.ndarray]]
+
+
+class RunError(ValueError):
+    """A recorded run that cannot be read, and why."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run. `number` is unique within its project (from 1) and never reused;
+    `source` says in words where its starting weights came from ("" for fresh ones);
+    `test_loss` / `test_accuracy` are its final weights' on the test split, None until
+    measured (or without test images). `weights` (None if not kept) are its final ones."""
+
+    number: int
+    name: str
+    spec: NetworkSpec
+    config: TrainConfig
+    dataset: str
+    history: History = field(default_factory=History)
+    per_class: int | None = None
+    kind: str = TRAINED
+    source: str = ""
+    test_loss: float | None = None
+    test_accuracy: float | None = None
+    weights: Weights | None = field(default=None, compare=False, repr=False)
+
+    def final(self) -> dict[str, float | None]:
+        """The run's final figures by METRICS key; None where it has none (no epoch
+        finished, no validation or test images)."""
+        last = self.history.epochs[-1] if self.history.epochs else {}
+        return {"loss": last.get("loss"), "accuracy": last.get("accuracy"),
+                "val_loss": last.get("val_loss"), "val_accuracy": last.get("val_accuracy"),
+                "test_loss": _finite_or_none(self.test_loss),
+                "test_accuracy": _finite_or_none(self.test_accuracy)}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON, the weights left out (`has_weights` says whether it had them)."""
+        return {"number": self.number, "name": self.name, "kind": self.kind,
+                "source": self.source, "dataset": self.dataset, "per_class": self.per_class,
+                "network": self.spec.to_dict(), "config": self.config.to_dict(),
+                "history": self.history.to_dict(),
+                "test_loss": _finite_or_none(self.test_loss),
+                "test_accuracy": _finite_or_none(self.test_accuracy),
+                "has_weights": self.weights is not None}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Run:
+        """The run `data` records (as to_dict writes it), without weights; RunError,
+        naming the run, if it is not one."""
+        if not isinstance(data, dict):
+            raise RunError(tr("a run must be a JSON object, got {value}", value=brief(data)))
+        if not isinstance(data.get("has_weights", False), bool):
+            raise RunError(tr("has_weights must be true or false, got {value}",
+                              value=brief(data.get("has_weights"))))
+        number = data.get("number")
+        if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= (
+                1 << 31):
+            raise RunError(tr("a run's number must be a whole number from 1, got {value}",
+                              value=brief(number)))
+        try:
+            return cls(number, _text(data, "name", required=True),
+                       NetworkSpec.from_dict(data.get("network")),
+                       TrainConfig.from_dict(data.get("config")),
+                       _text(data, "dataset", required=True),
+                       History.from_dict(data.get("history", {})),
+                       check_per_class(data.get("per_class")), _kind(data.get("kind", TRAINED)),
+                       _text(data, "source"), _metric(data, "test_loss"),
+                       _metric(data, "test_accuracy"))
+        except (RunError, LayerFormatError, NetworkError, ConfigError, HistoryError,
+                TypeError) as exc:
+            raise RunError(tr("run {number}: {reason}", number=number, reason=exc)) from None
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _text(data: dict, key: str, required: bool = False) -> str:
+    value = data.get(key, None if required else "")
+    if not isinstance(value, str) or len(value) > MAX_NAME or (required and not value):
+        raise RunError(tr("{key} must be text of 1 to {most} characters, got {value}",
+                          key=key, most=MAX_NAME, value=brief(value)))
+    return value
+
+
+def check_per_class(value: object) -> int | None:
+    """`value` if it is None (all the training images) or a whole number of training
+    images per class, 1 to MAX_PER_CLASS; else RunError."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                              or not 1 <= value <= MAX_PER_CLASS):
+        raise RunError(tr("images per class must be a whole number from 1 to {most:,}, "
+                          "got {value}", most=MAX_PER_CLASS, value=brief(value)))
+    return value
+
+
+def _kind(value: object) -> str:
+    if value not in KINDS:
+        raise RunError(tr("kind must be one of {kinds}, got {value}", kinds=", ".join(KINDS),
+                          value=brief(value)))
+    return value  # type: ignore[return-value]
+
+
+def _metric(data: dict, key: str) -> float | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
+            value):
+        raise RunError(tr("{key} must be a number or null, got {value}", key=key,
+                          value=brief(value)))
+    return float(value)
+
+
+def runs_to_list(runs: list[Run]) -> list[dict[str, Any]]:
+    return [run.to_dict() for run in runs]
+
+
+def runs_from_list(data: Any) -> list[Run]:
+    """The runs a project records: at most MAX_RUNS, their numbers all different."""
+    if not isinstance(data, list):
+        raise RunError(tr("the runs must be a JSON list, not {kind}", kind=type(data).__name__))
+    if len(data) > MAX_RUNS:
+        raise RunError(tr("{count:,} runs, more than the {most:,} a project may keep",
+                          count=len(data), most=MAX_RUNS))
+    runs = [Run.from_dict(item) for item in data]
+    numbers = [run.number for run in runs]
+    if len(set(numbers)) != len(numbers):
+        raise RunError(tr("two runs have the same number"))
+    return runs
+
+
+def next_number(runs: list[Run]) -> int:
+    return max((run.number for run in runs), default=0) + 1
+
+
+def default_name(number: int) -> str:
+    return tr("Run {number}", number=number)
+
+
+def renamed(run: Run, name: str) -> Run:
+    """`run` under `name` (stripped); RunError if that is empty or too long."""
+    name = name.strip()
+    if not name or len(name) > MAX_NAME:
+        raise RunError(tr("a run's name must be 1 to {most} characters", most=MAX_NAME))
+    return replace(run, name=name)
+
+
+def differences(reference: Run, run: Run) -> dict[str, float | None]:
+    """`run`'s final figures minus `reference`'s, by METRICS key (None where either has
+    none): what a change did."""
+    a, b = reference.final(), run.final()
+    return {key: None if a[key] is None or b[key] is None else b[key] - a[key]
+            for key in METRICS}
+
+
+def data_text(run: Run) -> str:
+    """'digits' or 'digits, 10 per class'."""
+    if run.per_class is None:
+        return run.dataset
+    return tr("{dataset}, {n} per class", dataset=run.dataset, n=run.per_class)
+
+
+def settings_text(config: TrainConfig) -> str:
+    """The settings that tell runs apart, in one short line."""
+    text = tr("{optimizer}, lr {rate:g}, batch {batch}, {epochs} epochs, seed {seed}",
+              optimizer=config.optimizer, rate=config.learning_rate, batch=config.batch_size,
+              epochs=config.epochs, seed=config.seed)
+    if config.augment:
+        text += tr(", augment {names}", names="+".join(config.augment))
+    return text
+
+
+def format_metric(key: str, value: float | None, signed: bool = False) -> str:
+    """A figure as tables show it: accuracies in % (a difference in percentage points),
+    losses to 4 significant digits; a dash for none."""
+    if value is None:
+        return "—"
+    if key in ACCURACIES:
+        return f"{100 * value:+.1f}" if signed else f"{100 * value:.1f} %"
+    return f"{value:+.4g}" if signed else f"{value:.4g}"
