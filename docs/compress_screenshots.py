@@ -8,7 +8,8 @@ quantizes. Run it under Xvfb so the window system paints:
     xvfb-run -a -s "-screen 0 1280x720x24" uv run python docs/compress_screenshots.py
 
 Writes docs/compress-workspace.png, docs/compress-kernels.png, docs/compress-sweep.png,
-docs/compress-speed.png, docs/compress-histogram.png and docs/compress-quantized.png.
+docs/compress-speed.png, docs/compress-histogram.png, docs/compress-quantized.png and
+docs/compress-step-int8.png (the Step through view's conv pixel, with its int8 lines).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from cnnviz.qt import dialogs
 from cnnviz.qt.app import build_window
 from cnnviz.qt.theme import apply_theme
 from cnnviz.qt.widgets.compress import CompressWorkspace
+from cnnviz.qt.widgets.step_through.view import StepThroughView
 
 EPOCHS = 3
 
@@ -82,6 +84,14 @@ def main() -> int:
     workspace.views.setCurrentWidget(workspace.layers)
     settle(app, 1.0)
     window.grab().save(str(DOCS / "compress-quantized.png"))
+    step = next(panel.widget() for panel in (window.tabs.widget(i)
+                                             for i in range(window.tabs.count()))
+                if isinstance(getattr(panel, "widget", lambda: None)(), StepThroughView))
+    window.show_tab(step)
+    wait(app, lambda: step.model.inspection is not None)
+    step.model.set_stage(3)  # conv2: its int8 pixel under the float one
+    settle(app, 2.0)
+    window.grab().save(str(DOCS / "compress-step-int8.png"))
     dialogs.ask_save_changes = lambda *args: dialogs.DISCARD
     window.close()
     window.finish_threads(30)

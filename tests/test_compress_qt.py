@@ -181,8 +181,9 @@ def test_the_step_through_conv_pixel_gets_its_int8_lines(window, qtbot, tmp_path
     pixel = int8_conv_pixel(close_up.patch.values, close_up.kernel, close_up.bias,
                             *details.activations["conv1"], float(details.scales["conv1"][2]))
     lines = model.int8_notes("conv1", 2, close_up)
-    assert len(lines) == 2 and "int8-per-channel" in lines[0]
-    assert f"= {pixel.accumulator} (whole numbers" in lines[1]
+    assert len(lines) == 5 and "int8-per-channel" in lines[0]
+    assert f"= {pixel.accumulator} (whole numbers" in lines[3]
+    assert f"; in float: {pixel.float_value:.4g}" in lines[4]
     assert model.int8_notes("dense1", 0, close_up) != [] and model.int8_notes("maxpool1", 0,
                                                                              close_up) == []
     path = tmp_path / "int8.cnnviz"  # saved and opened again: from the project's record

@@ -243,12 +243,12 @@ def int8_conv_pixel(patch: np.ndarray, kernel: np.ndarray, bias: float, x_scale:
 def int8_pixel_lines(pixel: Int8Pixel, scheme: str) -> list[str]:
     """The int8 arithmetic of one conv output as a learner reads it, beside the float."""
     return [
-        tr("in int8 ({scheme}): q_in = round(in / {x_scale:.3g}) + {zero}, q_k = round(k / "
-           "{w_scale:.3g}), bias b_q = round(b / (s_in · s_k)) = {bias}", scheme=scheme,
-           x_scale=pixel.x_scale, zero=pixel.x_zero, w_scale=pixel.w_scale, bias=pixel.bias_q),
-        tr("Σ (q_in - {zero}) · q_k = {acc} (whole numbers, int32); ({acc} + {bias}) · "
-           "{x_scale:.3g} · {w_scale:.3g} = {value:.6g}; in float: {float_value:.6g}",
-           zero=pixel.x_zero, acc=pixel.accumulator, bias=pixel.bias_q,
-           x_scale=pixel.x_scale, w_scale=pixel.w_scale, value=pixel.value,
+        tr("in int8 ({scheme}): s_in = {x_scale:.3g}, z = {zero}, s_k = {w_scale:.3g}",
+           scheme=scheme, x_scale=pixel.x_scale, zero=pixel.x_zero, w_scale=pixel.w_scale),
+        tr("q_in = round(in / s_in) + z, q_k = round(k / s_k)"),
+        tr("b_q = round(b / (s_in · s_k)) = {bias}", bias=pixel.bias_q),
+        tr("Σ (q_in - z) · q_k = {acc} (whole numbers, int32)", acc=pixel.accumulator),
+        tr("({acc} + {bias}) · s_in · s_k = {value:.4g}; in float: {float_value:.4g}",
+           acc=pixel.accumulator, bias=pixel.bias_q, value=pixel.value,
            float_value=pixel.float_value),
     ]
