@@ -14,6 +14,7 @@ import reference
 from cnnviz.core.layers import (
     LAYER_TYPES,
     AvgPool2D,
+    BatchNorm,
     Conv2D,
     Dense,
     Dropout,
@@ -360,7 +361,8 @@ def test_json_round_trip_presets(name):
 
 def test_json_round_trip_every_layer_type_and_field():
     spec = NetworkSpec((16, 12, 3), (
-        Conv2D(5, 4, 2, "same", "tanh"), MaxPool2D(3, 1), AvgPool2D(2), Dropout(0.25),
+        Conv2D(5, 4, 2, "same", "tanh", trainable=False), BatchNorm(0.9, 1e-5, "relu"),
+        MaxPool2D(3, 1), AvgPool2D(2), Dropout(0.25),
         GlobalAvgPool(), Dense(7, "sigmoid"), Dense(3, "none")))
     back = NetworkSpec.from_json(spec.to_json())
     assert back == spec
@@ -466,7 +468,8 @@ def test_summary_table_keras_cifar10():
     assert rows["dense1 (Dense 64 relu)"].split()[-2:] == ["65,600", "65,536"]
     # columns line up: every row has the same width
     table = [line for line in lines
-             if not line.startswith(("Total", "Trainable", "MACs", "Training memory"))]
+             if not line.startswith(("Total", "Trainable", "Non-trainable", "MACs",
+                                     "Training memory"))]
     assert len({len(line) for line in table}) == 1
     assert "ERROR" not in text and "WARNING" not in text
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, ClassVar
 
 from cnnviz.core.i18n import tr
 from cnnviz.core.json_text import brief
 
 OPTIMIZERS = ("adam", "sgd-momentum", "rmsprop")
 AUGMENTATIONS = ("flip", "shift", "rotate", "noise")
+# How the learning rate moves over a run (core.schedules works each one out).
+SCHEDULES = ("constant", "step", "exponential", "cosine", "warmup-cosine", "plateau")
+MONITORS = ("val_loss", "val_accuracy")  # what early stopping and "plateau" watch
 # Upper bounds of the whole-number settings: far past any useful value, low enough that
 # every number stays exact in the engine's integers and fits the window's spin boxes.
 MAX_BATCH_SIZE = 1 << 16
@@ -34,6 +38,26 @@ class TrainConfig:
     seed: int = 0
     validation_fraction: float = 0.1
     augment: tuple[str, ...] = ()
+    # against overfitting: weight decay (kernels only) and early stopping
+    weight_decay: float = 0.0
+    early_stopping: bool = False
+    monitor: str = "val_loss"
+    patience: int = 3
+    min_delta: float = 0.0
+    restore_best: bool = True
+    # the learning-rate schedule: decay_factor and decay_epochs are "x factor every
+    # (step) / per (exponential) N epochs", and for "plateau" "x factor after N epochs
+    # without improvement"; warmup_epochs is warmup-cosine's linear start
+    schedule: str = "constant"
+    decay_factor: float = 0.5
+    decay_epochs: int = 2
+    warmup_epochs: int = 1
+
+    # written to a file only when not their default, so a project that uses none of
+    # them is written as before they existed
+    OPTIONAL: ClassVar[tuple[str, ...]] = (
+        "weight_decay", "early_stopping", "monitor", "patience", "min_delta", "restore_best",
+        "schedule", "decay_factor", "decay_epochs", "warmup_epochs")
 
     def __post_init__(self) -> None:
         if isinstance(self.augment, str):  # "flip,shift" as typed on a command line
@@ -64,10 +88,57 @@ class TrainConfig:
         if unknown:
             raise ConfigError(f"unknown augmentation {', '.join(unknown)} "
                               f"(known: {', '.join(AUGMENTATIONS)})")
+        self._check_cures()
+
+    def _check_cures(self) -> None:
+        """Weight decay, early stopping and the schedule."""
+        for name, choices in (("schedule", SCHEDULES), ("monitor", MONITORS)):
+            if getattr(self, name) not in choices:
+                raise ConfigError(tr("{name} must be one of {known}, got {value}", name=name,
+                                     known=", ".join(choices),
+                                     value=brief(getattr(self, name))))
+        for name in ("early_stopping", "restore_best"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(tr("{name} must be true or false, got {value}",
+                                     name=name.replace("_", " "),
+                                     value=brief(getattr(self, name))))
+        if not (_is_number(self.weight_decay) and 0 <= self.weight_decay <= 1):
+            raise ConfigError(tr("weight decay must be in [0, 1], got {value}",
+                                 value=brief(self.weight_decay)))
+        if not (_is_number(self.min_delta) and 0 <= self.min_delta < math.inf):
+            raise ConfigError(tr("min delta must be a number >= 0, got {value}",
+                                 value=brief(self.min_delta)))
+        if not (_is_number(self.decay_factor) and 0 < self.decay_factor < 1):
+            raise ConfigError(tr("the decay factor must be in (0, 1): each decay multiplies "
+                                 "the learning rate by it, got {value}",
+                                 value=brief(self.decay_factor)))
+        for name, low in (("patience", 1), ("decay_epochs", 1), ("warmup_epochs", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not (
+                    low <= value <= MAX_EPOCHS):
+                raise ConfigError(tr("{name} must be a whole number of epochs from {low} to "
+                                     "{high:,}, got {value}", name=name.replace("_", " "),
+                                     low=low, high=MAX_EPOCHS, value=brief(value)))
+
+    @property
+    def watches_validation(self) -> bool:
+        """Whether the run's course depends on the validation metrics."""
+        return self.early_stopping or self.schedule == "plateau"
+
+    def validation_problem(self, validation_images: int) -> str | None:
+        """Why this config cannot train on data with that many validation images."""
+        if self.watches_validation and not validation_images:
+            return tr("early stopping and the plateau schedule watch the validation set, "
+                      "and it is empty: set a validation fraction above 0")
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["augment"] = list(self.augment)
+        default = TrainConfig()
+        for name in self.OPTIONAL:
+            if d[name] == getattr(default, name):
+                del d[name]
         return d
 
     @classmethod

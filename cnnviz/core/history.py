@@ -13,8 +13,11 @@ from cnnviz.core.i18n import tr
 from cnnviz.core.json_text import brief
 
 EPOCH_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "seconds")
+# kept when recorded: the rate the epoch's last step trained with
+OPTIONAL_EPOCH_KEYS = ("learning_rate",)
 INTERRUPTED, DIVERGED = "interrupted", "diverged"
-HALT_REASONS = (INTERRUPTED, DIVERGED)
+EARLY_STOPPED, BEST_RESTORED = "early-stopped", "best-restored"
+HALT_REASONS = (INTERRUPTED, DIVERGED, EARLY_STOPPED, BEST_RESTORED)
 
 
 class HistoryError(ValueError):
@@ -26,7 +29,11 @@ class Halt:
     """A run that stopped before its end, after `step`: INTERRUPTED (by the user) or
     DIVERGED (its loss stopped being a finite number at `step`; it ran with
     `learning_rate` and `optimizer`, and the weights kept are those after
-    `weights_step`, the last known to be finite, the largest `largest_weight` in size)."""
+    `weights_step`, the last known to be finite, the largest `largest_weight` in size),
+    or EARLY_STOPPED (its validation metric stopped improving; `best_step` ends the best
+    epoch, and the weights kept are those after `weights_step`: the best epoch's when
+    they were restored). BEST_RESTORED records a run with early stopping that ran its
+    course and ended with the weights of its best epoch (`best_step`), not its last."""
 
     reason: str
     step: int
@@ -34,6 +41,7 @@ class Halt:
     optimizer: str | None = None
     weights_step: int | None = None
     largest_weight: float | None = None
+    best_step: int | None = None
 
 
 @dataclass
@@ -76,7 +84,8 @@ class History:
             if not isinstance(e, dict):
                 raise HistoryError(tr("history: each epoch must be an object"))
             epochs.append({k: None if e.get(k) is None else _number(e[k], k)
-                           for k in EPOCH_KEYS})
+                           for k in EPOCH_KEYS + tuple(k for k in OPTIONAL_EPOCH_KEYS
+                                                       if k in e)})
         halts = [_halt(h) for h in _list(data, "halts")]
         return cls(losses, accs, epochs, halts)
 
@@ -111,8 +120,8 @@ def _halt(data: object) -> Halt:
         raise HistoryError(tr("history: a halt must be an object whose reason is one of "
                               "{reasons}, got {value}", reasons=", ".join(HALT_REASONS),
                               value=brief(data)))
-    step, weights_step = data.get("step"), data.get("weights_step")
-    for value in (step, weights_step):
+    step, weights_step, best = data.get("step"), data.get("weights_step"), data.get("best_step")
+    for value in (step, weights_step, best):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                   or value < 0):
             raise HistoryError(tr("history: a halt's step must be a whole number >= 0, "
@@ -124,4 +133,4 @@ def _halt(data: object) -> Halt:
     rate, largest = (None if data.get(k) is None else _number(data[k], k)
                      for k in ("learning_rate", "largest_weight"))
     return Halt(data["reason"], step if step is not None else 0, rate, optimizer,
-                weights_step, largest)
+                weights_step, largest, best)

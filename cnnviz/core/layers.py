@@ -34,6 +34,7 @@ class Conv2D:
     stride: int = 1
     padding: Padding = "valid"
     activation: Activation = "relu"
+    trainable: bool = True
 
     kind: ClassVar[str] = "conv2d"
     short: ClassVar[str] = "conv"
@@ -84,6 +85,7 @@ class Dense:
 
     units: int
     activation: Activation = "relu"
+    trainable: bool = True
 
     kind: ClassVar[str] = "dense"
     short: ClassVar[str] = "dense"
@@ -100,10 +102,38 @@ class Dropout:
     short: ClassVar[str] = "dropout"
 
 
-Layer = Conv2D | MaxPool2D | AvgPool2D | Flatten | GlobalAvgPool | Dense | Dropout
+@dataclass(frozen=True)
+class BatchNorm:
+    """Batch normalization of each channel (the last axis): in (H, W, C) or (D,) -> out
+    of the same shape, out = (x - mean) / sqrt(var + epsilon) * gamma + beta.
+
+    While training, mean and var are the batch's own (over the batch and the positions)
+    and the running averages follow them: moving = momentum * moving + (1 - momentum) *
+    batch. At evaluation, and while the layer is frozen, the running averages are used.
+    gamma, beta, moving_mean, moving_variance (C,) each; gamma and beta are trained.
+    """
+
+    momentum: float = 0.99
+    epsilon: float = 1e-3
+    activation: Activation = "none"
+    trainable: bool = True
+
+    kind: ClassVar[str] = "batchnorm"
+    short: ClassVar[str] = "bn"
+
+
+Layer = Conv2D | MaxPool2D | AvgPool2D | Flatten | GlobalAvgPool | Dense | Dropout | BatchNorm
 LAYER_TYPES: dict[str, type] = {
-    t.kind: t for t in (Conv2D, MaxPool2D, AvgPool2D, Flatten, GlobalAvgPool, Dense, Dropout)
+    t.kind: t for t in (Conv2D, MaxPool2D, AvgPool2D, Flatten, GlobalAvgPool, Dense, Dropout,
+                        BatchNorm)
 }
+# The layers that own weights, and so can be frozen (trainable False) or trained.
+WEIGHTED = (Conv2D, Dense, BatchNorm)
+
+
+def is_frozen(layer: Layer) -> bool:
+    """A layer whose weights training leaves as they are."""
+    return not getattr(layer, "trainable", True)
 
 
 def pool_stride(layer: MaxPool2D | AvgPool2D) -> int:
@@ -111,7 +141,12 @@ def pool_stride(layer: MaxPool2D | AvgPool2D) -> int:
 
 
 def layer_to_dict(layer: Layer) -> dict[str, Any]:
-    return {"type": layer.kind, **asdict(layer)}
+    """The layer as JSON takes it; `trainable` only when False, so that a network
+    without frozen layers is written as it always was."""
+    data = {"type": layer.kind, **asdict(layer)}
+    if data.get("trainable") is True:
+        del data["trainable"]
+    return data
 
 
 class LayerFormatError(ValueError):

@@ -13,7 +13,14 @@ from typing import Any
 
 from cnnviz.core.i18n import tr
 from cnnviz.core.json_text import JsonError, brief, parse_json
-from cnnviz.core.layers import Dense, Layer, LayerFormatError, layer_from_dict, layer_to_dict
+from cnnviz.core.layers import (
+    Dense,
+    Layer,
+    LayerFormatError,
+    is_frozen,
+    layer_from_dict,
+    layer_to_dict,
+)
 from cnnviz.core.shapes import (
     MAX_INT,
     Shape,
@@ -22,6 +29,7 @@ from cnnviz.core.shapes import (
     layer_macs,
     layer_output_shape,
     layer_param_count,
+    layer_trainable_count,
 )
 
 SCHEMA_VERSION = 1
@@ -81,12 +89,43 @@ class Analysis:
         return sum(info.params for info in self.layers)
 
     @property
+    def trainable_params(self) -> int:
+        """The parameters training changes (Keras' "Trainable params")."""
+        return sum(layer_trainable_count(info.layer, info.in_shape) for info in self.layers
+                   if info.out_shape is not None)
+
+    @property
+    def non_trainable_params(self) -> int:
+        """Frozen layers' parameters and BatchNorm's moving averages (Keras'
+        "Non-trainable params")."""
+        return self.total_params - self.trainable_params
+
+    @property
     def total_macs(self) -> int:
         return sum(info.macs for info in self.layers)
 
     @property
     def output_shape(self) -> Shape | None:
         return self.layers[-1].out_shape if self.layers else None
+
+
+def all_frozen_message() -> str:
+    return tr("every layer is frozen: training would change nothing; make at least one "
+              "layer trainable")
+
+
+def trainable_flags_only(a: NetworkSpec, b: NetworkSpec) -> bool:
+    """Whether `a` and `b` differ in nothing but which layers are frozen: the same
+    weights, shapes and history still belong to both."""
+    return a.input_shape == b.input_shape and len(a.layers) == len(b.layers) and all(
+        replace(x, trainable=True) == replace(y, trainable=True) if type(x) is type(y)
+        and hasattr(x, "trainable") else x == y for x, y in zip(a.layers, b.layers,
+                                                                 strict=True))
+
+
+def frozen_layers(spec: NetworkSpec) -> list[bool]:
+    """Per layer: whether training leaves its weights as they are."""
+    return [is_frozen(layer) for layer in spec.layers]
 
 
 def layer_names(layers: tuple[Layer, ...] | list[Layer]) -> list[str]:
@@ -142,7 +181,11 @@ class NetworkSpec:
                                    layer_macs(layer, shape, out)))
             shape = out
         problems += self._head_problems(infos, shape, num_classes)
-        return Analysis(tuple(infos), tuple(problems))
+        analysis = Analysis(tuple(infos), tuple(problems))
+        if analysis.ok and analysis.total_params and not analysis.trainable_params:
+            return Analysis(analysis.layers, (*problems, Problem(all_frozen_message(),
+                                                                 severity="warning")))
+        return analysis
 
     def _head_problems(self, infos: list[LayerInfo], shape: Shape | None,
                        num_classes: int | None) -> list[Problem]:

@@ -15,6 +15,7 @@ from cnnviz.core.layers import (
     ACTIVATIONS,
     PADDINGS,
     AvgPool2D,
+    BatchNorm,
     Conv2D,
     Dense,
     Dropout,
@@ -22,6 +23,7 @@ from cnnviz.core.layers import (
     GlobalAvgPool,
     Layer,
     MaxPool2D,
+    is_frozen,
     pool_stride,
 )
 
@@ -81,7 +83,28 @@ def _window_out(size: int, window: int, stride: int, pad: int, axis: str, what: 
     return out
 
 
+def _check_trainable(layer: Layer) -> None:
+    trainable = getattr(layer, "trainable", True)
+    if not isinstance(trainable, bool):
+        raise ShapeError(tr("trainable must be true or false, got {value}",
+                            value=brief(trainable)))
+
+
+def _check_fraction(name: str, value: object, low: float, high: float) -> None:
+    """`value` a number with low <= value < high."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+            low <= value < high):
+        raise ShapeError(tr("{name} must be a number in [{low}, {high}), got {value}",
+                            name=name, low=low, high=high, value=brief(value)))
+
+
 def layer_output_shape(layer: Layer, shape: Shape) -> Shape:
+    _check_trainable(layer)
+    if isinstance(layer, BatchNorm):
+        _check_fraction("momentum", layer.momentum, 0, 1)
+        _check_fraction("epsilon", layer.epsilon, 1e-12, 1)
+        _check_activation(layer.activation)
+        return shape
     if isinstance(layer, Conv2D):
         for name in ("filters", "kernel_size", "stride"):
             _check_int(name, getattr(layer, name))
@@ -136,7 +159,20 @@ def layer_param_count(layer: Layer, in_shape: Shape) -> int:
         return layer.kernel_size**2 * in_shape[-1] * layer.filters + layer.filters
     if isinstance(layer, Dense):
         return in_shape[-1] * layer.units + layer.units
+    if isinstance(layer, BatchNorm):
+        return 4 * in_shape[-1]
     return 0
+
+
+def layer_trainable_count(layer: Layer, in_shape: Shape) -> int:
+    """The parameters training changes, as Keras counts them: none of a frozen layer's,
+    and of a BatchNorm only gamma and beta (its moving averages follow the batches,
+    they are not trained)."""
+    if is_frozen(layer):
+        return 0
+    if isinstance(layer, BatchNorm):
+        return 2 * in_shape[-1]
+    return layer_param_count(layer, in_shape)
 
 
 def layer_macs(layer: Layer, in_shape: Shape, out_shape: Shape) -> int:
@@ -145,6 +181,8 @@ def layer_macs(layer: Layer, in_shape: Shape, out_shape: Shape) -> int:
         return math.prod(out_shape) * layer.kernel_size**2 * in_shape[-1]
     if isinstance(layer, Dense):
         return in_shape[-1] * layer.units
+    if isinstance(layer, BatchNorm):  # at evaluation: x * scale + shift per value
+        return math.prod(out_shape)
     return 0
 
 
@@ -155,4 +193,7 @@ def layer_param_shapes(layer: Layer, in_shape: Shape) -> dict[str, Shape]:
         return {"kernel": (k, k, in_shape[-1], layer.filters), "bias": (layer.filters,)}
     if isinstance(layer, Dense):
         return {"kernel": (in_shape[-1], layer.units), "bias": (layer.units,)}
+    if isinstance(layer, BatchNorm):
+        c = (in_shape[-1],)
+        return {"gamma": c, "beta": c, "moving_mean": c, "moving_variance": c}
     return {}

@@ -44,6 +44,9 @@ class Snapshot:
     val_loss: float | None = None
     val_accuracy: float | None = None
     views: Views | None = None
+    # the part of the loss L2 weight decay adds, weight_decay / 2 * sum(kernel^2), when
+    # the optimizer takes it as L2 (SGD); the step losses are the data's loss alone
+    weight_decay_loss: float | None = None
 
     @property
     def loss(self) -> float | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cnnviz.core.config import TrainConfig
 from cnnviz.core.i18n import tr
-from cnnviz.core.layers import Layer
+from cnnviz.core.layers import Layer, is_frozen
 from cnnviz.core.memory import format_bytes, training_memory
 from cnnviz.core.network import Analysis, NetworkSpec
 from cnnviz.core.shapes import Shape
@@ -26,6 +26,9 @@ def describe_layer(layer: Layer) -> str:
             return f"Dense {layer.units} {layer.activation}"
         case "Dropout":
             return f"Dropout {layer.rate}"
+        case "BatchNorm":
+            text = f"BatchNorm momentum {layer.momentum:g} epsilon {layer.epsilon:g}"
+            return text if layer.activation == "none" else f"{text} {layer.activation}"
     return kind
 
 
@@ -58,7 +61,9 @@ def summary_table(spec: NetworkSpec, analysis: Analysis | None = None, *,
     rows = [("Layer (type)", "Output Shape", "Param #", "MACs")]
     rows.append((f"input {shape_text(spec.input_shape)}", shape_text(spec.input_shape), "0", "0"))
     for info in analysis.layers:
-        rows.append((f"{info.name} ({describe_layer(info.layer)})", shape_text(info.out_shape),
+        frozen = tr(", frozen") if is_frozen(info.layer) else ""
+        rows.append((f"{info.name} ({describe_layer(info.layer)}{frozen})",
+                     shape_text(info.out_shape),
                      f"{info.params:,}", f"{info.macs:,}"))
     widths = [max(len(r[i]) for r in rows) + 2 for i in range(4)]
     line = "".join(r.ljust(w) if i < 2 else r.rjust(w) for i, (r, w) in
@@ -69,7 +74,8 @@ def summary_table(spec: NetworkSpec, analysis: Analysis | None = None, *,
         out.append("".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in
                            enumerate(zip(row, widths, strict=True))))
     out += [rule, f"Total params: {analysis.total_params:,}",
-            f"Trainable params: {analysis.total_params:,}",
+            f"Trainable params: {analysis.trainable_params:,}",
+            f"Non-trainable params: {analysis.non_trainable_params:,}",
             f"MACs per example: {analysis.total_macs:,}",
             *memory_lines(spec, analysis, batch_size, optimizer, free), rule]
     out += [f"{p.severity.upper()} {p}" for p in analysis.problems]

@@ -1,7 +1,8 @@
 """Initialise and run a NetworkSpec.
 
 Parameters are a list with one dict per layer, in layer order: ``{"kernel", "bias"}``
-for Conv2D (kernel (K, K, C, F)) and Dense (kernel (D, U)), ``{}`` for layers without
+for Conv2D (kernel (K, K, C, F)) and Dense (kernel (D, U)), ``{"gamma", "beta",
+"moving_mean", "moving_variance"}`` (each (C,)) for BatchNorm, ``{}`` for layers without
 weights. Names and layouts are Keras', so weights move between the two unchanged.
 """
 
@@ -11,11 +12,22 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cnnviz.core.layers import AvgPool2D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool, MaxPool2D
+from cnnviz.core.layers import (
+    AvgPool2D,
+    BatchNorm,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAvgPool,
+    MaxPool2D,
+)
 from cnnviz.core.network import NetworkSpec
 from cnnviz.engine import ops
 
 Params = list[dict[str, jax.Array]]
+# BatchNorm's running averages: state that the forward pass updates, never trained
+MOVING = ("moving_mean", "moving_variance")
 
 
 def glorot_uniform(key, shape, fan_in: int, fan_out: int):
@@ -25,7 +37,8 @@ def glorot_uniform(key, shape, fan_in: int, fan_out: int):
 
 
 def init_params(spec: NetworkSpec, key) -> Params:
-    """Glorot-uniform kernels and zero biases, as Keras initialises them."""
+    """Glorot-uniform kernels and zero biases, as Keras initialises them; BatchNorm as
+    Keras too: gamma and moving_variance ones, beta and moving_mean zeros."""
     analysis = spec.check()
     keys = jax.random.split(key, max(len(spec.layers), 1))
     params: Params = []
@@ -39,13 +52,37 @@ def init_params(spec: NetworkSpec, key) -> Params:
             d, u = in_shape[-1], layer.units
             params.append({"kernel": glorot_uniform(k, (d, u), d, u),
                            "bias": jnp.zeros((u,), jnp.float32)})
+        elif isinstance(layer, BatchNorm):
+            c = (in_shape[-1],)  # four arrays: a step donates each of them on its own
+            params.append({"gamma": jnp.ones(c, jnp.float32), "beta": jnp.zeros(c, jnp.float32),
+                           "moving_mean": jnp.zeros(c, jnp.float32),
+                           "moving_variance": jnp.ones(c, jnp.float32)})
         else:
             params.append({})
     return params
 
 
+def batch_norm(layer: BatchNorm, p, x, train: bool):
+    """(output, new moving averages or {}): with the batch's statistics and moving
+    averages that follow them while training a trainable layer, else with the moving
+    averages (evaluation, and a frozen layer, as in Keras)."""
+    if train and layer.trainable:
+        mean, variance = ops.moments(x)  # (C,) each
+        m = layer.momentum
+        moving = {"moving_mean": p["moving_mean"] * m + mean * (1.0 - m),
+                  "moving_variance": p["moving_variance"] * m + variance * (1.0 - m)}
+        moving = jax.lax.stop_gradient(moving)
+    else:
+        mean, variance, moving = p["moving_mean"], p["moving_variance"], {}
+    y = ops.batch_norm(x, p["gamma"], p["beta"], mean, variance, layer.epsilon)
+    return ops.ACTIVATION_FNS[layer.activation](y), moving
+
+
 def apply_layer(layer, p, x, *, train: bool, key=None):
-    """One layer on a batch. Dropout is active only when `train` (and needs `key`)."""
+    """One layer on a batch. Dropout is active only when `train` (and needs `key`);
+    BatchNorm uses the batch's statistics only when `train`."""
+    if isinstance(layer, BatchNorm):
+        return batch_norm(layer, p, x, train)[0]
     if isinstance(layer, Conv2D):
         x = ops.conv2d(x, p["kernel"], p["bias"], layer.stride, layer.padding)  # (N, H', W', F)
         return ops.ACTIVATION_FNS[layer.activation](x)
@@ -65,14 +102,20 @@ def apply_layer(layer, p, x, *, train: bool, key=None):
 
 
 def _forward(spec: NetworkSpec, params: Params, x, train: bool, key, collect: bool):
+    """(output, [every layer's output] if `collect`, [each layer's new BatchNorm moving
+    averages, {} for the rest])."""
     keys = jax.random.split(key, len(spec.layers)) if key is not None else [None] * len(
         spec.layers)
-    activations = []
+    activations, moving = [], []
     for layer, p, k in zip(spec.layers, params, keys, strict=True):
-        x = apply_layer(layer, p, x, train=train, key=k)
+        if isinstance(layer, BatchNorm):
+            x, m = batch_norm(layer, p, x, train)
+        else:
+            x, m = apply_layer(layer, p, x, train=train, key=k), {}
+        moving.append(m)
         if collect:
             activations.append(x)
-    return x, activations
+    return x, activations, moving
 
 
 def apply(spec: NetworkSpec, params: Params, x, *, train: bool = False, key=None):
@@ -80,9 +123,16 @@ def apply(spec: NetworkSpec, params: Params, x, *, train: bool = False, key=None
     return _forward(spec, params, x, train, key, collect=False)[0]
 
 
+def apply_train(spec: NetworkSpec, params: Params, x, key):
+    """x (N, H, W, C) -> (logits, [each layer's new BatchNorm moving averages, {} for
+    the other layers]) in training mode."""
+    logits, _, moving = _forward(spec, params, x, True, key, collect=False)
+    return logits, moving
+
+
 def apply_with_activations(spec: NetworkSpec, params: Params, x):
     """x (N, H, W, C) -> (logits, [every layer's output]) at evaluation (no dropout)."""
-    return _forward(spec, params, x, False, None, collect=True)
+    return _forward(spec, params, x, False, None, collect=True)[:2]
 
 
 def to_float(x):

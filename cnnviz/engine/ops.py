@@ -127,6 +127,20 @@ def dense(x, kernel, bias):
     return x @ kernel + bias
 
 
+def moments(x):
+    """The mean and (biased) variance of each channel (the last axis) over the batch and
+    the positions: x (N, ..., C) -> (C,), (C,), as Keras' BatchNormalization takes them."""
+    axes = tuple(range(x.ndim - 1))
+    return x.mean(axes), x.var(axes)
+
+
+def batch_norm(x, gamma, beta, mean, variance, epsilon: float):
+    """(x - mean) / sqrt(variance + epsilon) * gamma + beta per channel (the last axis),
+    computed as Keras computes it: x * s + (beta - mean * s), s = gamma / sqrt(var + eps)."""
+    scale = lax.rsqrt(variance + epsilon) * gamma  # (C,)
+    return x * scale + (beta - mean * scale)
+
+
 def dropout(x, rate: float, key):
     """Inverted dropout: keep each value with probability 1 - rate, scaled up to keep the
     expected sum."""

@@ -3,7 +3,14 @@
 One jit region per dispatch does everything for ``k`` consecutive steps: gather the
 batch from the device-resident training set by index, scale, augment, forward, softmax
 cross-entropy, backward, optimizer update. The learning rate lives in the optimizer
-state (``optax.inject_hyperparams``), so changing it never recompiles.
+state (``optax.inject_hyperparams``), so changing it never recompiles; a schedule hands
+each step its own rate (core.schedules works them out), as an array.
+
+Frozen layers (trainable False) are not differentiated at all (their weights enter the
+forward pass through stop_gradient, so XLA never computes their gradients), their
+updates are set to zero (optax.set_to_zero on a label tree) and their arrays pass
+through a step unchanged. BatchNorm's moving averages are no gradient's business
+either: the forward pass returns them, and the step writes them back.
 """
 
 from __future__ import annotations
@@ -17,8 +24,9 @@ import jax.numpy as jnp
 import optax
 
 from cnnviz.core.config import TrainConfig
-from cnnviz.core.network import NetworkSpec
-from cnnviz.engine.model import apply, to_float
+from cnnviz.core.layers import BatchNorm
+from cnnviz.core.network import NetworkSpec, frozen_layers
+from cnnviz.engine.model import MOVING, apply, apply_train, to_float
 
 # Keras' Adam epsilon (optax's default is 1e-8), so runs match Keras'.
 ADAM_EPS = 1e-7
@@ -37,13 +45,67 @@ def batch_slices(batch_size: int) -> list[tuple[int, int]]:
     return list(itertools.pairwise(bounds))
 
 
-def make_optimizer(name: str, learning_rate: float) -> optax.GradientTransformation:
-    makers = {
-        "adam": lambda learning_rate: optax.adam(learning_rate, eps=ADAM_EPS),
-        "sgd-momentum": lambda learning_rate: optax.sgd(learning_rate, momentum=0.9),
-        "rmsprop": lambda learning_rate: optax.rmsprop(learning_rate, decay=0.9, eps=ADAM_EPS),
-    }
-    return optax.inject_hyperparams(makers[name])(learning_rate=learning_rate)
+# Weight decay: decoupled (AdamW: the decay is added to the step after the adaptive
+# scaling, so every kernel shrinks by the same lr * wd share) for the adaptive optimizers,
+# Adam and RMSprop alike (an L2 term would be scaled down wherever gradients are large);
+# L2 for SGD (the decay joins the gradient, momentum and all).
+DECOUPLED = ("adam", "rmsprop")
+
+
+def _layer_tree(params, fn, default: bool):
+    """A tree of booleans shaped like `params`: fn(layer index, weight name) for the
+    engine's list of per-layer dicts, `default` for any other tree."""
+    if isinstance(params, list) and all(isinstance(p, dict) for p in params):
+        return [{name: fn(i, name) for name in layer} for i, layer in enumerate(params)]
+    return jax.tree.map(lambda _: default, params)
+
+
+def _frozen_tree(frozen: tuple[bool, ...], params):
+    """True where a weight is not trained: every weight of a frozen layer, and
+    BatchNorm's moving averages."""
+    return _layer_tree(params, lambda i, name: name in MOVING or (
+        i < len(frozen) and frozen[i]), False)
+
+
+def _decayed_tree(frozen: tuple[bool, ...], params):
+    """True where weight decay applies: the kernels of the layers that train."""
+    return _layer_tree(params, lambda i, name: name == "kernel" and not (
+        i < len(frozen) and frozen[i]), False)
+
+
+def make_optimizer(name: str, learning_rate: float, weight_decay: float = 0.0,
+                   frozen: Sequence[bool] = ()) -> optax.GradientTransformation:
+    """The optimizer `name` with the learning rate and the weight decay as hyper-parameters
+    in its state (changed without recompiling). `frozen[i]`: layer i gets no update.
+    Its state is inner_state = (the optimizer's own state, ...) in every case."""
+    frozen = tuple(frozen)
+    base = {"adam": lambda: optax.scale_by_adam(eps=ADAM_EPS),
+            "sgd-momentum": lambda: optax.trace(decay=0.9),
+            "rmsprop": lambda: optax.scale_by_rms(decay=0.9, eps=ADAM_EPS)}[name]
+
+    def maker(learning_rate, weight_decay):
+        decayed = partial(_decayed_tree, frozen)
+        freeze = optax.masked(optax.set_to_zero(), partial(_frozen_tree, frozen))
+        rate = optax.scale_by_learning_rate(learning_rate)
+        if name in DECOUPLED:
+            return optax.chain(base(), optax.add_decayed_weights(weight_decay, decayed), rate,
+                               freeze)
+        return optax.chain(_l2_then(base(), weight_decay, decayed), rate, freeze)
+
+    return optax.inject_hyperparams(maker)(learning_rate=learning_rate,
+                                           weight_decay=weight_decay)
+
+
+def _l2_then(inner: optax.GradientTransformation, weight_decay, decayed
+             ) -> optax.GradientTransformation:
+    """`inner` fed the gradient of loss + weight_decay / 2 * sum(w^2) over the `decayed`
+    weights: g + weight_decay * w. Its state is inner's own."""
+    def update(grads, state, params=None):
+        grads = jax.tree.map(lambda g, p, d: g + weight_decay * p if d else g, grads, params,
+                             decayed(params))
+        return inner.update(grads, state, params)
+
+    return optax.GradientTransformation(inner.init, update)
 
 
 def set_learning_rate(opt_state, learning_rate: float):
@@ -61,57 +123,71 @@ def loss_and_accuracy(logits, labels):
 
 def make_train_step(spec: NetworkSpec, optimizer: optax.GradientTransformation,
                     augment: Sequence[str] = ()):
-    """train_step(params, opt_state, x_all, y_all, idx (k, B), key, step0) ->
+    """train_step(params, opt_state, x_all, y_all, idx (k, B), key, step0, rates=None) ->
     (params, opt_state, losses (k,), accuracies (k,)).
 
     x_all (N, H, W, C) and y_all (N,) stay on the device for the whole run; each of the
     k steps gathers rows idx[i]. The PRNG key of step s is fold_in(key, s), so a run's
-    randomness does not depend on how steps were grouped into dispatches.
+    randomness does not depend on how steps were grouped into dispatches. `rates` (k,):
+    each step's learning rate (None: the one in opt_state).
     """
     augment = tuple(augment)
     if augment:
         from cnnviz.engine.augment import augment_batch
+    frozen = frozen_layers(spec)
+    # BatchNorm normalises with the statistics of the whole batch, as Keras does: a batch
+    # is then one pass, not slices
+    whole_batch = any(isinstance(layer, BatchNorm) and not f
+                      for layer, f in zip(spec.layers, frozen, strict=True))
 
     def loss_fn(params, x, y, key):
-        logits = apply(spec, params, x, train=True, key=key)
-        return loss_and_accuracy(logits, y)
+        params = [jax.lax.stop_gradient(p) if f else p for p, f in zip(params, frozen,
+                                                                        strict=True)]
+        logits, moving = apply_train(spec, params, x, key)
+        loss, acc = loss_and_accuracy(logits, y)
+        return loss, (acc, moving)
 
     def batch_gradient(params, x, y, key):
-        """((mean loss, accuracy), gradient) of the whole batch, summed slice by slice:
-        the same numbers as one pass (up to float rounding), each slice weighted by its
-        share of the batch."""
-        total, slices = None, batch_slices(x.shape[0])
+        """((mean loss, accuracy), gradient, BatchNorm's new moving averages) of the whole
+        batch, summed slice by slice: the same numbers as one pass (up to float
+        rounding), each slice weighted by its share of the batch."""
+        total, slices = None, [(0, x.shape[0])] if whole_batch else batch_slices(x.shape[0])
+        moving = None
         for i, (start, stop) in enumerate(slices):
             weight = (stop - start) / x.shape[0]
             if total is not None:  # one slice after the other: they share the caches
                 params, total = jax.lax.optimization_barrier((params, total))
-            (loss, acc), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+            (loss, (acc, moving)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
                 params, x[start:stop], y[start:stop],
                 key if len(slices) == 1 else jax.random.fold_in(key, i))
             part = jax.tree.map(lambda t, w=weight: t * w, ((loss, acc), grads))
             total = part if total is None else jax.tree.map(jnp.add, total, part)
-        return total
+        return (*total, moving)
 
     @partial(jax.jit, donate_argnums=(0, 1))
-    def train_step(params, opt_state, x_all, y_all, idx, key, step0):
-        def one_step(carry, inputs):
-            params, opt_state = carry
-            batch_idx, step_key = inputs
+    def train_step(params, opt_state, x_all, y_all, idx, key, step0, rates=None):
+        def one_step(params, opt_state, batch_idx, step_key):
             x = to_float(x_all[batch_idx])  # (B, H, W, C)
             y = y_all[batch_idx]  # (B,)
             aug_key, drop_key = jax.random.split(step_key)
             if augment:
                 x = augment_batch(x, aug_key, augment)
-            (loss, acc), grads = batch_gradient(params, x, y, drop_key)
+            (loss, acc), grads, moving = batch_gradient(params, x, y, drop_key)
             updates, opt_state = optimizer.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), (loss, acc)
+            new = optax.apply_updates(params, updates)
+            # a frozen layer's arrays go through as they are (bit for bit)
+            new = [old if f else {**p, **m} for old, p, m, f in zip(params, new, moving,
+                                                                    frozen, strict=True)]
+            return new, opt_state, loss, acc
 
         # A Python loop, not lax.scan: XLA's CPU backend runs a while-loop body an
         # order of magnitude slower than the same ops at top level.
         losses, accs = [], []
         for i in range(idx.shape[0]):
+            if rates is not None:
+                opt_state = set_learning_rate(opt_state, rates[i])
             step_key = jax.random.fold_in(key, step0 + i)
-            (params, opt_state), (loss, acc) = one_step((params, opt_state), (idx[i], step_key))
+            params, opt_state, loss, acc = one_step(params, opt_state, idx[i], step_key)
             losses.append(loss)
             accs.append(acc)
         return params, opt_state, jnp.stack(losses), jnp.stack(accs)
@@ -133,5 +209,24 @@ def make_eval_step(spec: NetworkSpec):
     return eval_step
 
 
-def config_optimizer(config: TrainConfig) -> optax.GradientTransformation:
-    return make_optimizer(config.optimizer, config.learning_rate)
+def penalty(spec: NetworkSpec, weight_decay: float, params):
+    """weight_decay / 2 * sum(kernel^2) over the layers that train: the loss term whose
+    gradient is the weight_decay * w that L2 decay adds to the gradient (_l2_then)."""
+    decayed = _decayed_tree(tuple(frozen_layers(spec)), params)
+    return 0.5 * weight_decay * sum(jnp.sum(jnp.square(p)) for p, d in zip(
+        jax.tree.leaves(params), jax.tree.leaves(decayed), strict=True) if d)
+
+
+def make_penalty(spec: NetworkSpec, config: TrainConfig):
+    """A jitted penalty(params) for a config whose weight decay is L2, else None."""
+    if not config.weight_decay or config.optimizer in DECOUPLED:
+        return None
+    return jax.jit(partial(penalty, spec, config.weight_decay))
+
+
+def config_optimizer(config: TrainConfig, spec: NetworkSpec | None = None
+                     ) -> optax.GradientTransformation:
+    """The optimizer `config` names, with its weight decay; `spec`'s frozen layers get no
+    update."""
+    return make_optimizer(config.optimizer, config.learning_rate, config.weight_decay,
+                          frozen_layers(spec) if spec is not None else ())

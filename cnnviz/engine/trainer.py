@@ -35,11 +35,13 @@ from cnnviz.core.commands import (
     StepOnce,
     Stop,
 )
-from cnnviz.core.config import TrainConfig
+from cnnviz.core.config import ConfigError, TrainConfig
 from cnnviz.core.divergence import LossWatch, largest_weight
-from cnnviz.core.history import DIVERGED, Halt, History
-from cnnviz.core.network import NetworkSpec
+from cnnviz.core.early_stopping import replayed
+from cnnviz.core.history import BEST_RESTORED, DIVERGED, EARLY_STOPPED, Halt, History
+from cnnviz.core.network import NetworkError, NetworkSpec, Problem, all_frozen_message
 from cnnviz.core.replay import MAX_FRAMES, Replay
+from cnnviz.core.schedules import LearningRate
 from cnnviz.core.snapshot import (
     COMPILING,
     FINISHED,
@@ -59,7 +61,13 @@ from cnnviz.engine.probe import (  # noqa: F401 (EVAL_BATCH: API)
     Request,
     padded_batches,
 )
-from cnnviz.engine.steps import config_optimizer, make_eval_step, make_train_step, set_learning_rate
+from cnnviz.engine.steps import (
+    config_optimizer,
+    make_eval_step,
+    make_penalty,
+    make_train_step,
+    set_learning_rate,
+)
 
 
 def default_steps_per_dispatch(batch_size: int) -> int:
@@ -116,7 +124,11 @@ class Trainer:
                  params: Params | None = None, history: History | None = None, *,
                  snapshot_interval: float = 0.05, steps_per_dispatch: int | None = None,
                  probe_interval: float = 0.1, detail_interval: float = 1.0):
-        spec.check(dataset.num_classes)
+        if not spec.check(dataset.num_classes).trainable_params:
+            raise NetworkError([Problem(all_frozen_message())])
+        problem = config.validation_problem(len(dataset.x_val))
+        if problem:
+            raise ConfigError(problem)
         if tuple(spec.input_shape) != dataset.input_shape:
             raise DatasetError(f"the network takes {spec.input_shape} images but {dataset.name} "
                                f"has {dataset.input_shape}")
@@ -129,12 +141,21 @@ class Trainer:
         self.steps_per_dispatch = steps_per_dispatch or default_steps_per_dispatch(
             config.batch_size)
         self.steps_per_epoch = len(dataset.x_train) // config.batch_size
-        self.learning_rate = config.learning_rate
+        # the rate of every step (schedule, live changes, cuts on a plateau), and early
+        # stopping: both as they stand after the epochs the history records
+        self.schedule = LearningRate(config, self.steps_per_epoch)
+        for metrics in self.history.epochs:
+            self.schedule.end_of_epoch(metrics)
+        self.stopping = replayed(config, self.history.epochs) if config.early_stopping else None
+        self._best: list[dict[str, np.ndarray]] | None = None  # the best epoch's weights
+        self.learning_rate = self.schedule.rate(self.history.steps + 1)  # of the next step
         self._commands: queue.Queue[Command] = queue.Queue()
         self._key = jax.random.PRNGKey(config.seed)
         self.params = params if params is not None else initial_params(spec, config.seed)
-        self.optimizer = config_optimizer(config)
+        self.optimizer = config_optimizer(config, spec)
         self.opt_state = self.optimizer.init(self.params)
+        # the part of the loss that L2 weight decay adds (SGD's), shown beside the loss
+        self._penalty = make_penalty(spec, config)
         self.state = COMPILING
         # JAX dispatches asynchronously: without a bound, this loop would queue dispatches
         # a second or more ahead of the device, and snapshots, views and commands would
@@ -187,7 +208,8 @@ class Trainer:
         if self.steps_per_dispatch > 1 and self._steps_left() > 8 * self.steps_per_dispatch:
             fast = _BackgroundCompile(
                 train_step, self.params, self.opt_state, x_all, y_all,
-                np.zeros((self.steps_per_dispatch, cfg.batch_size), np.int32), self._key, 0)
+                np.zeros((self.steps_per_dispatch, cfg.batch_size), np.int32), self._key, 0,
+                np.zeros(self.steps_per_dispatch, np.float32))
         eval_step = make_eval_step(self.spec)
         step = self.history.steps
         start_epoch = step // self.steps_per_epoch
@@ -223,9 +245,11 @@ class Trainer:
                         fast and fast.done.is_set()):
                     k = 1
                 fn = fast.compiled if k > 1 else train_step
+                rates = self.schedule.rates(step + 1, k)
+                self.learning_rate = self.schedule.rate(step + k)
                 self.params, self.opt_state, losses, accs = fn(
                     self.params, self.opt_state, x_all, y_all, jnp.asarray(batches[i:i + k]),
-                    self._key, step + 1)
+                    self._key, step + 1, rates)
                 self._pending_loss.append(losses)
                 self._pending_acc.append(accs)
                 if len(self._pending_loss) > self.max_in_flight:
@@ -253,17 +277,25 @@ class Trainer:
                 val_loss, val_acc = evaluate(self.spec, self.params, self.dataset.x_val,
                                              self.dataset.y_val, eval_step)
             recent = slice(-self.steps_per_epoch, None)
-            self.history.epochs.append({
+            metrics = {
                 "loss": float(np.mean(self.history.step_loss[recent])),
                 "accuracy": float(np.mean(self.history.step_accuracy[recent])),
                 "val_loss": None if np.isnan(val_loss) else val_loss,
                 "val_accuracy": None if np.isnan(val_acc) else val_acc,
                 "seconds": time.perf_counter() - epoch_clock,
-            })
+                "learning_rate": self.learning_rate,
+            }
+            self.history.epochs.append(metrics)
             self._keep()
+            stop = self._end_of_epoch(metrics)
             yield self._snapshot(self.state, epoch_done=True, epoch=epoch,
                                  val=(val_loss, val_acc), confusion=confusion)
             last_emit = time.perf_counter()
+            if stop:
+                self._restore_best(EARLY_STOPPED)
+                yield self._finish(STOPPED)
+                return
+        self._restore_best(BEST_RESTORED)
         yield self._finish(FINISHED)
 
     def _steps_left(self) -> int:
@@ -291,7 +323,9 @@ class Trainer:
                     action = RUNNING
                 case StepOnce():
                     action = "step"
-                case SetLearningRate(value=value):
+                case SetLearningRate(value=value) if value > 0:
+                    # from the next step on; the schedule goes on from there in proportion
+                    self.schedule.set_rate(float(value), self._steps_sent + 1)
                     self.learning_rate = float(value)
                     self.opt_state = set_learning_rate(self.opt_state, self.learning_rate)
                 case SetProbe(probe=probe):
@@ -342,6 +376,8 @@ class Trainer:
         return Snapshot(
             state=state, step=step, epoch=epoch, epochs=self.config.epochs,
             steps_per_epoch=self.steps_per_epoch, learning_rate=self.learning_rate,
+            weight_decay_loss=None if self._penalty is None else float(
+                self._penalty(self.params)),
             elapsed=now - self._started, images_per_second=self._rate,
             step_losses=losses, step_accuracies=accs, epoch_done=epoch_done,
             val_loss=None if val_loss is None or np.isnan(val_loss) else val_loss,
@@ -428,6 +464,34 @@ class Trainer:
         self.history.halts.append(Halt(DIVERGED, self.watch.diverged_at, self.learning_rate,
                                        self.config.optimizer, step, largest_weight(kept)))
         return self._finish(STOPPED)
+
+    def _end_of_epoch(self, metrics: dict) -> bool:
+        """The plateau schedule's and early stopping's look at an epoch's metrics (the
+        weights _keep took are the best epoch's if it improved); True to stop."""
+        self.schedule.end_of_epoch(metrics)
+        if self.stopping is None:
+            return False
+        stop = self.stopping.end_of_epoch(metrics)
+        if self.stopping.watch.best_epoch == len(self.history.epochs) - 1 and self._kept:
+            self._best = self._kept[1]
+        return stop
+
+    def _restore_best(self, reason: str) -> None:
+        """At the end of a run with early stopping: the best epoch's weights back when
+        asked for (and when they are not the last epoch's), and the halt that records
+        it: EARLY_STOPPED for a run it stopped (restored or not), BEST_RESTORED for one
+        that ran its course (only when restored)."""
+        if self.stopping is None or self.stopping.watch.best_epoch is None:
+            return
+        steps, spe = self.history.steps, self.steps_per_epoch
+        best_step = (self.stopping.watch.best_epoch + 1) * spe
+        restore = self.config.restore_best and self._best is not None and best_step != steps
+        if restore:
+            self.params = jax.device_put(self._best)
+        if reason == EARLY_STOPPED or restore:
+            self.history.halts.append(Halt(reason, steps, self.learning_rate,
+                                           self.config.optimizer, best_step if restore
+                                           else steps, best_step=best_step))
 
     def _finish(self, state: str) -> Snapshot:
         self.state = state

@@ -121,6 +121,7 @@ class ArchitectureBuilder(QWidget):
         for widget in (self.layer_palette, self.editor):
             widget.setEnabled(editable)
         self.table.setDragEnabled(editable)
+        self.table.locks_editable = editable
         self.setToolTip("" if editable else "Stop training to change the network.")
         self._update_actions()
 
@@ -156,6 +157,16 @@ class ArchitectureBuilder(QWidget):
         self.up_action.setEnabled(editable and row > 0)
         self.down_action.setEnabled(editable and 0 <= row < count - 1)
 
+    @staticmethod
+    def _frozen_text(analysis) -> str:
+        """Keras' split, when there is one: what training changes and what it does not
+        (frozen layers, BatchNorm's moving averages)."""
+        if not analysis.non_trainable_params:
+            return ""
+        return html.escape(tr(" ({trainable} trainable, {fixed} not)",
+                              trainable=f"{analysis.trainable_params:,}",
+                              fixed=f"{analysis.non_trainable_params:,}"))
+
     def _memory_text(self) -> str:
         memory = self.session.training_memory() if self.session is not None else None
         if memory is None:
@@ -186,7 +197,8 @@ class ArchitectureBuilder(QWidget):
         classes = self.network.num_classes
         self._input.setText(f"Input  {shape_label(spec.input_shape)}"
                             + (f"   →   {classes} classes" if classes else ""))
-        self._totals.setText(f"<b>{analysis.total_params:,}</b> parameters · "
+        self._totals.setText(f"<b>{analysis.total_params:,}</b> parameters"
+                             + self._frozen_text(analysis) + " · "
                              f"{_count(analysis.total_macs)} multiply-adds per image"
                              + self._memory_text() + self._preset_text())
         lines = [f'<span style="color:{ERROR_COLOR if p.severity == "error" else WARNING_COLOR}">'

@@ -12,6 +12,7 @@ from dataclasses import fields, replace
 
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -26,6 +27,7 @@ from PyQt6.QtWidgets import (
 from cnnviz.core.layers import Layer
 from cnnviz.qt.network_model import NetworkModel
 from cnnviz.qt.widgets.layer_help import FIELDS, POOL_STRIDE_TIP, layer_tip
+from cnnviz.qt.widgets.lock import lock_icon
 from cnnviz.qt.widgets.wheel_guard import wheel_only_when_focused
 
 DOC_MIN_LINES = 2  # of the layer's explanation, scrolled if it has more
@@ -34,19 +36,23 @@ DOC_MIN_LINES = 2  # of the layer's explanation, scrolled if it has more
 def _field_editor(name: str, hint: object) -> QWidget:
     """A spin box or combo box suited to a field's type and meaning."""
     help_ = FIELDS[name]
+    if hint is bool:
+        box = QCheckBox(str(help_.label))
+        box.setToolTip(str(help_.tip))
+        return box
     if typing.get_origin(hint) is typing.Literal:
         box = QComboBox()
         box.addItems(typing.get_args(hint))
-        box.setToolTip(help_.tip)
+        box.setToolTip(str(help_.tip))
         return box
     if hint is float:
         box = QDoubleSpinBox()
-        box.setDecimals(2)
-        box.setSingleStep(0.05)
+        box.setDecimals(help_.decimals)
+        box.setSingleStep(help_.step)
     else:
         box = QSpinBox()
     box.setRange(help_.minimum, help_.maximum)
-    box.setToolTip(help_.tip)
+    box.setToolTip(str(help_.tip))
     if isinstance(hint, types.UnionType):  # `int | None`: 0 stands for None
         box.setMinimum(0)
         box.setSpecialValueText("pool size")
@@ -56,6 +62,8 @@ def _field_editor(name: str, hint: object) -> QWidget:
 
 
 def _get(box: QWidget) -> object:
+    if isinstance(box, QCheckBox):
+        return box.isChecked()
     if isinstance(box, QComboBox):
         return box.currentText()
     value = box.value()
@@ -63,6 +71,9 @@ def _get(box: QWidget) -> object:
 
 
 def _set(box: QWidget, value: object) -> None:
+    if isinstance(box, QCheckBox):
+        box.setChecked(bool(value))
+        return
     if isinstance(box, QComboBox):
         box.setCurrentText(str(value))
     else:
@@ -123,6 +134,8 @@ class LayerEditor(QWidget):
             box.blockSignals(True)  # showing the model's value is not an edit
             _set(box, getattr(layer, name))
             box.blockSignals(False)
+            if isinstance(box, QCheckBox):  # the lock the layer list shows
+                box.setIcon(lock_icon(self, closed=not box.isChecked()))
 
     def _rebuild(self, layer: Layer | None) -> None:
         while self._form.rowCount():
@@ -135,9 +148,13 @@ class LayerEditor(QWidget):
         for f in fields(layer):
             box = _field_editor(f.name, hints[f.name])
             wheel_only_when_focused(box)
-            signal = box.currentTextChanged if isinstance(box, QComboBox) else box.valueChanged
+            signal = (box.toggled if isinstance(box, QCheckBox) else box.currentTextChanged
+                      if isinstance(box, QComboBox) else box.valueChanged)
             signal.connect(lambda _value, name=f.name: self._edited(name))
-            self._form.addRow(FIELDS[f.name].label, box)
+            if isinstance(box, QCheckBox):  # its text and the lock say it all
+                self._form.addRow(box)
+            else:
+                self._form.addRow(str(FIELDS[f.name].label), box)
             self._editors[f.name] = box
         self._doc.setText(layer_tip(type(layer)) if fields(layer) else
                           f"{layer_tip(type(layer))}\n\nIt has no settings.")

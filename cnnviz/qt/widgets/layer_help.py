@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass
 
+from cnnviz.core.i18n import Message
 from cnnviz.core.layers import (
     AvgPool2D,
     Conv2D,
@@ -25,10 +26,12 @@ from cnnviz.core.network import LayerInfo
 
 @dataclass(frozen=True)
 class FieldHelp:
-    label: str
-    tip: str
+    label: str | Message  # a Message: rendered in the language of the moment
+    tip: str | Message
     minimum: float = 1
     maximum: float = 1024
+    decimals: int = 2  # of a float field
+    step: float = 0.05
 
 
 FIELDS: dict[str, FieldHelp] = {
@@ -51,6 +54,18 @@ FIELDS: dict[str, FieldHelp] = {
     "rate": FieldHelp("Rate", "Fraction of the inputs set to zero at random while training "
                       "(the rest are scaled up to match), so no unit can rely on one other; "
                       "nothing is dropped at evaluation.", 0.0, 0.95),
+    "momentum": FieldHelp(Message("Momentum"), Message(
+        "How slowly the moving mean and variance follow the batches while training: each "
+        "step keeps this share of them and takes the rest from the batch (Keras: 0.99)."),
+        0.0, 0.999, 3, 0.01),
+    "epsilon": FieldHelp(Message("Epsilon"), Message(
+        "Added to the variance before its square root, so a channel that hardly varies is "
+        "not divided by almost zero (Keras: 0.001)."), 1e-6, 0.5, 6, 1e-4),
+    "trainable": FieldHelp(Message("Trainable"), Message(
+        "Unticked, the layer is frozen: training leaves its weights as they are (no update, "
+        "no weight decay, and no gradient is even computed for them), as when a trained "
+        "network is fine-tuned on new data. A frozen BatchNorm also keeps its moving "
+        "averages and normalises with them, as at evaluation.")),
 }
 POOL_STRIDE_TIP = ("How far the window moves between outputs; 'pool size' (the default) makes "
                    "the windows tile the input without overlap.")

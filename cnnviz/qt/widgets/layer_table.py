@@ -1,30 +1,44 @@
-"""The layer list: one row per layer with its output shape and parameter count.
+"""The layer list: one row per layer with its output shape and parameter count, and a
+lock beside each layer that has weights (closed: frozen).
 
 `LayerTableModel` is a read-only Qt view of a NetworkModel (rows are rebuilt from the
-spec on every change); a drag-and-drop reorder becomes one undoable NetworkModel.move.
+spec on every change); a drag-and-drop reorder becomes one undoable NetworkModel.move,
+a click on a lock one undoable NetworkModel.replace.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from PyQt6.QtCore import QAbstractTableModel, QMimeData, QModelIndex, Qt, pyqtSignal
 from PyQt6.QtGui import QColor
 from PyQt6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTableView, QWidget
 
+from cnnviz.core.i18n import tr
+from cnnviz.core.layers import WEIGHTED, is_frozen
 from cnnviz.core.summary import describe_layer
 from cnnviz.qt.network_model import NetworkModel
 from cnnviz.qt.widgets.layer_help import params_formula, shape_formula
+from cnnviz.qt.widgets.lock import lock_icon
 
-NAME, OUTPUT, PARAMS = range(3)
-HEADERS = ("Layer", "Output", "Params")
+LOCK, NAME, OUTPUT, PARAMS = range(4)
+HEADERS = ("", "Layer", "Output", "Params")
 HEADER_TIPS = (
+    "",  # lock_tip()
     "Layers in the order the image flows through them; drag a row to move it.",
     "The shape each layer hands on: height x width x channels, or a flat vector. "
     "Hover a row for the formula.",
-    "Trainable weights and biases of each layer. Hover a row for where the number comes from.",
+    "Weights and biases of each layer (a frozen layer's too, and BatchNorm's moving averages, "
+    "which are not trained). Hover a row for where the number comes from.",
 )
 ROW_MIME = "application/x-cnnviz-layer-row"
 ERROR_TINT = QColor(230, 60, 60, 70)  # translucent, so it reads on light and dark themes
 WARNING_TINT = QColor(230, 170, 30, 60)
+
+
+def lock_tip() -> str:
+    return tr("A closed lock marks a frozen layer: training leaves its weights as they are. "
+              "Click a lock to freeze or unfreeze its layer.")
 
 
 def shape_label(shape: tuple[int, ...] | None) -> str:
@@ -35,6 +49,7 @@ class LayerTableModel(QAbstractTableModel):
     def __init__(self, network: NetworkModel, parent: QWidget | None = None):
         super().__init__(parent)
         self._network = network
+        self._locks = {closed: lock_icon(parent, closed) for closed in (True, False)}
         network.changed.connect(self._reset)
 
     def _reset(self) -> None:
@@ -52,7 +67,7 @@ class LayerTableModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.DisplayRole:
                 return HEADERS[section]
             if role == Qt.ItemDataRole.ToolTipRole:
-                return HEADER_TIPS[section]
+                return lock_tip() if section == LOCK else HEADER_TIPS[section]
         return None
 
     def _problem(self, row: int):
@@ -65,6 +80,8 @@ class LayerTableModel(QAbstractTableModel):
             return None
         info = self._network.analysis.layers[index.row()]
         col = index.column()
+        if col == LOCK:
+            return self._lock(info.layer, role)
         if role == Qt.ItemDataRole.DisplayRole:
             if col == NAME:
                 return f"{info.name}   {describe_layer(info.layer)}"
@@ -89,6 +106,25 @@ class LayerTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and col != NAME:
             return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         return None
+
+    def _lock(self, layer, role):
+        if not isinstance(layer, WEIGHTED):
+            return None
+        frozen = is_frozen(layer)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._locks[frozen]  # drawn once, for the view's palette
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return (tr("Frozen: training leaves this layer's weights as they are. Click to "
+                       "let it train.") if frozen else
+                    tr("Trains. Click to freeze it (its weights then stay as they are)."))
+        return None
+
+
+    def toggle_lock(self, row: int) -> None:
+        """Freeze the layer in `row`, or let it train again (one undoable edit)."""
+        layer = self._network.spec.layers[row]
+        if isinstance(layer, WEIGHTED):
+            self._network.replace(row, replace(layer, trainable=is_frozen(layer)), "trainable")
 
     # -- drag to reorder ------------------------------------------------------------------
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
@@ -147,11 +183,17 @@ class LayerTable(QTableView):
         self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         header = self.horizontalHeader()
         header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
-        for col in (OUTPUT, PARAMS):
+        for col in (LOCK, OUTPUT, PARAMS):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.locks_editable = True  # False while a run trains the network
+        self.clicked.connect(self._on_click)
         self._row = -1
         self.model().modelReset.connect(self._restore_row)
         self.selectionModel().currentRowChanged.connect(self._on_current)
+
+    def _on_click(self, index: QModelIndex) -> None:
+        if index.column() == LOCK and self.locks_editable:
+            self.model().toggle_lock(index.row())
 
     def current_row(self) -> int:
         return self._row
