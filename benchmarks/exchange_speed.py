@@ -32,10 +32,6 @@ from pathlib import Path
 
 import cnnviz.engine  # noqa: F401  (XLA's flags, set before JAX starts)
 
-# This folder is first on sys.path when a script here runs, and a module here
-# (compression.py) shadows a package JAX tries to import; nothing is imported from here.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
-
 TARGET_S = 2.0
 IMPORTS = ("keras", "weights.h5", "onnx", "export folder")
 

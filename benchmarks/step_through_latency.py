@@ -24,7 +24,6 @@ It uses QT_QPA_PLATFORM as set (offscreen if unset); under Xvfb use QT_QPA_PLATF
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import statistics
@@ -34,24 +33,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import gui_latency  # its phases and summaries, reused (it sets QT_QPA_PLATFORM too)
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-HERE = Path(__file__).resolve().parent
-# Python puts a script's folder first on sys.path; the other scripts there would then
-# shadow modules of the same name that JAX imports (compression.py: Python's compression)
-sys.path = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-
-
-def _load_gui_latency():
-    """benchmarks/gui_latency.py (its phases and summaries, reused), loaded from its file:
-    putting benchmarks/ on sys.path would let its scripts shadow modules JAX imports."""
-    path = HERE / "gui_latency.py"
-    spec = importlib.util.spec_from_file_location("gui_latency", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-gui_latency = _load_gui_latency()
 
 SYNTHETIC = "cifar10-shaped"
 
@@ -213,8 +197,7 @@ def window_phase(seconds: float) -> dict:
 
 
 def phase(name: str, seconds: float) -> dict:
-    """One of gui_latency's measurements in a fresh interpreter (this script's phases, so
-    that sys.path is cleaned as above)."""
+    """One of gui_latency's measurements in a fresh interpreter (this script's phases)."""
     run = subprocess.run([sys.executable, __file__, "--phase", name, "--seconds", str(seconds)],
                          capture_output=True, text=True)
     if run.returncode:

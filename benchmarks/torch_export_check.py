@@ -24,9 +24,6 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# This folder is first on sys.path when a script here runs, and a module here
-# (compression.py) shadows a package JAX tries to import; nothing is imported from here.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent]
 sys.path.insert(0, str(ROOT / "tests"))  # the networks the export tests use
 
 LAST_LINE = re.compile(r"^largest difference from the app's logits: (\S+)$")

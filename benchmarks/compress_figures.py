@@ -13,7 +13,7 @@ code, on the 5,000 validation images:
 - int8 per tensor vs per channel (weights only, then with min/max and percentile
   activations), float16; bytes float vs quantized.
 
-    uv run python benchmarks/compression.py [--epochs 4] [--tune-epochs 1] [--out r.json]
+    uv run python benchmarks/compress_figures.py [--epochs 4] [--tune-epochs 1] [--out r.json]
 
 Prints a Markdown report; exits non-zero when a time target is missed.
 """
