@@ -180,3 +180,98 @@ def test_its_state_is_saved_with_the_weights(tmp_path):
         assert a.keys() == b.keys()
         for key in a:
             np.testing.assert_array_equal(a[key], b[key])
+
+
+# -- the step-through ---------------------------------------------------------------------
+
+STEPPED = NetworkSpec((8, 8, 1), (Conv2D(3, 3), BatchNorm(activation="relu"), Flatten(),
+                                  Dense(6), BatchNorm(), Dense(4, "none")))
+
+
+def _inspection():
+    from cnnviz.engine.inspect import Inspector
+
+    params = init_params(STEPPED, jax.random.PRNGKey(0))
+    rng = np.random.default_rng(2)
+    for i in (1, 4):
+        c = params[i]["gamma"].shape
+        params[i] = {k: jnp.asarray(rng.uniform(0.5, 1.5, c) if k in ("gamma",
+                                    "moving_variance") else rng.normal(0, 0.3, c),
+                                    jnp.float32) for k in params[i]}
+    images = rng.integers(0, 256, (1, 8, 8, 1)).astype(np.uint8)
+    return Inspector(STEPPED).inspect(params, images, np.array([1]))
+
+
+@pytest.mark.parametrize(("index", "position"), [(1, (2, 4, 1)), (1, (0, 0, 2)), (4, (3,))])
+def test_the_close_up_of_an_output_is_the_engines_and_the_formulas(index, position):
+    ins = _inspection()
+    b = ins.close_up(index, position)
+    assert b.value == pytest.approx(ins.value(index, position), rel=1e-5, abs=1e-6)
+    p = {k: np.asarray(v, np.float64) for k, v in ins.params[index].items()}
+    c = position[-1]
+    x = float(ins.layer_input(index)[(0, *position)])
+    expected = naive_batch_norm(np.array([[x]]), p["gamma"][c:c + 1], p["beta"][c:c + 1],
+                                p["moving_mean"][c:c + 1], p["moving_variance"][c:c + 1],
+                                1e-3)[0, 0]
+    assert b.pre_activation == pytest.approx(expected, rel=1e-9)
+    assert b.normalised == pytest.approx((x - p["moving_mean"][c]) / np.sqrt(
+        p["moving_variance"][c] + 1e-3), rel=1e-9)
+
+
+def test_the_step_through_page_shows_the_formula_with_its_numbers(qtbot):
+    from cnnviz.core import formulas
+    from cnnviz.qt.live_model import LiveModel
+    from cnnviz.qt.step_model import StepModel
+    from cnnviz.qt.widgets.step_through.batch_norm import BatchNormPage
+    from cnnviz.qt.widgets.step_through.view import StepThroughView
+
+    ins = _inspection()
+    model = StepModel()
+    view = StepThroughView(model, LiveModel())
+    qtbot.addWidget(view)
+    model.show(ins, None, None, False, "test", ("a", "b", "c", "d"))
+    model.set_stage(2)  # bn1
+    page = view.page_for(2)
+    assert isinstance(page, BatchNormPage)
+    model.select(1, (3, 1, 2))
+    text = page.formula.text()
+    b = ins.close_up(1, (3, 1, 2))
+    assert text.splitlines()[0] == "out = (x - mean) / √(var + ε) · γ + β"
+    assert formulas.plain(b.pre_activation) in text and "relu(" in text
+    model.set_stage(5)  # bn2, on a vector
+    model.select(4, (5,))
+    assert formulas.plain(ins.close_up(4, (5,)).value) in view.page_for(5).formula.text()
+
+
+# -- compression --------------------------------------------------------------------------
+
+def test_compression_leaves_batchnorm_whole_and_keeps_its_channels_in_step():
+    from cnnviz.core.compression import magnitude_masks, structured_prune
+    from cnnviz.core.quantization import INT8_PER_CHANNEL, layer_bytes, quantize_network
+    from cnnviz.io.weights import flat_names, from_flat_names
+
+    spec = NetworkSpec((8, 8, 1), (Conv2D(6, 3), BatchNorm(), MaxPool2D(2), Flatten(),
+                                   Dense(5), BatchNorm(), Dense(3, "none")))
+    weights = reference.random_weights(spec, 4)
+    for i in (1, 5):
+        weights[i]["moving_variance"] = np.abs(weights[i]["moving_variance"]) + 0.1
+    masks = magnitude_masks(spec, weights, 0.5)
+    assert masks[1] == {} and masks[5] == {}  # only kernels are pruned
+    pruned = structured_prune(spec, weights, 0.5)
+    kept = pruned.kept["conv1"]
+    assert pruned.spec.layers[0].filters == 3 and len(kept) == 3
+    for name in ("gamma", "beta", "moving_mean", "moving_variance"):
+        np.testing.assert_array_equal(pruned.weights[1][name], weights[1][name][kept])
+    from_flat_names(pruned.spec, flat_names(pruned.spec, pruned.weights))  # they fit
+    # dropping filters whose BatchNorm'd outputs the next layer no longer reads: the
+    # kept channels compute exactly what they computed before
+    x = np.random.default_rng(0).random((4, 8, 8, 1), np.float32)
+    from cnnviz.engine.model import apply_with_activations
+    _, before = apply_with_activations(spec, weights, x)
+    _, after = apply_with_activations(pruned.spec, pruned.weights, x)
+    np.testing.assert_allclose(after[1], np.asarray(before[1])[..., kept], rtol=1e-5)
+    quantized = quantize_network(spec, weights, INT8_PER_CHANNEL)
+    for i in (1, 5):
+        for name, values in weights[i].items():
+            np.testing.assert_array_equal(quantized.weights[i][name], values)
+    assert layer_bytes(spec, weights, INT8_PER_CHANNEL)["bn1"] == 4 * 4 * 6

@@ -17,6 +17,7 @@ from keras import layers  # noqa: E402
 
 from cnnviz.core.layers import (  # noqa: E402
     AvgPool2D,
+    BatchNorm,
     Conv2D,
     Dense,
     Dropout,
@@ -191,7 +192,7 @@ def test_unsupported_layers_and_settings_are_listed_before_anything_changes(tmp_
         keras.Input((16, 16, 3)),
         layers.Conv2D(4, (3, 5), name="wide"),
         layers.Conv2D(4, 3, dilation_rate=2, name="dilated"),
-        layers.BatchNormalization(name="norm"),
+        layers.LayerNormalization(name="norm"),
         layers.MaxPooling2D(2, padding="same", name="padded"),
         layers.Flatten(),
         layers.Dense(3, activation="elu", name="elu_out"),
@@ -200,9 +201,32 @@ def test_unsupported_layers_and_settings_are_listed_before_anything_changes(tmp_
     assert text.startswith("model.keras does not fit: 5 problem(s)\nlayer")
     assert text.splitlines()[-1].startswith("The app reads these Keras layers: Conv2D")
     for expected in ("wide", "a square kernel_size", "[3, 5]", "dilated", "dilation_rate 1",
-                     "norm", "unsupported layer BatchNormalization", "padded",
+                     "norm", "unsupported layer LayerNormalization", "padded",
                      "padding valid", "elu_out", "activation elu"):
         assert expected in text
+
+
+def test_batch_normalization_opens_with_its_moving_averages(tmp_path):
+    """Conv2D -> BatchNormalization -> ReLU (a BatchNorm with relu), one over a Dense's
+    vector, after some training so the averages are the model's own: the same logits."""
+    model = keras.Sequential([
+        keras.Input((10, 10, 2)), layers.Conv2D(3, 3, use_bias=False),
+        layers.BatchNormalization(), layers.ReLU(), layers.MaxPooling2D(2), layers.Flatten(),
+        layers.Dense(6), layers.BatchNormalization(momentum=0.9, epsilon=1e-5),
+        layers.Dense(3)])
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    rng = np.random.default_rng(0)
+    model.fit(rng.random((64, 10, 10, 2), np.float32), rng.integers(0, 3, 64), epochs=2,
+              batch_size=16, verbose=0)
+    model.save(tmp_path / "bn.keras")
+    imported = import_model(tmp_path / "bn.keras")
+    assert imported.spec.layers[1:3] == (BatchNorm(0.99, 0.001, "relu"), MaxPool2D(2))
+    assert imported.spec.layers[5] == BatchNorm(0.9, 1e-5, "none")
+    assert imported.spec.analyze().total_params == model.count_params() + 3  # a zero bias
+    images = images_for(imported.spec, 6)
+    difference = np.abs(engine_logits(imported.spec, imported.weights, images)
+                        - keras_outputs(model, images)).max()
+    assert difference <= TOLERANCE
 
 
 def test_a_branching_model_is_refused(tmp_path):

@@ -11,7 +11,16 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 from test_export_support import NETWORKS, engine_logits, images_for, trained
 
-from cnnviz.core.layers import AvgPool2D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool, MaxPool2D
+from cnnviz.core.layers import (
+    AvgPool2D,
+    BatchNorm,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAvgPool,
+    MaxPool2D,
+)
 from cnnviz.io.export import export_files
 from cnnviz.io.imports import MismatchError, import_model
 
@@ -144,8 +153,7 @@ def test_global_pooling_and_a_computed_flatten_shape(tmp_path):
 def test_what_does_not_fit_is_listed_before_anything_changes(tmp_path):
     g = TorchLike(3, 9, 9)
     g.conv("conv1", 4, 3, pad=2)  # more padding than 'same': out 11x11, not the app's
-    g.op("BatchNormalization", "bn", g.random("s", 4), g.random("b", 4), g.random("m", 4),
-         g.const("v", np.ones(4, np.float32)))
+    g.op("LRN", "lrn", size=3)
     g.op("LeakyRelu", "act").op("Flatten", "flatten", axis=1).gemm("fc", 4 * 11 * 11, 2)
     path = tmp_path / "model.onnx"
     path.write_bytes(g.model())
@@ -154,9 +162,28 @@ def test_what_does_not_fit_is_listed_before_anything_changes(tmp_path):
     lines = str(caught.value).splitlines()
     assert lines[0] == "model.onnx does not fit: 3 problem(s)"
     assert "/conv1/Conv (Conv)" in lines[2] and "padding [2, 2, 2, 2]" in lines[2]
-    assert "unsupported op BatchNormalization" in lines[3]
+    assert "unsupported op LRN" in lines[3]
     assert "unsupported op LeakyRelu" in lines[4]
     assert lines[5].startswith("The app reads these ONNX operations: Conv, Relu")
+
+
+def test_pytorchs_conv_batchnorm_relu_becomes_a_batchnorm_with_its_activation(tmp_path):
+    """Conv -> BatchNormalization -> Relu, and BatchNorm1d on the flattened maps (its
+    values channels-first, as torch.flatten orders them): the same logits as
+    onnxruntime's."""
+    g = TorchLike(2, 7, 7, seed=5)
+    g.conv("conv1", 3, 3)
+    g.op("BatchNormalization", "bn1", g.random("s", 3), g.random("b", 3), g.random("m", 3),
+         g.const("v", np.array([0.5, 1.0, 2.0], np.float32)), epsilon=1e-5, momentum=0.9)
+    g.op("Relu", "relu").op("Flatten", "flatten", axis=1)
+    g.op("BatchNormalization", "bn2", g.random("s2", 75), g.random("b2", 75),
+         g.random("m2", 75), g.const("v2", np.full(75, 1.5, np.float32)), epsilon=1e-5,
+         momentum=0.9)
+    g.gemm("fc", 75, 4)
+    imported = check_logits(g.model(), tmp_path)
+    assert imported.spec.layers[:4] == (Conv2D(3, 3, 1, "valid", "none"),
+                                        BatchNorm(0.9, 1e-5, "relu"), Flatten(),
+                                        BatchNorm(0.9, 1e-5, "none"))
 
 
 def test_a_branching_graph_is_refused(tmp_path):

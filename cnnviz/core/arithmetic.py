@@ -259,6 +259,40 @@ def dense_unit(inputs: np.ndarray, kernel: np.ndarray, bias: np.ndarray, unit: i
     return DenseUnit(x, w, contributions, b, pre, activation, float(activate(activation, pre)))
 
 
+# -- batch normalization -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class BatchNormValue:
+    """One output of BatchNorm as the network is used (the moving averages):
+    out = (x - mean) / sqrt(var + eps) * gamma + beta, then the activation."""
+
+    input: float  # x
+    mean: float
+    variance: float
+    epsilon: float
+    gamma: float
+    beta: float
+    centred: float  # x - mean
+    deviation: float  # sqrt(var + eps)
+    normalised: float  # (x - mean) / sqrt(var + eps)
+    pre_activation: float  # normalised * gamma + beta
+    activation: str
+    value: float
+
+
+def batch_norm_value(x: float, gamma: float, beta: float, mean: float, variance: float,
+                     epsilon: float, activation: str) -> BatchNormValue:
+    """The output for input `x` of a channel with these weights and averages."""
+    x, gamma, beta, mean, variance = (float(v) for v in (x, gamma, beta, mean, variance))
+    centred = x - mean
+    deviation = float(np.sqrt(variance + epsilon))
+    normalised = centred / deviation
+    pre = normalised * gamma + beta
+    return BatchNormValue(x, mean, variance, float(epsilon), gamma, beta, centred, deviation,
+                          normalised, pre, activation, float(activate(activation, pre)))
+
+
 # -- softmax and loss ----------------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from cnnviz.core.i18n import tr
-from cnnviz.core.layers import Conv2D, Dense, Flatten
+from cnnviz.core.layers import BatchNorm, Conv2D, Dense, Flatten
 from cnnviz.core.network import NetworkSpec
 
 Weights = list[dict[str, np.ndarray]]
@@ -182,7 +182,10 @@ def structured_prune(spec: NetworkSpec, weights: Weights, sparsity: float,
         if isinstance(layer, Flatten) and kept is not None:
             h, wd, c = info.in_shape
             kept = (np.arange(h * wd)[:, None] * c + kept[None, :]).ravel()  # row-major
-        # pooling, dropout and GlobalAvgPool keep the channels in their order
+        # pooling, dropout and GlobalAvgPool keep the channels in their order; a
+        # BatchNorm keeps them too, and keeps only the arrays of those that remain
+        if isinstance(layer, BatchNorm) and kept is not None:
+            w = {name: values[kept] for name, values in w.items()}
         if "kernel" in w:
             if kept is not None:  # the previous layer lost inputs of this one
                 w["kernel"] = np.take(w["kernel"], kept, axis=-2)

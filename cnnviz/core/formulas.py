@@ -11,6 +11,7 @@ from cnnviz.core import arithmetic as ar
 from cnnviz.core.i18n import tr
 from cnnviz.core.layers import (
     AvgPool2D,
+    BatchNorm,
     Conv2D,
     Dense,
     Dropout,
@@ -75,6 +76,9 @@ def size_formula(layer: Layer, in_shape: Shape, out_shape: Shape) -> str:
         return tr("{d} inputs -> {u} units", d=in_shape[0], u=out_shape[0])
     if isinstance(layer, Dropout):
         return tr("{shape}, unchanged", shape=fmt_shape(in_shape))
+    if isinstance(layer, BatchNorm):
+        return tr("{shape}, unchanged: each of the {c} channels normalised",
+                  shape=fmt_shape(in_shape), c=in_shape[-1])
     return fmt_shape(out_shape)
 
 
@@ -143,6 +147,19 @@ def dense_lines(u: ar.DenseUnit, unit: int) -> list[str]:
             f"unit({unit}) = {' + '.join(terms)}{others} + {num(u.bias)} = "
             f"{plain(s.total)} + {num(u.bias)} = {plain(u.pre_activation)}",
             activation_line(u.activation, u.pre_activation, u.value)]
+
+
+def batch_norm_lines(b: ar.BatchNormValue, channel: int) -> list[str]:
+    """The formula, then with the numbers of one output (channel `channel`)."""
+    return ["out = (x - mean) / √(var + ε) · γ + β",
+            tr("with channel {c}'s moving averages: mean {mean}, var {var}, ε {eps}; "
+               "γ {gamma}, β {beta}", c=channel, mean=plain(b.mean), var=plain(b.variance),
+               eps=f"{b.epsilon:g}", gamma=plain(b.gamma), beta=plain(b.beta)),
+            f"({plain(b.input)} - {num(b.mean)}) / √({plain(b.variance)} + {b.epsilon:g}) "
+            f"· {num(b.gamma)} + {num(b.beta)} = {plain(b.centred)} / {plain(b.deviation)} "
+            f"· {num(b.gamma)} + {num(b.beta)} = {plain(b.normalised)} · {num(b.gamma)} + "
+            f"{num(b.beta)} = {plain(b.pre_activation)}",
+            activation_line(b.activation, b.pre_activation, b.value)]
 
 
 def softmax_lines(s: ar.SoftmaxLoss, class_names: tuple[str, ...] | None = None) -> list[str]:

@@ -16,7 +16,15 @@ import numpy as np
 
 from cnnviz.core import arithmetic
 from cnnviz.core.i18n import tr
-from cnnviz.core.layers import AvgPool2D, Conv2D, Dense, Flatten, GlobalAvgPool, MaxPool2D
+from cnnviz.core.layers import (
+    AvgPool2D,
+    BatchNorm,
+    Conv2D,
+    Dense,
+    Flatten,
+    GlobalAvgPool,
+    MaxPool2D,
+)
 from cnnviz.core.network import Analysis, NetworkSpec
 from cnnviz.core.shapes import fmt_shape, pool_stride
 
@@ -99,8 +107,9 @@ class Inspection:
     def close_up(self, index: int, position: tuple[int, ...], image: int = 0):
         """The arithmetic of output `position` of layer `index`: (row, col, filter) of a
         conv, (row, col, channel) of a pool, (channel,) of GlobalAvgPool, (n,) of Flatten,
-        (unit,) of Dense. Returns the core.arithmetic result (a FlatElement for Flatten,
-        None for Dropout, which passes its input unchanged at evaluation)."""
+        (unit,) of Dense, (row, col, channel) or (unit,) of BatchNorm. Returns the
+        core.arithmetic result (a FlatElement for Flatten, None for Dropout, which passes
+        its input unchanged at evaluation)."""
         layer = self.spec.layers[index]
         self.check_output(index, position)
         x = self.layer_input(index)[image]
@@ -120,6 +129,11 @@ class Inspection:
             return arithmetic.flat_element(x, position[0])
         if isinstance(layer, Dense):
             return arithmetic.dense_unit(x, p["kernel"], p["bias"], position[0], layer.activation)
+        if isinstance(layer, BatchNorm):  # as at evaluation: the moving averages
+            c = position[-1]
+            return arithmetic.batch_norm_value(
+                x[position], p["gamma"][c], p["beta"][c], p["moving_mean"][c],
+                p["moving_variance"][c], layer.epsilon, layer.activation)
         return None
 
     def value(self, index: int, position: tuple[int, ...], image: int = 0) -> float:

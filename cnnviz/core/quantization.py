@@ -157,10 +157,12 @@ def layer_bytes(spec: NetworkSpec, weights: Weights, scheme: str | None,
     """Bytes each weighted layer takes: float32 everywhere without a scheme (or for a
     layer kept in float); float16 2 per value; int8 1 per kernel weight, a float32 per
     scale, biases as int32 (4 each) and, with quantized activations, the input's float32
-    scale and int8 zero point."""
+    scale and int8 zero point. A BatchNorm stays float32 (it is never quantized)."""
     out = {}
     for name, w in zip(spec.names, weights, strict=True):
         if "kernel" not in w:
+            if w:
+                out[name] = 4 * sum(v.size for v in w.values())
             continue
         kernel, bias = w["kernel"], w["bias"]
         if scheme is None or name in keep_float:

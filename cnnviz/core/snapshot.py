@@ -126,6 +126,7 @@ class LayerFilters:
     gradient: np.ndarray | None = None
     gradients: Mosaic | None = None
     gradient_range: float = 0.0
+    frozen: bool = False  # training leaves it as it is: its gradient shows as zero
 
 
 @dataclass(frozen=True, eq=False)
@@ -136,8 +137,9 @@ class Histogram:
 
 @dataclass(frozen=True, eq=False)
 class LayerStats:
-    """Size and spread of one weighted layer: L2 norms of its kernel and of the loss
-    gradient, and histograms of weights, gradients and its output for the probe."""
+    """Size and spread of one weighted layer: L2 norms of its kernel (BatchNorm: gamma)
+    and of the loss gradient, and histograms of weights, gradients and its output for
+    the probe."""
 
     name: str
     weight_norm: float
@@ -145,6 +147,10 @@ class LayerStats:
     activations: Histogram
     gradient_norm: float | None = None
     gradients: Histogram | None = None
+    # a BatchNorm's other arrays by name (beta, moving_mean, moving_variance); its
+    # `weights` are its scale gamma
+    state: tuple[tuple[str, Histogram], ...] = ()
+    frozen: bool = False
 
 
 @dataclass(frozen=True, eq=False)

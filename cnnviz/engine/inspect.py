@@ -18,7 +18,7 @@ import numpy as np
 import optax
 
 from cnnviz.core.inspection import Inspection, OptimizerState
-from cnnviz.core.layers import Conv2D, Dense
+from cnnviz.core.layers import BatchNorm, Conv2D, Dense
 from cnnviz.core.network import NetworkSpec
 from cnnviz.engine import ops
 from cnnviz.engine.model import Params, apply_layer, params_to_numpy, to_float
@@ -48,11 +48,14 @@ def _inspect(spec: NetworkSpec, params, x, y):
                 z = ops.conv2d(h, p["kernel"], p["bias"], layer.stride, layer.padding)
             elif isinstance(layer, Dense):
                 z = ops.dense(h, p["kernel"], p["bias"])
+            elif isinstance(layer, BatchNorm):  # at evaluation: the moving averages
+                z = ops.batch_norm(h, p["gamma"], p["beta"], p["moving_mean"],
+                                   p["moving_variance"], layer.epsilon)
             else:
                 z = apply_layer(layer, p, h, train=False)
             z = z + s_pre
-            h = (ops.ACTIVATION_FNS[layer.activation](z) if isinstance(layer, Conv2D | Dense)
-                 else z) + s_post
+            h = (ops.ACTIVATION_FNS[layer.activation](z)
+                 if isinstance(layer, Conv2D | Dense | BatchNorm) else z) + s_post
             pre.append(z)
             post.append(h)
         losses = optax.softmax_cross_entropy_with_integer_labels(h, y)  # (N,)

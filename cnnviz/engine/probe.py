@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from cnnviz.core.layers import Conv2D, Dense
+from cnnviz.core.layers import WEIGHTED, BatchNorm, Conv2D, is_frozen
 from cnnviz.core.mosaic import (
     channel_mosaic,
     image_mosaic,
@@ -96,19 +96,26 @@ def _evaluate(spec, params, x, y, weight):
     return (losses * weight).sum(), (correct * weight).sum(), predicted
 
 
+def main_weight(layer) -> str:
+    """The weight the views show of a layer: a kernel, or BatchNorm's scale gamma."""
+    return "gamma" if isinstance(layer, BatchNorm) else "kernel"
+
+
 def _kernel_gradients(spec, layers, params, x, y):
-    """d(mean loss)/d(kernel) of `layers` on one batch, without dropout (so it is
-    reproducible)."""
+    """d(mean loss)/d(main weight) of `layers` on one batch, without dropout (so it is
+    reproducible); zero for a frozen layer, as in the train step (no update)."""
     def loss(p):
+        p = [jax.lax.stop_gradient(w) if is_frozen(layer) else w
+             for layer, w in zip(spec.layers, p, strict=True)]
         logits = apply(spec, p, to_float(x))
         return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
     grads = jax.grad(loss)(params)
-    return {i: grads[i]["kernel"] for i in layers}
+    return {i: grads[i][main_weight(spec.layers[i])] for i in layers}
 
 
-def _copy_kernels(layers, params):
+def _copy_kernels(spec, layers, params):
     """Copies on the device: a train step dispatched later donates (frees) `params`."""
-    return {i: jnp.copy(params[i]["kernel"]) for i in layers}
+    return {i: jnp.copy(params[i][main_weight(spec.layers[i])]) for i in layers}
 
 
 # -- numpy: scaling, tiling, statistics --------------------------------------------------
@@ -174,13 +181,14 @@ class Prober:
         self.spec, self.dataset = spec, dataset
         self.names = spec.names
         self.weighted = [i for i, layer in enumerate(spec.layers)
-                         if isinstance(layer, Conv2D | Dense)]
+                         if isinstance(layer, WEIGHTED)]
+        self.frozen = {i for i in self.weighted if is_frozen(spec.layers[i])}
         self.convs = [i for i in self.weighted if isinstance(spec.layers[i], Conv2D)]
         self._probe = jax.jit(partial(_probe, spec))
         self._predict = jax.jit(partial(_predict, spec))
         self._evaluate = jax.jit(partial(_evaluate, spec))
         self._kernel_gradients = jax.jit(partial(_kernel_gradients, spec, self.weighted))
-        self._copy_kernels = jax.jit(_copy_kernels, static_argnums=0)
+        self._copy_kernels = jax.jit(partial(_copy_kernels, spec), static_argnums=0)
         self._copy_weights = jax.jit(partial(jax.tree.map, jnp.copy))  # see _copy_kernels
         pool_x, pool_y = (dataset.x_test, dataset.y_test) if len(dataset.x_test) else (
             dataset.x_val, dataset.y_val)
@@ -249,24 +257,36 @@ class Prober:
             kernel = kernels[i]
             rgb = i == 0 and kernel.shape[2] == 3
             m = symmetric_range(kernel)
-            layer = LayerFilters(self.names[i], kernel, kernel_mosaic(kernel, m, rgb), m, rgb)
+            frozen = i in self.frozen
+            layer = LayerFilters(self.names[i], kernel, kernel_mosaic(kernel, m, rgb), m, rgb,
+                                 frozen=frozen)
             if grads is not None:
-                g = grads[i]
+                g = grads[i]  # a frozen layer's is 0: it gets no update
                 gm = symmetric_range(g)
                 layer = LayerFilters(layer.name, kernel, layer.weights, m, rgb, g,
-                                     kernel_mosaic(g, gm, rgb), gm)
+                                     kernel_mosaic(g, gm, rgb), gm, frozen)
             out.append(layer)
         return tuple(out)
 
     def stats(self, kernels: dict[int, np.ndarray], grads: dict[int, np.ndarray] | None,
               probe: ProbeResult) -> tuple[LayerStats, ...]:
-        weight_norms, gradient_norms = self.norms(kernels), self.norms(grads)
+        weight_norms, gradient_norms = self.norms(kernels), self.norms(grads, gradient=True)
         return tuple(LayerStats(
             self.names[i], weight_norms[self.names[i]], histogram(kernels[i], symmetric=True),
             histogram(probe.layers[i].values, symmetric=False),
             None if grads is None else gradient_norms[self.names[i]],
-            None if grads is None else histogram(grads[i], symmetric=True))
+            None if grads is None else histogram(grads[i], symmetric=True),
+            self._state(i, probe), i in self.frozen)
             for i in self.weighted)
+
+    def _state(self, i: int, probe: ProbeResult) -> tuple[tuple[str, Histogram], ...]:
+        """A BatchNorm's other arrays (gamma is its main weight): beta and the moving
+        averages, from the weights that computed the probe."""
+        if not isinstance(self.spec.layers[i], BatchNorm) or probe.weights is None:
+            return ()
+        weights = probe.weights[i]
+        return tuple((name, histogram(weights[name], symmetric=name == "beta"))
+                     for name in ("beta", "moving_mean", "moving_variance"))
 
     def evaluate(self, params: Params, epoch: int | None = None
                  ) -> tuple[float, float, Confusion | None]:
@@ -285,10 +305,12 @@ class Prober:
                                    epoch)
         return loss / len(x), correct / len(x), confusion
 
-    def norms(self, tensors: dict[int, np.ndarray] | None) -> dict[str, float]:
-        """L2 norm of each weighted layer's tensor (nan for all when there are none)."""
-        return {self.names[i]: np.nan if tensors is None else float(np.linalg.norm(tensors[i]))
-                for i in self.weighted}
+    def norms(self, tensors: dict[int, np.ndarray] | None, gradient: bool = False
+              ) -> dict[str, float]:
+        """L2 norm of each weighted layer's tensor (nan for all when there are none; for
+        a frozen layer's gradient, which is no update, nan too)."""
+        return {self.names[i]: np.nan if tensors is None or (gradient and i in self.frozen)
+                else float(np.linalg.norm(tensors[i])) for i in self.weighted}
 
     def frame(self, step: int, epoch: int, loss: float | None, accuracy: float | None,
               probe: ProbeResult, filters: tuple[LayerFilters, ...],
@@ -298,7 +320,7 @@ class Prober:
             np.nan if accuracy is None else accuracy,
             filters={f.name: f.weights for f in filters},
             maps={"input": probe.picture, **{m.name: m.shared for m in probe.layers}},
-            weight_norms=self.norms(kernels), gradient_norms=self.norms(grads))
+            weight_norms=self.norms(kernels), gradient_norms=self.norms(grads, gradient=True))
 
     # -- everything at once ----------------------------------------------------------------
     def fixed_batch(self, size: int) -> tuple[np.ndarray, np.ndarray]:

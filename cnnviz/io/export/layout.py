@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnviz.core.layers import AvgPool2D, Conv2D, Dense, Dropout, Flatten, MaxPool2D
+from cnnviz.core.layers import AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Flatten, MaxPool2D
 from cnnviz.core.network import Analysis
 from cnnviz.core.shapes import Shape, same_padding
 
@@ -44,6 +44,12 @@ def nhwc_rows_to_nchw(kernel: np.ndarray, image: Shape) -> np.ndarray:
         kernel.reshape(h, w, c, units).transpose(2, 0, 1, 3).reshape(h * w * c, units))
 
 
+def nhwc_vector_to_nchw(values: np.ndarray, image: Shape) -> np.ndarray:
+    """A per-value vector (H*W*C,) in the app's flattening order, in channels-first
+    order: a BatchNorm's arrays after a Flatten."""
+    return nhwc_rows_to_nchw(np.asarray(values)[:, None], image)[:, 0]
+
+
 def nchw_rows_to_nhwc(kernel: np.ndarray, image: Shape) -> np.ndarray:
     """The inverse of nhwc_rows_to_nchw."""
     h, w, c = image
@@ -53,18 +59,19 @@ def nchw_rows_to_nhwc(kernel: np.ndarray, image: Shape) -> np.ndarray:
 
 
 def flattened_images(analysis: Analysis) -> dict[int, Shape]:
-    """{index of a Dense layer: the (H, W, C) image its input is a Flatten of}: the Dense
-    layers whose rows a channels-first framework orders differently. Dropout between the
-    Flatten and the Dense keeps the order."""
+    """{index of a Dense or BatchNorm layer: the (H, W, C) image its input is a Flatten
+    of}: the layers whose rows (a BatchNorm's values) a channels-first framework orders
+    differently. Dropout and BatchNorm between the Flatten and the Dense keep the order."""
     found: dict[int, Shape] = {}
     image: Shape | None = None
     for info in analysis.layers:
         if isinstance(info.layer, Flatten):
             image = info.in_shape
-        elif isinstance(info.layer, Dense):
+        elif isinstance(info.layer, Dense | BatchNorm):
             if image is not None:
                 found[info.index] = image
-            image = None
+            if isinstance(info.layer, Dense):
+                image = None
         elif not isinstance(info.layer, Dropout):
             image = None
     return found

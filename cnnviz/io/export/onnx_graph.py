@@ -22,11 +22,26 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from cnnviz.core.layers import AvgPool2D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool, MaxPool2D
+from cnnviz.core.layers import (
+    AvgPool2D,
+    BatchNorm,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAvgPool,
+    MaxPool2D,
+)
 from cnnviz.core.network import LayerInfo, NetworkSpec
 from cnnviz.core.shapes import Shape, fmt_shape, pool_stride
 from cnnviz.core.summary import describe_layer
-from cnnviz.io.export.layout import conv_pads, file_key, hwio_to_oihw, nhwc_rows_to_nchw
+from cnnviz.io.export.layout import (
+    conv_pads,
+    file_key,
+    hwio_to_oihw,
+    nhwc_rows_to_nchw,
+    nhwc_vector_to_nchw,
+)
 from cnnviz.io.weights import Weights
 
 FILE = "model.onnx"
@@ -139,10 +154,29 @@ def _dropout(g: GraphWriter, info: LayerInfo, p: dict, x: Tensor) -> Tensor:
                   _doc(info, " (the identity outside training)"), flat_image=x.flat_image)
 
 
+def _batch_norm(g: GraphWriter, info: LayerInfo, p: dict[str, np.ndarray], x: Tensor
+                ) -> Tensor:
+    """BatchNormalization in inference mode (the moving averages), then the activation.
+    After a Flatten its values come in channels-first order, and so must its arrays."""
+    def arrays(name):
+        values = p[name]
+        return nhwc_vector_to_nchw(values, x.flat_image) if x.flat_image else values
+
+    layer = info.layer
+    y = g.node("BatchNormalization",
+               [x.name, *(g.weight(file_key(info.name, name), arrays(name))
+                          for name in ("gamma", "beta", "moving_mean", "moving_variance"))],
+               info.name, x.dims, _doc(info, " (its moving averages: inference mode)"),
+               flat_image=x.flat_image, epsilon=layer.epsilon, momentum=layer.momentum)
+    out = _activation(g, info, layer.activation, y)
+    return Tensor(out.name, out.dims, x.flat_image)
+
+
 Emitter = Callable[[GraphWriter, LayerInfo, dict[str, np.ndarray], Tensor], Tensor]
 EMITTERS: dict[type, Emitter] = {
     Conv2D: _conv, MaxPool2D: _pool("MaxPool"), AvgPool2D: _pool("AveragePool"),
     Flatten: _flatten, GlobalAvgPool: _global_avg_pool, Dense: _dense, Dropout: _dropout,
+    BatchNorm: _batch_norm,
 }
 
 

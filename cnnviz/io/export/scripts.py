@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 
-from cnnviz.core.layers import Conv2D, Dense
+from cnnviz.core.layers import BatchNorm, Conv2D, Dense
 from cnnviz.core.network import LayerInfo, NetworkSpec
 from cnnviz.core.shapes import Shape, pool_stride
 from cnnviz.core.summary import describe_layer
@@ -64,22 +64,28 @@ def layer_values(info: LayerInfo, flat_image: Shape | None,
         values["pool_stride"] = pool_stride(layer)
     if hasattr(layer, "activation"):
         values["activation_name"] = activation_names.get(layer.activation, "")
+    if isinstance(layer, BatchNorm):  # PyTorch's momentum weighs the batch, Keras' the average
+        values["batch_momentum"] = round(1 - layer.momentum, 12)
     if flat_image is not None:
         values["flat_h"], values["flat_w"], values["flat_c"] = flat_image
     return values
 
 
 def _snippet_key(info: LayerInfo, flat_image: Shape | None, table: dict) -> str:
-    """The table entry for this layer: a variant where the layer needs one and the
-    framework has it (a padded conv, the Dense after a Flatten), else its kind."""
+    """The table entry for this layer: the first variant the layer needs that the
+    framework has (a padded conv, the layer after a Flatten, a BatchNorm of a vector or
+    with an activation), else its kind."""
     layer, kind = info.layer, info.layer.kind
+    variants = []
     if isinstance(layer, Conv2D) and any(sum(conv_pads(layer, info.in_shape), ())):
-        variant = f"{kind}_padded"
-    elif isinstance(layer, Dense) and flat_image is not None:
-        variant = f"{kind}_after_flatten"
-    else:
-        variant = kind
-    return variant if variant in table else kind
+        variants.append("padded")
+    if isinstance(layer, Dense | BatchNorm) and flat_image is not None:
+        variants.append("after_flatten")
+    if isinstance(layer, BatchNorm) and len(info.in_shape) == 1:
+        variants.append("vector")
+    if isinstance(layer, BatchNorm) and layer.activation != "none":
+        variants.append("activated")
+    return next((f"{kind}_{v}" for v in variants if f"{kind}_{v}" in table), kind)
 
 
 def script_text(framework: Framework, spec: NetworkSpec, model_name: str, title: str,

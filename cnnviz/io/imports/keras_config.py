@@ -3,7 +3,8 @@ app's layers.
 
 Sequential models, and Functional ones that are a plain chain, built from the layers
 the app has: Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten,
-Dense, Dropout, and Activation / ReLU layers that follow a Conv2D or Dense. A final
+Dense, Dropout, BatchNormalization (over the last axis, with its scale and shift), and
+Activation / ReLU layers that follow a Conv2D, Dense or BatchNormalization. A final
 softmax becomes the app's logits (the app applies softmax itself). Everything else is a
 row of the mismatch report. Each Keras class has one converter in CONVERTERS.
 """
@@ -18,7 +19,16 @@ from typing import Any
 import numpy as np
 
 from cnnviz.core.i18n import tr
-from cnnviz.core.layers import AvgPool2D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool, MaxPool2D
+from cnnviz.core.layers import (
+    AvgPool2D,
+    BatchNorm,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAvgPool,
+    MaxPool2D,
+)
 from cnnviz.core.network import layer_names
 from cnnviz.io.imports.result import MALFORMED, Draft
 
@@ -221,13 +231,40 @@ def _dropout(layer: KerasLayer, draft: Draft, arrays: Vars) -> None:
     draft.add(Dropout(layer.config.get("rate", 0.5)))
 
 
+def _batch_norm(layer: KerasLayer, draft: Draft, arrays: Vars) -> None:
+    """Over the last axis (Keras writes -1, or the axis' number: 3 for an image, 1 for a
+    vector), with gamma and beta (center and scale, Keras' defaults)."""
+    cfg = layer.config
+    axis = cfg.get("axis", -1)
+    axis = axis[0] if isinstance(axis, list) and len(axis) == 1 else axis
+    last = draft.layers[-1] if draft.layers else None
+    vector = isinstance(last, Dense | Flatten | GlobalAvgPool)
+    if axis not in (-1, 1 if vector else 3):
+        draft.problem(layer.name, tr("normalization over the channels (the last axis)"),
+                      tr("axis {axis}", axis=axis))
+        return
+    if not (cfg.get("center", True) and cfg.get("scale", True)) or cfg.get("renorm"):
+        draft.problem(layer.name, tr("center and scale, no renorm"),
+                      tr("center {center}, scale {scale}", center=cfg.get("center", True),
+                         scale=cfg.get("scale", True)))
+        return
+    if arrays is None or len(arrays) != 4:
+        draft.problem(layer.name, tr("gamma, beta, moving mean and moving variance"),
+                      tr("{count} arrays", count=0 if arrays is None else len(arrays)))
+        return
+    draft.add(BatchNorm(cfg.get("momentum", 0.99), cfg.get("epsilon", 1e-3), "none",
+                        bool(cfg.get("trainable", True))),
+              **dict(zip(("gamma", "beta", "moving_mean", "moving_variance"), arrays,
+                         strict=True)))
+
+
 def _set_activation(layer: KerasLayer, draft: Draft, name: object) -> None:
-    """An activation layer: taken into the Conv2D or Dense just before it."""
+    """An activation layer: taken into the Conv2D, Dense or BatchNorm just before it."""
     activation = _activation(layer, draft, name)
     last = draft.layers[-1] if draft.layers else None
     if activation is None or activation == "none":
         return
-    if isinstance(last, Conv2D | Dense) and last.activation == "none":
+    if isinstance(last, Conv2D | Dense | BatchNorm) and last.activation == "none":
         draft.layers[-1] = replace(last, activation=activation)
     else:
         draft.problem(layer.name, tr("an activation right after a Conv2D or Dense without "
@@ -261,7 +298,8 @@ CONVERTERS: dict[str, Callable[[KerasLayer, Draft, Vars], None]] = {
     "InputLayer": _input_layer, "Conv2D": _conv, "MaxPooling2D": _pool(MaxPool2D),
     "AveragePooling2D": _pool(AvgPool2D), "GlobalAveragePooling2D": _global_avg_pool,
     "Flatten": _flatten, "Dense": _dense, "Dropout": _dropout,
-    "Activation": _activation_layer, "ReLU": _relu_layer, "Softmax": _softmax_layer,
+    "BatchNormalization": _batch_norm, "Activation": _activation_layer, "ReLU": _relu_layer,
+    "Softmax": _softmax_layer,
 }
 SUPPORTED = ", ".join(name for name in CONVERTERS if name != "InputLayer")
 

@@ -20,7 +20,16 @@ import h5py
 import numpy as np
 
 from cnnviz.core.i18n import tr
-from cnnviz.core.layers import AvgPool2D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool, MaxPool2D
+from cnnviz.core.layers import (
+    AvgPool2D,
+    BatchNorm,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAvgPool,
+    MaxPool2D,
+)
 from cnnviz.core.network import NetworkSpec
 from cnnviz.io.imports.keras_config import KerasLayer, Vars, convert, model_layers, weight_keys
 from cnnviz.io.imports.result import Draft, Imported, ModelImportError, finish
@@ -28,7 +37,9 @@ from cnnviz.io.imports.result import Draft, Imported, ModelImportError, finish
 # The Keras class of each app layer: it names the layer's group in a weights file.
 KERAS_CLASS = {Conv2D: "Conv2D", Dense: "Dense", MaxPool2D: "MaxPooling2D",
                AvgPool2D: "AveragePooling2D", GlobalAvgPool: "GlobalAveragePooling2D",
-               Flatten: "Flatten", Dropout: "Dropout"}
+               Flatten: "Flatten", Dropout: "Dropout", BatchNorm: "BatchNormalization"}
+# The arrays of each layer in a weights file, in Keras' order.
+KERAS_ARRAYS = {BatchNorm: ("gamma", "beta", "moving_mean", "moving_variance")}
 # what damaged HDF5 or zip data raises from deep inside h5py or zipfile
 _DAMAGED = (OSError, KeyError, ValueError, TypeError, RuntimeError, EOFError, zlib.error,
             zipfile.BadZipFile, RecursionError, OverflowError)
@@ -144,15 +155,17 @@ def read_weights_h5(data: bytes, source: str, spec: NetworkSpec) -> Imported:
                 arrays = arrays_of(layer)
                 if arrays is not None:
                     used.add(layer.key)
-                if arrays is not None and len(arrays) == 1:  # saved with use_bias=False
+                names = KERAS_ARRAYS.get(type(app_layer), ("kernel", "bias"))
+                if arrays is not None and len(arrays) == 1 and len(names) == 2:
+                    # saved with use_bias=False
                     arrays = [arrays[0], np.zeros(arrays[0].shape[-1:], np.float32)]
                     draft.notes.append(tr("{name} has no bias; it gets a bias of zeros, "
                                           "which computes the same", name=layer.name))
-                params = dict(zip(("kernel", "bias"), arrays or (), strict=False))
+                params = dict(zip(names, arrays or (), strict=False))
                 draft.add(app_layer, **params)
-                if arrays is not None and len(arrays) != 2:
-                    draft.weight_problem(layer.name, tr("kernel and bias"),
-                                  tr("{count} arrays", count=len(arrays)))
+                if arrays is not None and len(arrays) != len(names):
+                    draft.weight_problem(layer.name, ", ".join(names),
+                                         tr("{count} arrays", count=len(arrays)))
             group = f.get("layers")
             extra = [key for key, item in (group.items() if isinstance(group, h5py.Group)
                                            else ())

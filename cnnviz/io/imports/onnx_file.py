@@ -20,7 +20,16 @@ from google.protobuf.message import DecodeError
 from onnx import helper, numpy_helper
 
 from cnnviz.core.i18n import tr
-from cnnviz.core.layers import AvgPool2D, Conv2D, Dense, Dropout, Flatten, GlobalAvgPool, MaxPool2D
+from cnnviz.core.layers import (
+    AvgPool2D,
+    BatchNorm,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAvgPool,
+    MaxPool2D,
+)
 from cnnviz.core.shapes import Shape, ShapeError, fmt_shape, layer_output_shape, same_padding
 from cnnviz.io.export.layout import nchw_rows_to_nhwc, oihw_to_hwio
 from cnnviz.io.export.onnx_graph import MANIFEST_KEY
@@ -127,11 +136,12 @@ def _conv(walk: Walk, node: onnx.NodeProto) -> None:
 
 
 def _activation(walk: Walk, node: onnx.NodeProto) -> None:
-    """Into the Conv2D or Dense just before; after a max pool, into the Conv2D before
-    that (these activations never decrease, so they commute with taking a maximum)."""
+    """Into the Conv2D, Dense or BatchNorm just before; after a max pool, into the Conv2D
+    before that (these activations never decrease, so they commute with taking a
+    maximum)."""
     layers, name = walk.draft.layers, ACTIVATIONS[node.op_type]
     last = layers[-1] if layers else None
-    if isinstance(last, Conv2D | Dense) and last.activation == "none":
+    if isinstance(last, Conv2D | Dense | BatchNorm) and last.activation == "none":
         layers[-1] = replace(last, activation=name)
     elif (isinstance(last, MaxPool2D) and len(layers) > 1 and isinstance(layers[-2], Conv2D)
           and layers[-2].activation == "none"):
@@ -259,6 +269,29 @@ def _dropout(walk: Walk, node: onnx.NodeProto) -> None:
     walk.flat_image = flat_image
 
 
+def _batch_norm(walk: Walk, node: onnx.NodeProto) -> None:
+    """BatchNormalization with constant scale, shift and running averages, used as at
+    inference; after a channels-first Flatten its values are put in the app's order."""
+    a = _attrs(node)
+    arrays = [_const(walk, node, i) for i in (1, 2, 3, 4)]
+    if any(v is None or v.ndim != 1 for v in arrays) or a.get("training_mode", 0):
+        walk.problem(node, tr("constant scale, bias, mean and variance (C,), inference mode"),
+                     tr("other inputs"))
+        return
+    if walk.flat_image is not None:
+        arrays = [nchw_rows_to_nhwc(v[:, None], walk.flat_image)[:, 0] for v in arrays]
+
+    def shortest(value) -> float:  # the float32's shortest decimal: 1e-05, not 9.99e-06
+        return float(str(np.float32(value)))
+
+    flat_image = walk.flat_image
+    _add_layer(walk, node, BatchNorm(shortest(a.get("momentum", 0.9)),
+                                     shortest(a.get("epsilon", 1e-5)), "none"),
+               **dict(zip(("gamma", "beta", "moving_mean", "moving_variance"), arrays,
+                          strict=True)))
+    walk.flat_image = flat_image
+
+
 def _identity(walk: Walk, node: onnx.NodeProto) -> None:
     """Nothing to do: the tensor passes unchanged."""
 
@@ -285,6 +318,7 @@ HANDLERS: dict[str, Callable[[Walk, onnx.NodeProto], None]] = {
     "GlobalAveragePool": _global_avg_pool, "Flatten": _flatten, "Reshape": _reshape,
     "Squeeze": _squeeze, "Transpose": _transpose, "Gemm": _gemm, "MatMul": _matmul,
     "Dropout": _dropout, "Identity": _identity, "Softmax": _softmax, "LogSoftmax": _softmax,
+    "BatchNormalization": _batch_norm,
 }
 
 

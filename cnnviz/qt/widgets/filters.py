@@ -24,9 +24,13 @@ GRADIENT_TIP = ("The gradient of the loss with respect to each weight on the lat
 
 def filter_title(f: LayerFilters, gradient: bool) -> str:
     k, _, c, n = f.kernel.shape
+    if gradient and f.frozen:  # its update is zero: there is no scale to give
+        return tr("{name} frozen: no update · {n} filters {k}×{k}×{c}", name=f.name, n=n,
+                  k=k, c=c)
     what = "gradient" if gradient else "weights"
     m = f.gradient_range if gradient else f.weight_range
-    return f"{f.name} {what} · {n} filters {k}×{k}×{c} · scale ±{m:.3g}"
+    title = f"{f.name} {what} · {n} filters {k}×{k}×{c} · scale ±{m:.3g}"
+    return title + tr(" · frozen") if f.frozen else title
 
 
 class FiltersView(LiveView):

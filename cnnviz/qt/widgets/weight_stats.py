@@ -10,6 +10,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
+from cnnviz.core.i18n import tr
 from cnnviz.core.replay import Replay
 from cnnviz.core.snapshot import LayerStats, Views
 from cnnviz.qt.live_model import LiveModel
@@ -23,6 +24,12 @@ INTRO = ("Left: the size (L2 norm) of each layer's weights and of the loss gradi
          "growing explode. Right: how one layer's values are spread right now.")
 KINDS = {"weights": "weights", "gradients": "gradient of the loss",
          "activations": "outputs for the probe image"}
+
+
+def state_kinds() -> dict[str, str]:
+    """A BatchNorm's other arrays (its "weights" are its scale gamma)."""
+    return {"beta": tr("beta (shift)"), "moving_mean": tr("moving mean"),
+            "moving_variance": tr("moving variance")}
 
 
 class WeightStatsView(LiveView):
@@ -119,22 +126,45 @@ class WeightStatsView(LiveView):
             self.summary.setText("This network has no weighted layers.")
             return
         layer = stats[max(0, self.layer.currentIndex())]
+        self._offer_kinds(layer)
         kind = self.kind.currentData()
-        histogram = getattr(layer, kind)
+        histogram = dict(layer.state)[kind] if kind in dict(layer.state) else getattr(
+            layer, kind)
         if histogram is None:
             self.bars.setData([0, 1], [0])
             self.summary.setText("No gradient yet: it is computed once training has run a "
                                  "batch.")
             return
         self.bars.setData(histogram.edges, histogram.counts)
-        label = f"{layer.name} {KINDS[kind]}"
+        label = f"{layer.name} {({**KINDS, **state_kinds()})[kind]}"
         if label != self._label:  # only on change: a new label re-lays out the plot
             self._label = label
             self.histogram.setLabel("bottom", label)
-        self.summary.setText("   ".join(
-            f"{s.name}: ‖W‖ {s.weight_norm:.3g}" + (
-                "" if s.gradient_norm is None else f", ‖∂L/∂W‖ {s.gradient_norm:.2g}")
-            for s in stats))
+        self.summary.setText("   ".join(_norms_text(s) for s in stats))
+
+    def _offer_kinds(self, layer: LayerStats) -> None:
+        """The kinds of values the chosen layer has: a BatchNorm's moving averages too."""
+        kinds = {**KINDS, **{name: state_kinds()[name] for name, _ in layer.state}}
+        if list(kinds) == [self.kind.itemData(i) for i in range(self.kind.count())]:
+            return
+        current = self.kind.currentData()
+        self.kind.blockSignals(True)
+        self.kind.clear()
+        for key, text in kinds.items():
+            self.kind.addItem(text, key)
+        self.kind.setCurrentIndex(max(0, list(kinds).index(current) if current in kinds
+                                      else 0))
+        self.kind.blockSignals(False)
+
+
+def _norms_text(s: LayerStats) -> str:
+    """'conv1: ‖W‖ 3.2, ‖∂L/∂W‖ 0.04'; a BatchNorm's weight is its gamma, a frozen
+    layer gets no update."""
+    weight = "‖γ‖" if s.state else "‖W‖"
+    text = f"{s.name}: {weight} {s.weight_norm:.3g}"
+    if s.frozen:
+        return text + tr(", frozen")
+    return text + ("" if s.gradient_norm is None else f", ‖∂L/∂W‖ {s.gradient_norm:.2g}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import pyqtgraph as pg
 
 import cnnviz.engine  # noqa: F401  (sets XLA's flags before anything imports JAX)
 from cnnviz.core.config import TrainConfig
+from cnnviz.core.network import NetworkSpec
 from cnnviz.core.presets import get_preset
 from cnnviz.data.registry import load_dataset
 from cnnviz.engine.inspect import Inspector, host_tree, optimizer_numbers
@@ -21,11 +22,12 @@ from cnnviz.qt.step_model import StepModel
 from cnnviz.qt.widgets.step_through.view import StepThroughView
 
 
-def preview(stage: Callable[[StepModel], int]) -> None:
+def preview(stage: Callable[[StepModel], int], spec: NetworkSpec | None = None) -> None:
+    """`spec`: another network for the same data than the worked example."""
     app = pg.mkQApp("cnnviz step-through preview")
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
     data = load_dataset("digits-32")
-    spec = get_preset("worked-example").spec
+    spec = spec or get_preset("worked-example").spec
     trainer = Trainer(spec, data, TrainConfig(learning_rate=3e-3, epochs=1))
     for _ in trainer.run():
         pass

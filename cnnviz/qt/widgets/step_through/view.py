@@ -10,12 +10,21 @@ from PyQt6.QtGui import QKeySequence, QShortcut
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from cnnviz.core.i18n import tr
-from cnnviz.core.layers import AvgPool2D, Conv2D, Dense, Flatten, GlobalAvgPool, MaxPool2D
+from cnnviz.core.layers import (
+    AvgPool2D,
+    BatchNorm,
+    Conv2D,
+    Dense,
+    Flatten,
+    GlobalAvgPool,
+    MaxPool2D,
+)
 from cnnviz.qt.live_model import LiveModel
 from cnnviz.qt.step_model import StepModel
 from cnnviz.qt.widgets.live_label import live_label
 from cnnviz.qt.widgets.probe_bar import ProbeBar
 from cnnviz.qt.widgets.step_through.backward import BackwardPage
+from cnnviz.qt.widgets.step_through.batch_norm import BatchNormPage
 from cnnviz.qt.widgets.step_through.chain import ChainStrip
 from cnnviz.qt.widgets.step_through.conv import ConvPage
 from cnnviz.qt.widgets.step_through.dense import DensePage
@@ -43,7 +52,7 @@ class DropoutPage(Page):
 
 
 PAGES = {Conv2D: ConvPage, MaxPool2D: PoolPage, AvgPool2D: PoolPage, GlobalAvgPool: PoolPage,
-         Flatten: FlattenPage, Dense: DensePage}
+         Flatten: FlattenPage, Dense: DensePage, BatchNorm: BatchNormPage}
 
 
 class StepThroughView(QWidget):
@@ -58,8 +67,8 @@ class StepThroughView(QWidget):
         self.weights = live_label()
         self.status = live_label(WAITING, wrap=True)
         self.pages = {cls: cls(model) for cls in
-                      (InputPage, ConvPage, PoolPage, FlattenPage, DensePage, DropoutPage,
-                       SoftmaxPage, BackwardPage, LooksPage)}
+                      (InputPage, ConvPage, PoolPage, FlattenPage, DensePage, BatchNormPage,
+                       DropoutPage, SoftmaxPage, BackwardPage, LooksPage)}
         self.stack = QStackedWidget()
         for page in self.pages.values():
             self.stack.addWidget(page)
