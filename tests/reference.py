@@ -204,12 +204,13 @@ def shapes_once(real_load):
     `shapes` (seed 0, validation 0.1) returns shapes_dataset(): generated once a session."""
 
     def load_dataset(name, *, seed=0, validation_fraction=0.1, data_dir=None,
-                     image_size=None, progress=None):
-        if (name, seed, validation_fraction, data_dir, image_size) == (
-                "shapes", 0, 0.1, None, None):
+                     image_size=None, progress=None, per_class=None):
+        if (name, seed, validation_fraction, data_dir, image_size, per_class) == (
+                "shapes", 0, 0.1, None, None, None):
             return shapes_dataset()
         return real_load(name, seed=seed, validation_fraction=validation_fraction,
-                         data_dir=data_dir, image_size=image_size, progress=progress)
+                         data_dir=data_dir, image_size=image_size, progress=progress,
+                         per_class=per_class)
 
     return load_dataset
 

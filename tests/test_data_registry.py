@@ -20,8 +20,8 @@ def empty_cache(tmp_path, monkeypatch):
 
 def test_list_datasets():
     infos = {info.name: info for info in list_datasets()}
-    assert set(infos) == {"shapes", "digits", "digits-32", "digits-8x8", "mnist", "fashion-mnist",
-                          "cifar10"}
+    assert set(infos) == {"shapes", "outlines", "digits", "digits-32", "digits-8x8", "mnist",
+                          "fashion-mnist", "cifar10"}
     assert infos["digits"].input_shape == (28, 28, 1) and infos["digits"].size == 1797
     assert infos["cifar10"].input_shape == (32, 32, 3) and infos["cifar10"].num_classes == 10
     assert infos["digits"].cached() and infos["digits"].builtin

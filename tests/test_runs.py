@@ -120,7 +120,7 @@ def test_names_and_numbers():
 
 def test_json_round_trip_keeps_everything_but_the_weights():
     runs = [_run(1), _run(3, spec=OTHER, kind=FINE_TUNED, source="Run 1 (shapes)",
-                          per_class=10, weights=True),
+                          per_class=10, weights=True, steps_per_epoch=7),
             _run(7, kind=COMPRESSED, test_loss=None, test_accuracy=None)]
     text = json.dumps(runs_to_list(runs), allow_nan=False)
     back = runs_from_list(json.loads(text))
@@ -152,6 +152,7 @@ def test_a_diverged_test_loss_is_written_as_none():
     ({"config": {"optimizer": "lbfgs"}}, "optimizer must be one of"),
     ({"history": {"step_loss": [1.0], "step_accuracy": []}}, "differ in length"),
     ({"has_weights": "yes"}, "has_weights must be true or false"),
+    ({"steps_per_epoch": 0}, "steps_per_epoch must be a whole number"),
 ])
 def test_a_damaged_run_is_refused_with_its_reason(change, fragment):
     item = {**_run(2).to_dict(), **change}

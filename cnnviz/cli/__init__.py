@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cnnviz.cli import compress, exchange, explain, info, train
+from cnnviz.cli import compress, exchange, explain, info, runs, train
 from cnnviz.cli.common import USER_ERRORS, Parents
 from cnnviz.core.i18n import install_or_english, system_language
 from cnnviz.io.project import SUFFIX
 
-COMMANDS = (info, train, compress, exchange, explain)  # adding subcommands, in --help order
+COMMANDS = (info, train, runs, compress, exchange, explain)  # adding subcommands, in --help order
 
 
 def build_parser() -> argparse.ArgumentParser:

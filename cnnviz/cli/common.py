@@ -120,11 +120,13 @@ def download_progress(args: argparse.Namespace):
     return report
 
 
-def load_data(args: argparse.Namespace, name: str, seed: int, validation_fraction: float):
-    """The dataset `name`, with `--data-dir` / `--image-size` and progress on stderr."""
+def load_data(args: argparse.Namespace, name: str, seed: int, validation_fraction: float,
+              per_class: int | None = None):
+    """The dataset `name`, with `--data-dir` / `--image-size` and progress on stderr (and
+    `per_class` training images of each class, if given)."""
     dataset = load_dataset(name, seed=seed, validation_fraction=validation_fraction,
                            data_dir=args.data_dir, image_size=args.image_size,
-                           progress=download_progress(args))
+                           progress=download_progress(args), per_class=per_class)
     for note in dataset.notes:  # e.g. image files that could not be read and were skipped
         print(f"note: {note}", file=sys.stderr)
     return dataset

@@ -10,8 +10,9 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
+from cnnviz.cli import from_trained
 from cnnviz.cli.common import CliError, Parents, StatusLine, emit, load_data, network_arg
 from cnnviz.core.commands import Stop
 from cnnviz.core.config import AUGMENTATIONS, OPTIMIZERS, TrainConfig
@@ -22,11 +23,13 @@ from cnnviz.core.divergence import (
     explain_huge_weights,
     largest_weight,
 )
+from cnnviz.core.fine_tune import suggested_learning_rate
 from cnnviz.core.history import INTERRUPTED, Halt
 from cnnviz.core.i18n import tr
 from cnnviz.core.memory import available_memory, too_much, training_memory
 from cnnviz.core.presets import DEFAULT_PRESET, PRESETS, get_preset
 from cnnviz.core.progress import epoch_line
+from cnnviz.core.runs import FINE_TUNED, new_run
 from cnnviz.core.snapshot import COMPILING, RUNNING
 from cnnviz.data.registry import DEFAULT_DATASET
 from cnnviz.io.atomic import check_target
@@ -100,23 +103,42 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if args.out:
         check_target(args.out)  # before the work whose result goes there
-    preset = get_preset(args.preset or DEFAULT_PRESET) if not args.network else None
+    if (args.freeze is not None or args.new_head) and not args.from_file:
+        raise CliError(tr("--freeze and --new-head fine-tune a trained network: give it "
+                          "with --from FILE"))
+    trained = from_trained.read(args.from_file) if args.from_file else None
+    preset = (get_preset(args.preset or DEFAULT_PRESET)
+              if not args.network and trained is None else None)
     config = TrainConfig(
         optimizer=args.optimizer,
         learning_rate=args.lr if args.lr is not None else (
-            preset.learning_rate if preset else 1e-3),
+            preset.learning_rate if preset else
+            trained.config.learning_rate if trained else 1e-3),
         batch_size=args.batch_size,
         epochs=args.epochs if args.epochs is not None else (preset.epochs if preset else 5),
         seed=args.seed,
         validation_fraction=args.validation_fraction,
         augment=tuple(a for a in (args.augment or "").split(",") if a))
-    dataset = load_data(args, args.dataset, config.seed, config.validation_fraction)
-    spec = network_arg(args)
-    if preset is not None:  # a preset takes the data's input shape and classes
-        spec = spec.adapted(dataset.input_shape, dataset.num_classes)
-    elif tuple(spec.input_shape) != dataset.input_shape:
-        raise CliError(f"the network takes {spec.input_shape} images but {dataset.name} has "
-                       f"{dataset.input_shape}; change input_shape or pick other data")
+    dataset = load_data(args, args.dataset, config.seed, config.validation_fraction,
+                        args.per_class)
+    weights = None
+    if trained is not None:
+        plan = from_trained.plan(trained, dataset, args.freeze, args.new_head, config.seed)
+        spec, weights = plan.spec, plan.weights
+        if args.lr is None:
+            config = replace(config, learning_rate=suggested_learning_rate(
+                config.learning_rate, plan))
+        emit(args, {"event": "fine_tune", "source": trained.name, "new_head": plan.new_head,
+                    "frozen": list(plan.frozen_names), "learning_rate": config.learning_rate})
+        if not args.json:
+            print(from_trained.plan_line(plan, config.learning_rate))
+    else:
+        spec = network_arg(args)
+        if preset is not None:  # a preset takes the data's input shape and classes
+            spec = spec.adapted(dataset.input_shape, dataset.num_classes)
+        elif tuple(spec.input_shape) != dataset.input_shape:
+            raise CliError(f"the network takes {spec.input_shape} images but {dataset.name} "
+                           f"has {dataset.input_shape}; change input_shape or pick other data")
     analysis = spec.check(dataset.num_classes)
     problem = too_much(training_memory(analysis, spec.input_shape, config.batch_size,
                                        config.optimizer, len(dataset.x_train)),
@@ -127,7 +149,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"{dataset.name}: {len(dataset.x_train):,} train, {len(dataset.x_val):,} "
               f"validation, {len(dataset.x_test):,} test; {analysis.total_params:,} parameters")
-    trainer = Trainer(spec, dataset, config)
+    trainer = Trainer(spec, dataset, config, params=weights)
     with stop_on_interrupt(trainer, status) as interrupted:
         _train(args, trainer, status)
     history = trainer.history
@@ -147,8 +169,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     worth_saving = halt is None or (halt.weights_step or 0) > 0
     saved = args.out if args.out and worth_saving else None
     if saved:
-        save_project(saved, Project(spec, config, args.dataset, trainer.numpy_params(),
-                                    history))
+        final = trainer.numpy_params()
+        runs = trained.runs if trained else []
+        run = new_run(runs, spec, config, args.dataset, history, per_class=args.per_class,
+                      test_loss=test_loss, test_accuracy=test_acc, weights=final,
+                      steps_per_epoch=trainer.steps_per_epoch,
+                      **({"kind": FINE_TUNED, "source": trained.name} if trained else {}))
+        save_project(saved, Project(spec, config, args.dataset, final, history,
+                                    runs=[*runs, run], per_class=args.per_class))
     emit(args, {"event": "done", "test_loss": test_loss, "test_accuracy": test_acc,
                 "steps": history.steps, "saved": saved})
     if not args.json:
@@ -216,6 +244,10 @@ def register(sub: argparse._SubParsersAction, parents: Parents) -> None:
     src.add_argument("--preset", choices=list(PRESETS),
                      help=f"reference network (default {DEFAULT_PRESET})")
     src.add_argument("--network", help="network .json or .cnnviz file")
+    src.add_argument("--from", dest="from_file", metavar="FILE",
+                     help="fine-tune this trained project (or model file, e.g. .keras) "
+                     "on --dataset: a new head when the classes differ, the layers before "
+                     "it frozen")
     p.add_argument("--dataset", default=DEFAULT_DATASET)
     p.add_argument("--epochs", type=int, help="default: the preset's")
     p.add_argument("--batch-size", type=int, default=32)
@@ -224,6 +256,15 @@ def register(sub: argparse._SubParsersAction, parents: Parents) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--validation-fraction", type=float, default=0.1)
     p.add_argument("--augment", help=f"comma-separated: {','.join(AUGMENTATIONS)}")
+    p.add_argument("--per-class", type=int, metavar="N",
+                   help="train on N images of each class (a seeded slice of the training "
+                   "split; validation and test stay whole)")
+    p.add_argument("--freeze", type=int, metavar="K",
+                   help="with --from: the first K layers with weights stay frozen "
+                   "(default: all but the head)")
+    p.add_argument("--new-head", action="store_true",
+                   help="with --from: replace the last Dense layer even if the classes "
+                   "are as many")
     p.add_argument("--out", help="save the trained project here (.cnnviz)")
     p.set_defaults(func=cmd_train)
 

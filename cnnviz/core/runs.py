@@ -19,7 +19,7 @@ from cnnviz.core.config import ConfigError, TrainConfig
 from cnnviz.core.history import History, HistoryError
 from cnnviz.core.i18n import tr
 from cnnviz.core.json_text import brief
-from cnnviz.core.layers import LayerFormatError
+from cnnviz.core.layers import LayerFormatError, is_frozen
 from cnnviz.core.network import NetworkError, NetworkSpec
 
 TRAINED, FINE_TUNED, COMPRESSED = "trained", "fine-tuned", "compressed"
@@ -44,7 +44,8 @@ class Run:
     """One training run. `number` is unique within its project (from 1) and never reused;
     `source` says in words where its starting weights came from ("" for fresh ones);
     `test_loss` / `test_accuracy` are its final weights' on the test split, None until
-    measured (or without test images). `weights` (None if not kept) are its final ones."""
+    measured (or without test images); `steps_per_epoch` places its epochs' ends on a
+    curve of steps. `weights` (None if not kept) are its final ones."""
 
     number: int
     name: str
@@ -57,6 +58,7 @@ class Run:
     source: str = ""
     test_loss: float | None = None
     test_accuracy: float | None = None
+    steps_per_epoch: int | None = None
     weights: Weights | None = field(default=None, compare=False, repr=False)
 
     def final(self) -> dict[str, float | None]:
@@ -76,7 +78,7 @@ class Run:
                 "history": self.history.to_dict(),
                 "test_loss": _finite_or_none(self.test_loss),
                 "test_accuracy": _finite_or_none(self.test_accuracy),
-                "has_weights": self.weights is not None}
+                "steps_per_epoch": self.steps_per_epoch, "has_weights": self.weights is not None}
 
     @classmethod
     def from_dict(cls, data: Any) -> Run:
@@ -100,7 +102,7 @@ class Run:
                        History.from_dict(data.get("history", {})),
                        check_per_class(data.get("per_class")), _kind(data.get("kind", TRAINED)),
                        _text(data, "source"), _metric(data, "test_loss"),
-                       _metric(data, "test_accuracy"))
+                       _metric(data, "test_accuracy"), _steps(data.get("steps_per_epoch")))
         except (RunError, LayerFormatError, NetworkError, ConfigError, HistoryError,
                 TypeError) as exc:
             raise RunError(tr("run {number}: {reason}", number=number, reason=exc)) from None
@@ -126,6 +128,22 @@ def check_per_class(value: object) -> int | None:
         raise RunError(tr("images per class must be a whole number from 1 to {most:,}, "
                           "got {value}", most=MAX_PER_CLASS, value=brief(value)))
     return value
+
+
+def _steps(value: object) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                              or not 1 <= value <= 1 << 40):
+        raise RunError(tr("steps_per_epoch must be a whole number from 1, or null, got "
+                          "{value}", value=brief(value)))
+    return value
+
+
+def epoch_ends(run: Run) -> list[int]:
+    """The step at which each of the run's epochs ended (where its validation points
+    sit on a curve of steps)."""
+    epochs = len(run.history.epochs)
+    spe = run.steps_per_epoch or (run.history.steps // epochs if epochs else 1)
+    return [(i + 1) * spe for i in range(epochs)]
 
 
 def _kind(value: object) -> str:
@@ -213,3 +231,68 @@ def format_metric(key: str, value: float | None, signed: bool = False) -> str:
     if key in ACCURACIES:
         return f"{100 * value:+.1f}" if signed else f"{100 * value:.1f} %"
     return f"{value:+.4g}" if signed else f"{value:.4g}"
+
+
+def new_run(runs: list[Run], spec: NetworkSpec, config: TrainConfig, dataset: str,
+            history: History, **fields: Any) -> Run:
+    """A run to add to `runs`: the next number, named after it unless `fields` name it."""
+    number = next_number(runs)
+    fields.setdefault("name", default_name(number))
+    return Run(number, spec=spec, config=config, dataset=dataset, history=history, **fields)
+
+
+def with_current(runs: list[Run], spec: NetworkSpec, config: TrainConfig, dataset: str,
+                 history: History, per_class: int | None = None,
+                 weights: Weights | None = None) -> tuple[list[Run], int | None]:
+    """`runs` with a project's current training among them, and that run's number (None
+    when nothing was trained): the run that recorded this network's history, or one
+    recorded now from it (a file written before runs were kept)."""
+    if not history.steps:
+        return runs, None
+    for run in reversed(runs):
+        if run.spec == spec and run.history == history:
+            return runs, run.number
+    run = new_run(runs, spec, config, dataset, history, per_class=per_class, weights=weights)
+    return [*runs, run], run.number
+
+
+def frozen_names(spec: NetworkSpec) -> list[str]:
+    """The layers training leaves as they are."""
+    return [name for name, layer in zip(spec.names, spec.layers, strict=True)
+            if is_frozen(layer)]
+
+
+def about(run: Run) -> str:
+    """How the run came about and what it ran with, in one line: its kind and source,
+    its frozen layers, its settings."""
+    parts = [tr("fine-tuned from {source}", source=run.source) if run.kind == FINE_TUNED
+             else tr("compressed from {source}", source=run.source) if run.kind == COMPRESSED
+             else tr("from {source}", source=run.source) if run.source else tr("from scratch")]
+    frozen = frozen_names(run.spec)
+    if frozen:
+        parts.append(tr("frozen: {names}", names=", ".join(frozen)))
+    parts.append(settings_text(run.config))
+    return "; ".join(parts)
+
+
+HEADERS = {"loss": "train loss", "accuracy": "train acc", "val_loss": "val loss",
+           "val_accuracy": "val acc", "test_loss": "test loss", "test_accuracy": "test acc"}
+
+
+def runs_table(runs: list[Run], against: Run | None = None) -> str:
+    """The runs as a text table: number, name, data, epochs and the final figures (with
+    `against`, each figure's difference to that run's instead), then a line per run on
+    how it came about."""
+    head = ["#", tr("name"), tr("data"), tr("epochs"), *(tr(HEADERS[k]) for k in METRICS)]
+    rows = []
+    for run in runs:
+        figures = (differences(against, run) if against is not None else run.final())
+        rows.append([str(run.number), run.name, data_text(run), str(len(run.history.epochs)),
+                     *(format_metric(k, figures[k], signed=against is not None)
+                       for k in METRICS)])
+    widths = [max(len(row[i]) for row in (head, *rows)) for i in range(len(head))]
+    lines = ["  ".join(cell.ljust(w) if i < 3 else cell.rjust(w)
+                       for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+             for row in (head, *rows)]
+    lines += [f"{run.number:>{widths[0]}}  {about(run)}" for run in runs]
+    return "\n".join(lines)

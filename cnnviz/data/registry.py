@@ -19,9 +19,15 @@ from cnnviz.data.folder import check_image_size, load_folder
 from cnnviz.data.per_class import check_per_class, per_class_slice
 from cnnviz.data.resize import resize_images
 from cnnviz.data.shapes import CLASS_NAMES as SHAPES_CLASSES
+from cnnviz.data.shapes import (
+    OUTLINE_CLASSES,
+    OUTLINE_TEST,
+    OUTLINE_TRAIN,
+    load_outlines,
+    load_shapes,
+)
 from cnnviz.data.shapes import TEST_SIZE as SHAPES_TEST
 from cnnviz.data.shapes import TRAIN_SIZE as SHAPES_TRAIN
-from cnnviz.data.shapes import load_shapes
 
 FOLDER_PREFIX = "folder:"
 
@@ -34,6 +40,7 @@ class DatasetInfo:
     num_classes: int
     size: int  # images in all splits together
     builtin: bool  # needs no download
+    class_names: tuple[str, ...] = ()  # known without loading it (a folder's are not)
 
     def cached(self, data_dir: Path | None = None) -> bool:
         """Whether it loads without a download: built in, or all its files are present in
@@ -52,6 +59,10 @@ def _load_shapes(seed: int, validation_fraction: float, **_: object) -> Dataset:
     return load_shapes(seed, validation_fraction)
 
 
+def _load_outlines(seed: int, validation_fraction: float, **_: object) -> Dataset:
+    return load_outlines(seed, validation_fraction)
+
+
 def _load_digits(name: str, size: int, seed: int, validation_fraction: float,
                  **_: object) -> Dataset:
     return digits.load_digits(name, size, seed=seed, validation_fraction=validation_fraction)
@@ -59,7 +70,7 @@ def _load_digits(name: str, size: int, seed: int, validation_fraction: float,
 
 def _standard_entry(spec: standard.StandardDataset) -> DatasetEntry:
     info = DatasetInfo(spec.name, spec.description, spec.input_shape, len(spec.class_names),
-                       spec.size, builtin=False)
+                       spec.size, builtin=False, class_names=spec.class_names)
     return DatasetEntry(info, partial(standard.load_standard, spec.name))
 
 
@@ -67,22 +78,31 @@ _DIGITS = "UCI handwritten digits (1,797)"
 DATASETS: dict[str, DatasetEntry] = {
     "shapes": DatasetEntry(
         DatasetInfo("shapes", "Generated circles, squares, triangles, crosses and lines",
-                    (28, 28, 1), len(SHAPES_CLASSES), SHAPES_TRAIN + SHAPES_TEST, True),
+                    (28, 28, 1), len(SHAPES_CLASSES), SHAPES_TRAIN + SHAPES_TEST, True,
+                    SHAPES_CLASSES),
         _load_shapes,
+    ),
+    "outlines": DatasetEntry(
+        DatasetInfo("outlines", "Generated outlines of the same figures, as other classes "
+                    "(ring, square outline, ...): for fine-tuning a network trained on shapes",
+                    (28, 28, 1), len(OUTLINE_CLASSES), OUTLINE_TRAIN + OUTLINE_TEST, True,
+                    OUTLINE_CLASSES),
+        _load_outlines,
     ),
     "digits": DatasetEntry(
         DatasetInfo("digits", f"{_DIGITS}, upscaled from 8x8 to 28x28", (28, 28, 1),
-                    len(digits.CLASS_NAMES), digits.SIZE, True),
+                    len(digits.CLASS_NAMES), digits.SIZE, True, digits.CLASS_NAMES),
         partial(_load_digits, "digits", 28),
     ),
     "digits-32": DatasetEntry(
         DatasetInfo("digits-32", f"{_DIGITS}, upscaled from 8x8 to 32x32 (the worked "
-                    "example's size)", (32, 32, 1), len(digits.CLASS_NAMES), digits.SIZE, True),
+                    "example's size)", (32, 32, 1), len(digits.CLASS_NAMES), digits.SIZE, True,
+                    digits.CLASS_NAMES),
         partial(_load_digits, "digits-32", 32),
     ),
     "digits-8x8": DatasetEntry(
         DatasetInfo("digits-8x8", f"{_DIGITS} at their native 8x8", (8, 8, 1),
-                    len(digits.CLASS_NAMES), digits.SIZE, True),
+                    len(digits.CLASS_NAMES), digits.SIZE, True, digits.CLASS_NAMES),
         partial(_load_digits, "digits-8x8", digits.NATIVE_SIZE),
     ),
     **{name: _standard_entry(spec) for name, spec in standard.STANDARD.items()},
@@ -93,6 +113,13 @@ DEFAULT_DATASET = "shapes"
 
 def list_datasets() -> list[DatasetInfo]:
     return [entry.info for entry in DATASETS.values()]
+
+
+def known_classes(name: str | None) -> tuple[str, ...] | None:
+    """The class names of the dataset `name` without loading it; None if they are not
+    known before (a folder of images) or the name is none the registry has."""
+    entry = DATASETS.get(name or "")
+    return entry.info.class_names if entry is not None else None
 
 
 def _resized(dataset: Dataset, size: int) -> Dataset:

@@ -4,6 +4,10 @@ Five classes (circle, square, triangle, cross, line) drawn at random size, posit
 rotation on a 28x28 canvas with random brightness and Gaussian noise. Telling them apart
 takes edges and corners, so first-layer filters visibly become edge detectors. Generated
 from the seed in about a second; needs no download.
+
+`outlines`: the same five figures drawn as outlines only (a ring, a square's outline...),
+named as other classes: a second task that looks related, on which a network trained on
+`shapes` is fine-tuned from a few images per class (its edge detectors still serve).
 """
 
 from __future__ import annotations
@@ -13,8 +17,11 @@ import numpy as np
 from cnnviz.data.dataset import TEST_SEED, Dataset
 
 CLASS_NAMES = ("circle", "square", "triangle", "cross", "line")
+OUTLINE_CLASSES = ("ring", "square outline", "triangle outline", "cross outline",
+                   "line outline")
 SIZE = 28
 _SUPERSAMPLE = 3  # anti-aliasing: draw at 3x and average down
+_OUTLINE = 4  # an outline's width, in supersampled pixels (about 1.3 pixels)
 
 
 def _masks(kind: int, u: np.ndarray, v: np.ndarray, r: np.ndarray) -> np.ndarray:
@@ -31,8 +38,23 @@ def _masks(kind: int, u: np.ndarray, v: np.ndarray, r: np.ndarray) -> np.ndarray
     return (np.abs(v) <= 0.6 * arm) & (np.abs(u) <= 1.2 * r)  # line
 
 
-def draw_shapes(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """uint8 images (N, 28, 28, 1) of the figures named by `labels`."""
+def _eroded(inside: np.ndarray, steps: int) -> np.ndarray:
+    """`inside` (N, H, W) shrunk by `steps` pixels (a pixel stays if its four
+    neighbours do), so that inside & ~eroded is the figure's outline."""
+    for _ in range(steps):
+        shrunk = inside.copy()
+        shrunk[:, 1:] &= inside[:, :-1]
+        shrunk[:, :-1] &= inside[:, 1:]
+        shrunk[:, :, 1:] &= inside[:, :, :-1]
+        shrunk[:, :, :-1] &= inside[:, :, 1:]
+        inside = shrunk
+    return inside
+
+
+def draw_shapes(labels: np.ndarray, rng: np.random.Generator,
+                outline: bool = False) -> np.ndarray:
+    """uint8 images (N, 28, 28, 1) of the figures named by `labels` (their outlines
+    only, if `outline`)."""
     n = len(labels)
     grid = (np.arange(SIZE * _SUPERSAMPLE) + 0.5) / _SUPERSAMPLE  # pixel coordinates
     ys, xs = np.meshgrid(grid, grid, indexing="ij")
@@ -51,7 +73,10 @@ def draw_shapes(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
             dy = ys[None] - cy[idx, None, None]
             cos, sin = np.cos(angle[idx])[:, None, None], np.sin(angle[idx])[:, None, None]
             u, v = cos * dx + sin * dy, -sin * dx + cos * dy
-            inside = _masks(kind, u, v, radius[idx, None, None]).astype(np.float32)
+            inside = _masks(kind, u, v, radius[idx, None, None])
+            if outline:
+                inside &= ~_eroded(inside, _OUTLINE)
+            inside = inside.astype(np.float32)
             coverage = inside.reshape(len(idx), SIZE, _SUPERSAMPLE, SIZE, _SUPERSAMPLE)
             images[idx] = coverage.mean(axis=(2, 4)) * brightness[idx, None, None]
     images += rng.normal(0.0, 0.08, images.shape).astype(np.float32)
@@ -75,3 +100,22 @@ def load_shapes(seed: int = 0, validation_fraction: float = 0.1, train_size: int
         "shapes", CLASS_NAMES, x, y, x_test, y_test, seed=seed,
         validation_fraction=validation_fraction,
         description="Generated circles, squares, triangles, crosses and lines, 28x28 gray.")
+
+
+OUTLINE_TRAIN, OUTLINE_TEST = 3_000, 1_000
+
+
+def load_outlines(seed: int = 0, validation_fraction: float = 0.1) -> Dataset:
+    """The outlines for `seed` (drawn apart from the shapes' draws); the test split does
+    not depend on the seed."""
+    test_rng = np.random.default_rng([TEST_SEED, 1])
+    y_test = np.resize(np.arange(len(OUTLINE_CLASSES), dtype=np.int32), OUTLINE_TEST)
+    x_test = draw_shapes(y_test, test_rng, outline=True)
+    rng = np.random.default_rng([seed, 1])
+    y = rng.integers(0, len(OUTLINE_CLASSES), OUTLINE_TRAIN).astype(np.int32)
+    x = draw_shapes(y, rng, outline=True)
+    return Dataset.from_train_test(
+        "outlines", OUTLINE_CLASSES, x, y, x_test, y_test, seed=seed,
+        validation_fraction=validation_fraction,
+        description="Generated outlines of circles, squares, triangles, crosses and lines, "
+        "28x28 gray.")

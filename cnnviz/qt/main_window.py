@@ -24,6 +24,7 @@ from cnnviz.qt import choices, dialogs
 from cnnviz.qt.actions import Icon, make_actions
 from cnnviz.qt.dataset_loader import DatasetLoader
 from cnnviz.qt.file_commands import FileCommands
+from cnnviz.qt.fine_tune_dialog import open_fine_tune
 from cnnviz.qt.import_command import add_import_export
 from cnnviz.qt.network_model import NetworkModel
 from cnnviz.qt.presentation import Presentation, set_graphics_font
@@ -33,6 +34,7 @@ from cnnviz.qt.session import AGAIN, CONTINUE, Session
 from cnnviz.qt.theme import THEMES, CompactTabs, apply_font_scale, apply_theme, font_scale_step
 from cnnviz.qt.widgets.builder import ArchitectureBuilder
 from cnnviz.qt.widgets.curves import CurvesPanel
+from cnnviz.qt.widgets.runs import RunsPanel
 from cnnviz.qt.widgets.training_panel import TrainingPanel
 from cnnviz.qt.worker import TrainingWorker
 
@@ -90,6 +92,9 @@ class MainWindow(QMainWindow):
         self.network_dock = self.add_dock(self.builder, "Network", left)
         self.training_dock = self.add_dock(self.training, "Training", left)
         self.tabifyDockWidget(self.network_dock, self.training_dock)
+        self.runs_panel = RunsPanel(self.session)  # every run kept, to compare
+        self.runs_dock = self.add_dock(self.runs_panel, "Runs", left)
+        self.tabifyDockWidget(self.training_dock, self.runs_dock)
         self.network_dock.raise_()
         self._build_status_bar()
         self._connect()
@@ -175,6 +180,10 @@ class MainWindow(QMainWindow):
         presets.setToolTipsVisible(True)
         train = bar.addMenu("&Train")
         train.addActions(list(a.run))
+        train.addSeparator()
+        self.fine_tune_action = train.addAction(tr("&Fine-tune…"), self._fine_tune)
+        self.fine_tune_action.setStatusTip(tr("Reuse a trained network on other data: a new "
+                                              "head, its first layers frozen"))
         self.view_menu = bar.addMenu("&View")
         self._view_separator = self.view_menu.addSeparator()
         self._build_theme_menu()
@@ -282,6 +291,12 @@ class MainWindow(QMainWindow):
                "for comparison. To train these weights further, raise Epochs instead."),
             tr("Train Again"))
 
+    def _fine_tune(self) -> None:
+        if open_fine_tune(self, self.session, self.settings):
+            self.training_dock.raise_()
+            self.statusBar().showMessage(tr("Ready to fine-tune: press Start. The run before "
+                                            "is kept in Runs, to compare."), 8000)
+
     def _on_running(self, running: bool) -> None:
         if running:  # the network is locked now; show the run's progress in its place
             self.training_dock.raise_()
@@ -307,7 +322,7 @@ class MainWindow(QMainWindow):
                                                      or bool(s.history.steps)))
         a.save.setEnabled(not s.active or s.state == PAUSED)
         a.save_as.setEnabled(a.save.isEnabled())
-        for action in self.preset_actions:
+        for action in (*self.preset_actions, self.fine_tune_action):
             action.setEnabled(not s.active)
         self.builder.set_editable(not s.active)
         self._update_undo_actions()

@@ -101,7 +101,8 @@ class ProjectFile(QObject):
         values = self._read_extras(path, project.extras)
         self.network.reset(project.spec)
         self.session.load_state(project.config, project.dataset, project.weights,
-                                project.history)
+                                project.history, per_class=project.per_class,
+                                runs=project.runs)
         self._extras = project.extras
         self._hand_out(values)
         self._set(path)
@@ -128,7 +129,7 @@ class ProjectFile(QObject):
             else:
                 extras[name] = data
         save_project(path, Project(self.network.spec, s.config, s.dataset_name, s.weights,
-                                   s.history, extras))
+                                   s.history, extras, s.runs.runs, s.per_class))
         self._extras = extras
         self._set(Path(path))
 

@@ -3,7 +3,9 @@
 Panels read a Session and call its methods; the dataset loader and the training worker
 feed it. Weights and history belong to the network they were trained with: when the
 network changes, the history (the curves) is cleared, and the weights too unless every
-weight keeps its name and shape (e.g. after changing an activation).
+weight keeps its name and shape (e.g. after changing an activation). The run being
+trained is recorded in `runs` as it goes; clearing the history ends it, so the next
+training is a new run, and the old one stays there to compare.
 """
 
 from __future__ import annotations
@@ -26,12 +28,15 @@ from cnnviz.core.history import DIVERGED, History
 from cnnviz.core.i18n import tr
 from cnnviz.core.memory import TrainingMemory, available_memory, too_much, training_memory
 from cnnviz.core.network import NetworkError, NetworkSpec
+from cnnviz.core.runs import FINE_TUNED, Run, with_current
 from cnnviz.core.snapshot import COMPILING, FINISHED, PAUSED, STOPPED, Snapshot
 from cnnviz.data.dataset import Dataset
+from cnnviz.data.per_class import per_class_slice
 from cnnviz.data.registry import DATASETS
 from cnnviz.io.weights import WeightsError, flat_names, from_flat_names
 from cnnviz.qt.dataset_loader import DataRequest, DatasetLoader
 from cnnviz.qt.network_model import NetworkModel
+from cnnviz.qt.run_log import RunLog
 from cnnviz.qt.worker import Checkpoint, TrainingWorker, Weights
 
 IDLE = "idle"  # no run in progress; a Snapshot's states cover the rest
@@ -55,7 +60,10 @@ class Session(QObject):
         self.network, self.worker, self.loader = network, worker, loader
         self.config = config
         self.dataset_name = dataset_name
-        self.dataset: Dataset | None = None
+        self.per_class: int | None = None  # training images per class (None: all)
+        self.dataset: Dataset | None = None  # as trained on: the slice, if per_class
+        self._loaded: Dataset | None = None  # the whole dataset, the slice taken from it
+        self.runs = RunLog(self)
         self.data_error: str | None = None
         self.weights: Weights | None = None
         self.history = History()
@@ -108,7 +116,8 @@ class Session(QObject):
     def _on_loaded(self, req: DataRequest, dataset: Dataset) -> None:
         if req != self._request():
             return
-        self.dataset = dataset
+        self._loaded = dataset
+        self.dataset = self._sliced()
         self.network.set_data_shape(dataset.input_shape, dataset.num_classes)
         self.data_changed.emit()
         self.run_changed.emit()
@@ -119,6 +128,25 @@ class Session(QObject):
         self.data_error = str(exc)
         self.data_changed.emit()
         self.error.emit(f"Could not load {req.name}", str(exc))
+
+    def _sliced(self) -> Dataset | None:
+        loaded = self._loaded
+        if loaded is None or self.per_class is None:
+            return loaded
+        return per_class_slice(loaded, self.per_class, self.config.seed)
+
+    def set_per_class(self, per_class: int | None) -> None:
+        """Train on `per_class` images of each class (None: all of them): other data, so
+        the run so far is over, as when switching the dataset."""
+        if per_class == self.per_class:
+            return
+        self.per_class = per_class
+        self._clear_history()
+        self.edited.emit()
+        if self.dataset is not None:
+            self.dataset = self._sliced()
+        self.data_changed.emit()
+        self.run_changed.emit()
 
     def steps_per_epoch(self) -> int | None:
         if self.dataset is None:
@@ -146,6 +174,7 @@ class Session(QObject):
     def _clear_history(self) -> None:
         """A new history; the one it replaces is kept as `previous` (its curves stay on
         view for comparison), and the run it recorded is over."""
+        self.runs.close()
         if self.history.steps or self.history.epochs:
             self.previous, self.history = self.history, History()
             self.history_reset.emit()
@@ -171,13 +200,18 @@ class Session(QObject):
         self.run_changed.emit()
 
     def load_state(self, config: TrainConfig, dataset_name: str, weights: Weights | None,
-                   history: History) -> None:
+                   history: History, *, per_class: int | None = None,
+                   runs: list[Run] | None = None) -> None:
         """A project's training side (opened from a file, or a new one), for the network
-        as it is now; loads the data it names unless that is already loaded."""
+        as it is now, with its runs (the current one among them); loads the data it
+        names unless that is already loaded."""
         same_data = (dataset_name, config.seed, config.validation_fraction) == (
             self.dataset_name, self.config.seed, self.config.validation_fraction)
-        self.config, self.dataset_name = config, dataset_name
+        self.config, self.dataset_name, self.per_class = config, dataset_name, per_class
+        self.dataset = self._sliced() if same_data else None
         self.weights, self.history, self.previous = weights, history, None
+        self.runs.load(*with_current(runs or [], self.network.spec, config, dataset_name,
+                                     history, per_class, weights))
         self._trained_spec = self.network.spec
         self.state, self.warning = IDLE, None
         largest = largest_weight(weights) if weights is not None else 0.0
@@ -189,6 +223,39 @@ class Session(QObject):
             self.load_data()
         self.history_reset.emit()
         self.run_changed.emit()
+
+    # -- runs kept --------------------------------------------------------------------------
+    def untracked_weights(self) -> bool:
+        """Whether there are trained weights that no kept run holds (e.g. an imported
+        network): replacing them loses them."""
+        return self.weights is not None and self.runs.current is None
+
+    def restore_run(self, run: Run) -> None:
+        """`run`'s network, data, settings, curves and weights (it must have kept them)
+        back in place: training continues that run."""
+        self._adopt(run.spec, run.config, run.dataset, run.per_class, run.weights,
+                    History.from_dict(run.history.to_dict()))
+
+    def new_run_from(self, run: Run) -> None:
+        """`run`'s network, data and settings with fresh weights: Start begins a new run."""
+        self._adopt(run.spec, run.config, run.dataset, run.per_class, None, History())
+
+    def fine_tune(self, spec: NetworkSpec, weights: Weights, config: TrainConfig,
+                  dataset_name: str, per_class: int | None, source: str) -> None:
+        """Fine-tune `weights` (core.fine_tune's plan) on other data: the run so far is
+        kept, the next is recorded as fine-tuned from `source` (in words)."""
+        self._adopt(spec, config, dataset_name, per_class, weights, History())
+        self.runs.start_next_as(FINE_TUNED, source)
+
+    def _adopt(self, spec: NetworkSpec, config: TrainConfig, dataset_name: str,
+               per_class: int | None, weights: Weights | None, history: History) -> None:
+        """This network, data, settings, weights and history in place, the runs kept."""
+        runs, shown = self.runs.runs, self.runs.shown
+        self.network.reset(spec)
+        self.load_state(config, dataset_name, weights, history, per_class=per_class,
+                        runs=runs)
+        self.runs.set_shown_all(shown)
+        self.edited.emit()
 
     # -- the run ---------------------------------------------------------------------------
     @property
@@ -278,6 +345,8 @@ class Session(QObject):
         halts = checkpoint.history.halts[len(self.history.halts):]  # this run's, so far
         self.weights, self.history = checkpoint.weights, checkpoint.history
         self._trained_spec = self.network.spec
+        self.runs.record(self.network.spec, self.config, self.dataset_name, self.per_class,
+                         self.history, self.weights, self.steps_per_epoch(), checkpoint.test)
         self.edited.emit()
         for halt in halts:
             if halt.reason == DIVERGED:

@@ -26,11 +26,14 @@ from PyQt6.QtWidgets import (
 from cnnviz.core.divergence import explain_divergence
 from cnnviz.core.history import DIVERGED, Halt
 from cnnviz.core.i18n import tr
+from cnnviz.core.runs import Run
 from cnnviz.core.snapshot import Snapshot
 from cnnviz.qt.session import Session
 from cnnviz.qt.throttle import VIEW_HZ, Throttle
 from cnnviz.qt.widgets.growing_curve import GrowingCurve
 from cnnviz.qt.widgets.live_label import live_label
+from cnnviz.qt.widgets.run_curves import RunCurves, runs_legend
+from cnnviz.qt.widgets.run_table import RunTable
 from cnnviz.qt.widgets.series import Ema, Series
 from cnnviz.qt.widgets.wheel_guard import wheel_only_when_focused
 
@@ -105,6 +108,12 @@ class MetricPlot:
         steps = np.arange(first_step, first_step + len(values), dtype=np.float64)
         self.raw.extend(steps, values)
         self.smooth.extend(steps, self.ema(values))
+
+    def include(self, highest: float) -> None:
+        """Make room on the y axis for values up to `highest` (e.g. other runs' curves)."""
+        if not self._fixed_top and highest > self._top:
+            self._top = 1.1 * highest
+            self.plot.setYRange(0, self._top, padding=0.02)
 
     def show_previous(self, values: np.ndarray | None) -> None:
         """The previous run's values per step (None: there was none), smoothed as the
@@ -199,6 +208,8 @@ class CurvesPanel(QWidget):
         acc_plot.setXLink(loss_plot)
         self.metrics = (MetricPlot(loss_plot, "loss", smoothing),
                         MetricPlot(acc_plot, "accuracy", smoothing, top=1.0, fmt=".1%"))
+        # the kept runs shown with this one (the Runs panel chooses them)
+        self.run_curves = (RunCurves(loss_plot, "loss"), RunCurves(acc_plot, "accuracy"))
         self._steps_shown = 0  # the x axis spans steps 0..this
         self._marks: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []  # divergence steps
         self.smoothing = QDoubleSpinBox()
@@ -220,6 +231,8 @@ class CurvesPanel(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.readout)
         layout.addWidget(self.view, 1)
+        self.run_table = RunTable(session.runs, TRAIN_COLOR)  # the shown runs' figures
+        layout.addWidget(self.run_table)
         # one plot per redraw, alternating (see _draw): each plot redraws at half the
         # views' rate, which is plenty for a curve that grows a few pixels a second
         self._redraw = Throttle(self._draw, VIEW_HZ, parent=self)
@@ -233,6 +246,7 @@ class CurvesPanel(QWidget):
         session.diverged.connect(self.mark_divergence)
         session.data_changed.connect(self._on_settings)
         session.config_changed.connect(self._on_settings)
+        session.runs.changed.connect(self.show_runs)
         self.show_history()
 
     # -- data in ------------------------------------------------------------------------
@@ -277,7 +291,7 @@ class CurvesPanel(QWidget):
         for halt in history.halts:
             if halt.reason == DIVERGED:
                 self.mark_divergence(halt)
-        self._changed()
+        self.show_runs()
 
     def mark_divergence(self, halt: Halt) -> None:
         """A red line on both plots at the step where the loss stopped being a number,
@@ -291,18 +305,37 @@ class CurvesPanel(QWidget):
             metric.plot.addItem(mark, ignoreBounds=True)
             self._marks.append((metric.plot, mark))
 
+    def overlaid(self) -> list[Run]:
+        """The kept runs drawn with this one: those shown, but the run in progress (it
+        is the live curve)."""
+        log = self.session.runs
+        return [run for run in log.shown_runs() if run.number != log.current]
+
+    def show_runs(self) -> None:
+        """The kept runs shown, over the same axes (which grow to hold them)."""
+        runs, weight = self.overlaid(), self.smoothing.value()
+        for metric, curves in zip(self.metrics, self.run_curves, strict=True):
+            metric.include(curves.show(runs, weight))
+        self._span(self._run_length())
+        self._show_previous()
+        self._changed()
+
     def _show_previous(self) -> None:
-        """The session's previous run beneath this one, named in the legend."""
-        previous = self.session.previous
+        """The session's previous run beneath this one, named in the legend (unless kept
+        runs are shown: the previous one is among them)."""
+        kept = self.overlaid()
+        previous = None if kept else self.session.previous
         runs = ((previous.step_loss, previous.step_accuracy) if previous is not None
                 else (None, None))
         for metric, values in zip(self.metrics, runs, strict=True):
             metric.show_previous(values)
-        self.legend.setText(legend_text(previous is not None and previous.steps > 0))
+        text = legend_text(previous is not None and previous.steps > 0)
+        self.legend.setText(text + (" &nbsp; " + runs_legend(kept) if kept else ""))
 
     def _run_length(self) -> int:
         s = self.session
-        return max(s.history.steps, (s.steps_per_epoch() or 0) * s.config.epochs)
+        return max(s.history.steps, (s.steps_per_epoch() or 0) * s.config.epochs,
+                   *(run.history.steps for run in self.overlaid()))
 
     def _on_settings(self) -> None:
         # the run's length and where its epochs end depend on the data, batch and epochs
@@ -316,8 +349,7 @@ class CurvesPanel(QWidget):
     def _resmooth(self, weight: float) -> None:
         for metric in self.metrics:
             metric.resmooth(weight)
-        self._show_previous()
-        self._changed()
+        self.show_runs()
 
     # -- drawing ----------------------------------------------------------------------------
     def _changed(self) -> None:
@@ -366,8 +398,10 @@ class CurvesPanel(QWidget):
 
     def set_presenting(self, on: bool) -> None:
         """Thicker lines for presentation mode (see qt/presentation.py)."""
-        for metric in self.metrics:
+        for metric, curves in zip(self.metrics, self.run_curves, strict=True):
             metric.set_line_scale(PRESENTING_LINES if on else 1.0)
+            curves.set_line_scale(PRESENTING_LINES if on else 1.0)
+        self.show_runs()
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange:

@@ -7,8 +7,10 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (
     QComboBox,
     QFileDialog,
+    QFormLayout,
     QLabel,
     QProgressBar,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -22,6 +24,10 @@ from cnnviz.qt.widgets.wheel_guard import wheel_only_when_focused
 FOLDER_ITEM = "Folder of images…"
 FOLDER_TIP = ("Your own images: one sub-folder per class (e.g. cats/, dogs/), resized to "
               "32 x 32.")
+PER_CLASS_TIP = ("Train on only this many images of each class (a slice drawn with the "
+                 "seed; validation and test stay whole): how fine-tuning meets a new task, "
+                 "and how a big network overfits. \"all\": every training image.")
+MAX_PER_CLASS_FIELD = 100_000
 
 
 def describe(info: DatasetInfo) -> str:
@@ -51,12 +57,23 @@ class DataPicker(QWidget):
         self.about.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
+        self.per_class = QSpinBox()
+        self.per_class.setRange(0, MAX_PER_CLASS_FIELD)
+        self.per_class.setSpecialValueText(tr("all"))
+        self.per_class.setKeyboardTracking(False)
+        self.per_class.setToolTip(tr(PER_CLASS_TIP))
+        wheel_only_when_focused(self.per_class)
+        per_class = QFormLayout()
+        per_class.setContentsMargins(0, 0, 0, 0)
+        per_class.addRow(tr("Images per class"), self.per_class)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.combo)
+        layout.addLayout(per_class)
         layout.addWidget(self.about)
         layout.addWidget(self.progress)
         self.combo.activated.connect(self._on_activated)
+        self.per_class.valueChanged.connect(lambda n: session.set_per_class(n or None))
         session.data_changed.connect(self._refresh)
         session.loader.progress.connect(self._on_progress)
         self._refresh()
@@ -88,6 +105,9 @@ class DataPicker(QWidget):
             self.combo.insertItem(self.combo.count() - 1, name.removeprefix(FOLDER_PREFIX), name)
             index = self.combo.count() - 2
         self.combo.setCurrentIndex(index)
+        self.per_class.blockSignals(True)
+        self.per_class.setValue(self.session.per_class or 0)
+        self.per_class.blockSignals(False)
         dataset, error = self.session.dataset, self.session.data_error
         info = self._infos.get(name)
         if dataset is not None:
