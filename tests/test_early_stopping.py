@@ -150,3 +150,69 @@ def test_early_stopping_needs_validation_images(small_data):
     empty = reference.subset(small_data, 64, 0)
     with pytest.raises(ConfigError, match="validation set, and it is empty"):
         Trainer(SMALL, empty, TrainConfig(early_stopping=True))
+
+
+# -- the command line ---------------------------------------------------------------------
+
+def _cli(*argv):
+    import contextlib
+    import io
+
+    from cnnviz import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main([str(a) for a in argv])
+        except SystemExit as exc:
+            code = exc.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_the_cli_says_why_it_stopped_and_saves_the_best_weights(tmp_path, monkeypatch):
+    import json
+
+    from cnnviz.cli import common
+    from cnnviz.io.project import load_project
+
+    monkeypatch.setenv("CNNVIZ_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(common, "load_dataset", reference.shapes_once(common.load_dataset))
+    path = tmp_path / "stopped.cnnviz"
+    args = ("train", "--preset", "tiny", "--per-class", 40, "--epochs", 30, "--lr", 0.05,
+            "--early-stopping", "--patience", 2, "--schedule", "cosine", "--out", path)
+    code, out, err = _cli(*args, "--json")
+    assert code == 0, err
+    events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    (stop,) = [e for e in events if e["event"] == "early_stopped"]
+    epochs = [e for e in events if e["event"] == "epoch"]
+    assert stop["stopped_epoch"] == len(epochs) < 30 and stop["restored"]
+    losses = [e["val_loss"] for e in epochs]
+    assert stop["best_epoch"] == int(np.argmin(losses)) + 1
+    assert stop["message"].startswith(f"early stopping after epoch {len(epochs)}: the "
+                                      "validation loss has not improved by more than 0 for 2 "
+                                      "epochs; the weights of epoch ")
+    assert epochs[1]["learning_rate"] < epochs[0]["learning_rate"]  # cosine
+    project = load_project(path)
+    assert project.config.early_stopping and project.config.schedule == "cosine"
+    assert project.history.halts[-1].reason == EARLY_STOPPED
+    code, out, _ = _cli(*args[:-2])
+    assert code == 0 and "early stopping after epoch" in out and " - lr: " in out
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--patience", 0), "patience must be a whole number of epochs from 1"),
+    (("--schedule", "step", "--decay-factor", -0.5), "the decay factor must be in (0, 1)"),
+    (("--weight-decay", -1), "weight decay must be in [0, 1], got -1"),
+    (("--lr", -0.01), "learning rate must be in (0, 10], got -0.01"),
+    (("--early-stopping", "--validation-fraction", 0), "watch the validation set, and it "
+                                                       "is empty"),
+])
+def test_bad_values_end_in_one_line(args, message, tmp_path, monkeypatch):
+    from cnnviz.cli import common
+
+    monkeypatch.setattr(common, "load_dataset", reference.shapes_once(common.load_dataset))
+    monkeypatch.setenv("CNNVIZ_CACHE_DIR", str(tmp_path / "cache"))
+    code, out, err = _cli("train", "--preset", "tiny", "--epochs", 1, *args)
+    assert code == 2 and "Traceback" not in err + out
+    (line,) = err.strip().splitlines()
+    assert line.startswith("cnnviz train: error: ") and message in line

@@ -15,7 +15,7 @@ from dataclasses import asdict, replace
 from cnnviz.cli import from_trained
 from cnnviz.cli.common import CliError, Parents, StatusLine, emit, load_data, network_arg
 from cnnviz.core.commands import Stop
-from cnnviz.core.config import AUGMENTATIONS, OPTIMIZERS, TrainConfig
+from cnnviz.core.config import AUGMENTATIONS, MONITORS, OPTIMIZERS, SCHEDULES, TrainConfig
 from cnnviz.core.divergence import (
     HUGE_WEIGHT,
     explain_divergence,
@@ -23,8 +23,9 @@ from cnnviz.core.divergence import (
     explain_huge_weights,
     largest_weight,
 )
+from cnnviz.core.early_stopping import restored_line, stop_reason
 from cnnviz.core.fine_tune import suggested_learning_rate
-from cnnviz.core.history import INTERRUPTED, Halt
+from cnnviz.core.history import BEST_RESTORED, DIVERGED, EARLY_STOPPED, INTERRUPTED, Halt
 from cnnviz.core.i18n import tr
 from cnnviz.core.memory import available_memory, too_much, training_memory
 from cnnviz.core.presets import DEFAULT_PRESET, PRESETS, get_preset
@@ -85,9 +86,11 @@ def _train(args: argparse.Namespace, trainer, status: StatusLine) -> None:
             continue
         if snap.epoch_done:
             stats = trainer.history.epochs[-1]
+            rate = "" if config.schedule == "constant" else f" - lr: {stats['learning_rate']:.3g}"
             status.line(f"Epoch {snap.epoch + 1}/{config.epochs}  " + epoch_line(
                 snap.steps_per_epoch, snap.steps_per_epoch, stats["seconds"],
-                {k: stats[k] for k in ("loss", "accuracy", "val_loss", "val_accuracy")}))
+                {k: stats[k] for k in ("loss", "accuracy", "val_loss", "val_accuracy")})
+                + rate)
         elif snap.state == COMPILING:
             status.show(tr("compiling..."))
         elif snap.state == RUNNING:
@@ -118,7 +121,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         epochs=args.epochs if args.epochs is not None else (preset.epochs if preset else 5),
         seed=args.seed,
         validation_fraction=args.validation_fraction,
-        augment=tuple(a for a in (args.augment or "").split(",") if a))
+        augment=tuple(a for a in (args.augment or "").split(",") if a),
+        weight_decay=args.weight_decay, early_stopping=args.early_stopping,
+        monitor=args.monitor, patience=args.patience, min_delta=args.min_delta,
+        restore_best=not args.keep_last, schedule=args.schedule,
+        decay_factor=args.decay_factor, decay_epochs=args.decay_epochs,
+        warmup_epochs=args.warmup_epochs)
     dataset = load_data(args, args.dataset, config.seed, config.validation_fraction,
                         args.per_class)
     weights = None
@@ -154,7 +162,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         _train(args, trainer, status)
     history = trainer.history
     halt = history.halts[-1] if history.halts else None  # this run's: it started afresh
-    if halt is not None:
+    if halt is not None and halt.reason in (EARLY_STOPPED, BEST_RESTORED):
+        _early_stop(args, status, trainer, halt)
+        halt = None
+    if halt is not None and halt.reason == DIVERGED:
         message = explain_divergence(halt)
         emit(args, {"event": "diverged", **asdict(halt), "message": message})
         if not args.json:
@@ -184,6 +195,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     if halt is not None:
         return EXIT_DIVERGED
     return EXIT_INTERRUPTED if interrupted else 0
+
+
+def _early_stop(args: argparse.Namespace, status: StatusLine, trainer, halt: Halt) -> None:
+    """Why the run stopped early, and which epoch's weights it kept."""
+    config, spe = trainer.config, trainer.steps_per_epoch
+    best_epoch = (halt.best_step or spe) // spe - 1
+    restored = halt.weights_step == halt.best_step
+    watch = trainer.stopping.watch
+    if halt.reason == EARLY_STOPPED:
+        message = stop_reason(config, halt.step // spe - 1, best_epoch, watch.best, restored)
+    else:
+        message = restored_line(config, best_epoch, watch.best)
+    emit(args, {"event": "early_stopped" if halt.reason == EARLY_STOPPED else
+                "best_restored", "stopped_epoch": halt.step // spe,
+                "best_epoch": best_epoch + 1, "restored": restored, "message": message})
+    if not args.json:
+        status.line(message)
 
 
 def _report(status: StatusLine, test_loss: float | None, test_acc: float | None,
@@ -256,6 +284,28 @@ def register(sub: argparse._SubParsersAction, parents: Parents) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--validation-fraction", type=float, default=0.1)
     p.add_argument("--augment", help=f"comma-separated: {','.join(AUGMENTATIONS)}")
+    p.add_argument("--weight-decay", type=float, default=0.0, metavar="WD",
+                   help="decay of the kernels: decoupled (AdamW) for adam and rmsprop, L2 "
+                   "for sgd-momentum (default 0)")
+    p.add_argument("--early-stopping", action="store_true",
+                   help="stop when --monitor has not improved for --patience epochs and "
+                   "keep the best epoch's weights")
+    p.add_argument("--monitor", choices=MONITORS, default="val_loss",
+                   help="what early stopping and --schedule plateau watch")
+    p.add_argument("--patience", type=int, default=3, help="epochs (default 3)")
+    p.add_argument("--min-delta", type=float, default=0.0,
+                   help="the least change that counts as an improvement (default 0)")
+    p.add_argument("--keep-last", action="store_true",
+                   help="with --early-stopping: keep the last epoch's weights, not the best")
+    p.add_argument("--schedule", choices=SCHEDULES, default="constant",
+                   help="the learning rate over the run (default constant)")
+    p.add_argument("--decay-factor", type=float, default=0.5,
+                   help="step, exponential, plateau: each decay multiplies the rate by it")
+    p.add_argument("--decay-epochs", type=int, default=2,
+                   help="step: epochs between decays; exponential: epochs per factor; "
+                   "plateau: epochs without improvement before a decay")
+    p.add_argument("--warmup-epochs", type=int, default=1,
+                   help="warmup-cosine: epochs of the linear warm-up")
     p.add_argument("--per-class", type=int, metavar="N",
                    help="train on N images of each class (a seeded slice of the training "
                    "split; validation and test stay whole)")

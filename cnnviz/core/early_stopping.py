@@ -77,11 +77,21 @@ def replayed(config: TrainConfig, epochs: list[dict[str, float | None]]) -> Earl
     return stopping
 
 
+def _watched(config: TrainConfig) -> str:
+    return tr("validation loss") if config.monitor == "val_loss" else tr("validation accuracy")
+
+
+def restored_line(config: TrainConfig, best_epoch: int, best: float) -> str:
+    """A run that ran its course but ends with its best epoch's weights (1-based)."""
+    return tr("restored the weights of epoch {epoch}, the best ({what} {best:.4g})",
+              epoch=best_epoch + 1, what=_watched(config), best=best)
+
+
 def stop_reason(config: TrainConfig, stopped_epoch: int, best_epoch: int | None,
                 best: float | None, restored: bool) -> str:
     """One line on why the run stopped early and which weights it kept (epochs are
     shown 1-based)."""
-    what = tr("validation loss") if config.monitor == "val_loss" else tr("validation accuracy")
+    what = _watched(config)
     kept = (tr("the weights of epoch {epoch} ({what} {best:.4g}) were restored",
                epoch=best_epoch + 1, what=what, best=best)
             if restored and best_epoch is not None and best is not None

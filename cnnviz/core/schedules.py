@@ -11,7 +11,7 @@ update); `t = step - 1` is the number of updates before it, as Keras and optax c
 - cosine: (1 + cos(pi * t / T)) / 2 over the whole run of T steps, down to 0
 - warmup-cosine: (t + 1) / W over the first W steps, then cosine over the other T - W
 - plateau: 1, times the factor each time the monitored validation metric has not
-  improved for N epochs (LearningRate.plateau)
+  improved for N epochs (LearningRate.end_of_epoch)
 """
 
 from __future__ import annotations
@@ -52,22 +52,24 @@ def _cosine(t: np.ndarray, steps: int) -> np.ndarray:
 
 @dataclass
 class LearningRate:
-    """The rate of each step of one run: the configured rate, times the schedule's
-    factor, times `scale`. `scale` starts at 1; a live change of the rate sets it so the
-    rate is the new one now and the schedule goes on from there in proportion, and each
+    """The rate of each step of one run: `base` times the schedule's factor at the step,
+    over the factor at `anchor` (the step `base` was set at: the rate there is `base`
+    exactly). It starts as the configured rate at step 1; a live change of the rate sets
+    the rate at the next step, and the schedule goes on from there in proportion; each
     plateau multiplies it by the decay factor."""
 
     config: TrainConfig
     steps_per_epoch: int
-    scale: float = 1.0
 
     def __post_init__(self) -> None:
+        self.base = self.config.learning_rate
+        self.anchor = 1.0  # the schedule's factor at the step `base` was set at
         self._plateau = Watch(self.config.monitor, self.config.min_delta)
 
     def _rates(self, first_step: int, count: int) -> np.ndarray:
         steps = np.arange(first_step, first_step + count)
-        factors = schedule_factors(self.config, steps, self.steps_per_epoch)
-        return self.config.learning_rate * self.scale * factors
+        return self.base * (schedule_factors(self.config, steps, self.steps_per_epoch)
+                            / self.anchor)
 
     def rates(self, first_step: int, count: int) -> np.ndarray:
         """The rates of steps first_step .. first_step + count - 1, as float32 (what
@@ -87,7 +89,7 @@ class LearningRate:
                                 value=value))
         factor = float(schedule_factors(self.config, np.array([step]),
                                         self.steps_per_epoch)[0])
-        self.scale = value / (self.config.learning_rate * max(factor, 1e-12))
+        self.base, self.anchor = value, max(factor, 1e-12)
 
     def end_of_epoch(self, metrics: dict[str, float | None]) -> bool:
         """The "plateau" schedule's look at an epoch's validation metrics: True when it
@@ -97,7 +99,7 @@ class LearningRate:
         self._plateau.see(metrics.get(self.config.monitor))
         if self._plateau.wait < self.config.decay_epochs:
             return False
-        self.scale *= self.config.decay_factor
+        self.base *= self.config.decay_factor
         self._plateau.wait = 0  # give the new rate as long to help
         return True
 

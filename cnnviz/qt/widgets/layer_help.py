@@ -10,15 +10,17 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass
 
-from cnnviz.core.i18n import Message
+from cnnviz.core.i18n import Message, tr
 from cnnviz.core.layers import (
     AvgPool2D,
+    BatchNorm,
     Conv2D,
     Dense,
     Dropout,
     Flatten,
     GlobalAvgPool,
     MaxPool2D,
+    is_frozen,
     pool_stride,
 )
 from cnnviz.core.network import LayerInfo
@@ -111,6 +113,8 @@ def shape_formula(info: LayerInfo) -> str:
         return f"one value per unit = {o[0]}"
     if isinstance(layer, Dropout):
         return "unchanged: dropout only zeroes some values"
+    if isinstance(layer, BatchNorm):
+        return tr("unchanged: each of the {c} channels is normalised on its own", c=o[-1])
     return ""
 
 
@@ -126,6 +130,12 @@ def params_formula(info: LayerInfo) -> str:
     elif isinstance(layer, Dense):
         u = layer.units
         text = f"D x U weights + U biases = {i[0]:,} x {u} + {u} = {info.params:,}"
+    elif isinstance(layer, BatchNorm):
+        text = tr("4 x C = gamma, beta (trained) + moving mean, moving variance (not trained, "
+                  "they follow the batches) = 4 x {c} = {params:,}", c=i[-1],
+                  params=info.params)
     else:
         return "no weights: this layer only rearranges or reduces its input"
+    if is_frozen(layer):
+        text += "\n" + tr("frozen: training changes none of them")
     return f"{text}\n{info.macs:,} multiply-adds per image"

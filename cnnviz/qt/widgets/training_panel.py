@@ -35,6 +35,7 @@ from cnnviz.qt.session import IDLE, Session
 from cnnviz.qt.throttle import Throttle
 from cnnviz.qt.widgets.data_picker import DataPicker
 from cnnviz.qt.widgets.live_label import live_label
+from cnnviz.qt.widgets.training_options import OverfittingBox, ScheduleBox
 from cnnviz.qt.widgets.wheel_guard import wheel_only_when_focused
 
 TIPS = {
@@ -97,6 +98,8 @@ class TrainingPanel(QWidget):
         self.batch_size = _spin(1, MAX_BATCH_SIZE, TIPS["batch_size"])
         self.epochs = _spin(1, MAX_EPOCHS, TIPS["epochs"])
         self.seed = _spin(0, MAX_SEED, TIPS["seed"])
+        self.overfitting = OverfittingBox(session)
+        self.schedule = ScheduleBox(session)
         self.augment: dict[str, QCheckBox] = {}
         choices = augment_choices()
         for name in AUGMENTATIONS:
@@ -154,6 +157,8 @@ class TrainingPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)  # fits a 1024 px window's side column
         layout.addWidget(data)
         layout.addWidget(params)
+        layout.addWidget(self.overfitting)
+        layout.addWidget(self.schedule)
         layout.addWidget(run)
         layout.addStretch(1)
 
@@ -203,6 +208,8 @@ class TrainingPanel(QWidget):
         for widget in (self.data, self.optimizer, self.batch_size, self.epochs, self.seed,
                        *self.augment.values()):
             widget.setEnabled(not s.active)
+        self.overfitting.set_enabled(not s.active)
+        self.schedule.set_enabled(not s.active)
         state = (STATE_TEXT[s.state] if s.dataset is not None or s.active
                  else "Waiting for the data")
         self.state.setText(f"{state}\n{s.warning}" if s.warning else state)
@@ -232,6 +239,9 @@ class TrainingPanel(QWidget):
         self._latest = snap
         if snap.loss is not None:  # a snapshot at rest may have no new steps
             self._metrics["loss"] = f"loss {snap.loss:.3f} · accuracy {snap.accuracy:.1%}"
+            if snap.weight_decay_loss is not None:  # L2: its part of what is minimised
+                self._metrics["loss"] += tr(" · + weight decay {part:.3f} (L2)",
+                                            part=snap.weight_decay_loss)
         if snap.val_accuracy is not None:
             self._metrics["val"] = f"validation {snap.val_accuracy:.1%}"
         if snap.images_per_second:
