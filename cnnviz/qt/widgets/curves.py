@@ -24,7 +24,7 @@ from PyQt6.QtWidgets import (
 )
 
 from cnnviz.core.divergence import explain_divergence
-from cnnviz.core.history import DIVERGED, Halt
+from cnnviz.core.history import BEST_RESTORED, DIVERGED, EARLY_STOPPED, Halt
 from cnnviz.core.i18n import tr
 from cnnviz.core.runs import Run
 from cnnviz.core.snapshot import Snapshot
@@ -32,6 +32,7 @@ from cnnviz.qt.session import Session
 from cnnviz.qt.throttle import VIEW_HZ, Throttle
 from cnnviz.qt.widgets.growing_curve import GrowingCurve
 from cnnviz.qt.widgets.live_label import live_label
+from cnnviz.qt.widgets.rate_curve import RateCurve, stop_marks
 from cnnviz.qt.widgets.run_curves import RunCurves, runs_legend
 from cnnviz.qt.widgets.run_table import RunTable
 from cnnviz.qt.widgets.series import Ema, Series
@@ -208,10 +209,17 @@ class CurvesPanel(QWidget):
         acc_plot.setXLink(loss_plot)
         self.metrics = (MetricPlot(loss_plot, "loss", smoothing),
                         MetricPlot(acc_plot, "accuracy", smoothing, top=1.0, fmt=".1%"))
+        # the rate each step trained with, in a small plot shown when it moves
+        self.rate = RateCurve(self.view.addPlot(row=2, col=0))
+        self.rate.plot.setXLink(loss_plot)
+        self._rate_shown = True
+        self._show_rate(False)
         # the kept runs shown with this one (the Runs panel chooses them)
         self.run_curves = (RunCurves(loss_plot, "loss"), RunCurves(acc_plot, "accuracy"))
         self._steps_shown = 0  # the x axis spans steps 0..this
-        self._marks: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []  # divergence steps
+        # divergence steps, early stops and best epochs, and the halts they mark
+        self._marks: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []
+        self._marked: set[Halt] = set()
         self.smoothing = QDoubleSpinBox()
         self.smoothing.setRange(0.0, 0.99)
         self.smoothing.setSingleStep(0.05)
@@ -244,6 +252,7 @@ class CurvesPanel(QWidget):
         session.worker.snapshot.connect(self.add_snapshot)
         session.history_reset.connect(self.show_history)
         session.diverged.connect(self.mark_divergence)
+        session.run_changed.connect(self._mark_new_halts)
         session.data_changed.connect(self._on_settings)
         session.config_changed.connect(self._on_settings)
         session.runs.changed.connect(self.show_runs)
@@ -265,6 +274,8 @@ class CurvesPanel(QWidget):
             acc.add_steps(first, snap.step_accuracies)
         if snap.val_loss is not None:
             self._add_val(snap.step, snap.val_loss, snap.val_accuracy)
+        if snap.step:
+            self.rate.add(snap.step, snap.learning_rate)
         self._changed()
 
     def _add_val(self, step: int, loss: float, accuracy: float | None) -> None:
@@ -282,20 +293,45 @@ class CurvesPanel(QWidget):
         self._show_previous()
         spe = steps_per_epoch or history.steps // max(len(history.epochs), 1)
         self._span(self._run_length())
+        self.rate.clear()
         for i, epoch in enumerate(history.epochs):
             if epoch.get("val_loss") is not None:
                 self._add_val((i + 1) * spe, epoch["val_loss"], epoch["val_accuracy"])
+            if epoch.get("learning_rate") is not None:
+                self.rate.add((i + 1) * spe, epoch["learning_rate"])
         for plot, mark in self._marks:
             plot.removeItem(mark)
         self._marks.clear()
+        self._marked.clear()
         for halt in history.halts:
-            if halt.reason == DIVERGED:
-                self.mark_divergence(halt)
+            self.mark_halt(halt)
         self.show_runs()
+
+    def mark_halt(self, halt: Halt) -> None:
+        """A line for each halt the history records: a divergence, an early stop and its
+        best epoch (see rate_curve.stop_marks), each once."""
+        if halt.reason == DIVERGED:
+            self.mark_divergence(halt)
+        elif halt.reason in (EARLY_STOPPED, BEST_RESTORED) and halt not in self._marked:
+            self._marked.add(halt)
+            spe = self.session.steps_per_epoch() or max(halt.best_step or 1, 1)
+            for metric in self.metrics:
+                for line in stop_marks(halt, spe, self.session.config):
+                    metric.plot.addItem(line, ignoreBounds=True)
+                    self._marks.append((metric.plot, line))
+
+    def _mark_new_halts(self) -> None:
+        """A run that just ended early: its marks (a divergence has its own signal)."""
+        for halt in self.session.history.halts:
+            if halt.reason != DIVERGED:
+                self.mark_halt(halt)
 
     def mark_divergence(self, halt: Halt) -> None:
         """A red line on both plots at the step where the loss stopped being a number,
         labelled with the learning rate it ran with."""
+        if halt in self._marked:
+            return
+        self._marked.add(halt)
         text = tr("diverged (learning rate {rate:g})", rate=halt.learning_rate or 0.0)
         for metric in self.metrics:
             mark = pg.InfiniteLine(halt.step, angle=90, movable=False, label=text,
@@ -364,6 +400,9 @@ class CurvesPanel(QWidget):
             self._stale.discard(i)
             self._turn = 1 - i
             self.metrics[i].redraw()
+            if i == 0:  # with the loss: a few points, and it follows the same steps
+                self._show_rate(self.rate.moves)
+                self.rate.redraw()
         if self._stale:
             self._redraw.request()
         if not self.metrics[0].cursor.isVisible():
@@ -381,6 +420,8 @@ class CurvesPanel(QWidget):
             self._show_hint()
             return
         texts = [m.readout(step) for m in self.metrics]
+        if self._rate_shown:
+            texts.append(self.rate.readout(step))
         for metric in self.metrics:
             metric.cursor.setPos(step)
             metric.cursor.show()
@@ -388,6 +429,17 @@ class CurvesPanel(QWidget):
             self.readout.setText(f"step {max(step, 0):,.0f}:  " + "\n".join(t for t in texts if t))
         else:
             self._show_hint()
+
+    def _show_rate(self, shown: bool) -> None:
+        """The learning-rate plot takes room under the others only while it has
+        something to show."""
+        if shown != self._rate_shown:
+            self._rate_shown = shown
+            layout = self.view.ci
+            if shown:
+                layout.addItem(self.rate.plot, row=2, col=0)
+            else:
+                layout.removeItem(self.rate.plot)
 
     def _show_hint(self) -> None:
         self.readout.setText(HOVER_HINT if len(self.metrics[0].raw) else EMPTY_HINT)
@@ -416,8 +468,9 @@ class CurvesPanel(QWidget):
         text = palette.color(QPalette.ColorRole.Text)
         for metric in self.metrics:
             metric.set_background(background)
+        for plot in (*(metric.plot for metric in self.metrics), self.rate.plot):
             for side in ("left", "bottom"):
-                axis = metric.plot.getAxis(side)
+                axis = plot.getAxis(side)
                 axis.setPen(text)
                 axis.setTextPen(text)
 
