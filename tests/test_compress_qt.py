@@ -13,13 +13,14 @@ from test_qt_support import SMALL_NET, make_window
 from cnnviz.core.compression import magnitude_masks
 from cnnviz.core.config import TrainConfig
 from cnnviz.core.history import History
+from cnnviz.core.network import NetworkSpec
 from cnnviz.engine.model import init_params, params_to_numpy
 from cnnviz.engine.trainer import evaluate
 from cnnviz.io.compression import MASKS, compressed_record, load_masks
 from cnnviz.io.project import load_project
 from cnnviz.qt import dialogs
 from cnnviz.qt.widgets.compress import add_compress_workspace
-from cnnviz.qt.widgets.compress_model import QuantizeSettings
+from cnnviz.qt.widgets.compress_model import PREVIEW_DELAY_MS, QuantizeSettings
 
 
 @pytest.fixture
@@ -211,3 +212,30 @@ def test_the_app_window_has_the_workspace_and_feeds_the_step_through(qtbot, tmp_
     qtbot.waitUntil(lambda: window.session.dataset is not None
                     and window.worker.device is not None, timeout=60_000)
     assert window.finish_threads(30)
+
+
+def test_a_network_changed_under_kept_weights_then_trained_again(window, qtbot, monkeypatch):
+    """Inserting a Dropout keeps a trained network's weights: the workspace reads the
+    network and weights together, never the new network with the old weights; a preview
+    asked for before training started is dropped, not refused in a dialog."""
+    from cnnviz.core.layers import Dense, Dropout, Flatten
+
+    shown = []
+    monkeypatch.setattr(dialogs, "show_error", lambda parent, title, message: shown.append(
+        (title, message)) or QMessageBox())
+    workspace = add_compress_workspace(window)
+    dense = NetworkSpec((16, 16, 1), (Flatten(), Dense(8), Dense(3, "none")))
+    window.network.reset(dense)
+    s = window.session
+    s.set_config(epochs=1, batch_size=32)
+    s.start()
+    qtbot.waitUntil(lambda: not s.active and s.weights is not None, timeout=60_000)
+    window.network.insert(2, Dropout(0.5))
+    assert s.weights is not None and len(s.weights) == 4  # kept, refitted
+    assert workspace.layers.table.rowCount() == 2
+    assert workspace.layers.table.item(1, 1).text() == "8x3"
+    s.reset_weights()
+    s.start()
+    qtbot.waitUntil(lambda: not s.active, timeout=60_000)
+    qtbot.wait(2 * PREVIEW_DELAY_MS)
+    assert shown == []

@@ -136,6 +136,10 @@ class CompressModel(QObject):
         self._source_key = self._key()
         self.preview = self.sweep = self.speed = self.result = None
         self.tuning = []
+        # a preview asked for the old source is not wanted (the panels ask again for the
+        # new one, if it can be compressed): left waiting, it would start once training runs
+        self._pending = None
+        self._timer.stop()
         self.source_changed.emit()
 
     def blocker(self) -> str | None:
@@ -206,6 +210,9 @@ class CompressModel(QObject):
     def _start_preview(self) -> None:
         if self._pending is None or self._thread is not None:
             return  # a job runs: it starts the preview when it ends
+        if self.blocker() is not None:  # the panels say why; nobody pressed anything
+            self._pending = None
+            return
         settings, self._pending = self._pending, None
         self._run(tr("evaluating"), partial(self._preview_job, self.source(), settings),
                   self._on_preview)
