@@ -135,3 +135,24 @@ def test_outlines_are_the_shapes_edges_only():
     assert data.class_names == OUTLINE_CLASSES and data.input_shape == (28, 28, 1)
     assert len(data.x_test) == 1000 and np.array_equal(
         data.x_test, load_dataset("outlines", seed=1).x_test)  # the test split is fixed
+
+
+def test_every_example_is_a_valid_chain_of_runs():
+    from dataclasses import replace
+
+    from cnnviz.core.config import TrainConfig
+    from cnnviz.core.examples import EXAMPLES
+    from cnnviz.data.registry import DATASETS
+
+    for example in EXAMPLES.values():
+        for i, run in enumerate(example.runs):
+            info = DATASETS[run.dataset].info
+            assert info.builtin  # offline, out of the box
+            replace(TrainConfig(), **run.config)  # settings TrainConfig takes
+            if run.fine_tune is None:
+                spec = NetworkSpec(info.input_shape, run.layers).adapted(info.input_shape,
+                                                                         info.num_classes)
+                spec.check(info.num_classes)
+            else:
+                assert 0 <= run.fine_tune < i
+        assert all(0 <= i < len(example.runs) for i in example.shown)

@@ -37,14 +37,14 @@ layer_output_shape = { layer = "conv1", shape = [12, 12] }
 edit_layer = { layer = "conv1", kernel_size = 5 }
 [[steps]]
 text.en = "A step for later."
-requires = ["freezing"]
+requires = ["early-stopping"]
 [[steps]]
 text.en = "The end."
 '''
 COMING = '''
-title.en = "Fine-tuning"
+title.en = "Stopping early"
 summary.en = "S"
-requires = ["freezing"]
+requires = ["early-stopping"]
 [[steps]]
 text.en = "Later."
 '''
@@ -55,7 +55,7 @@ def folder(tmp_path):
     lessons = tmp_path / "lessons"
     lessons.mkdir()
     (lessons / "01-kernels.toml").write_text(LESSON, encoding="utf-8")
-    (lessons / "02-fine-tuning.toml").write_text(COMING, encoding="utf-8")
+    (lessons / "02-stopping-early.toml").write_text(COMING, encoding="utf-8")
     (lessons / "03-broken.toml").write_text("title = ", encoding="utf-8")
     return lessons
 
@@ -77,9 +77,9 @@ def test_help_lessons_opens_the_panel_listing_lessons_coming_and_broken(app):
     app.action.trigger()
     assert app.dock.isVisible()
     items = [app.panel.lessons.item(i) for i in range(app.panel.lessons.count())]
-    assert [i.text() for i in items] == ["1. Kernels", "2. Fine-tuning (coming)"]
+    assert [i.text() for i in items] == ["1. Kernels", "2. Stopping early (coming)"]
     assert not items[1].flags() & Qt.ItemFlag.ItemIsEnabled
-    assert "freezing layers" in items[1].toolTip()
+    assert "early stopping" in items[1].toolTip()
     assert app.panel.problems.isVisible() and "03-broken" in app.panel.problems.text()
 
 
@@ -146,7 +146,7 @@ def test_the_window_carries_out_the_whole_vocabulary(app):
     assert set(host.actions) == {t.name for t in vocabulary.ACTIONS}
     assert set(host.checks) == {t.name for t in vocabulary.CHECKS}
     add_compress_workspace(host.window)
-    assert host.parts.features == {"compression"}
+    assert host.parts.features == {"compression", "freezing"}
     for view in vocabulary.VIEWS:
         if view == "step-through":
             continue  # not in the window yet: lessons needing it are coming

@@ -12,7 +12,7 @@ from PyQt6.QtCore import Qt
 from test_qt_support import SMALL_NET, make_window, tiny_dataset, wait_idle
 
 from cnnviz.core.presets import get_preset
-from cnnviz.core.runs import METRICS
+from cnnviz.core.runs import METRICS, format_metric
 from cnnviz.io.project import load_project
 from cnnviz.qt import dialogs
 
@@ -94,7 +94,7 @@ def test_runs_shown_together_overlay_their_curves_and_compare_their_figures(wind
     train(qtbot, window)
     train(qtbot, window)
     panel = window.runs_panel
-    assert panel.table.rowCount() == 2 and not curves.run_table.isVisible()
+    assert panel.table.rowCount() == 2 and not panel.compare.isVisibleTo(panel)
     for row in (1, 0):  # run 1 first: the one the other is compared with
         panel.table.item(row, 0).setCheckState(Qt.CheckState.Checked)
     assert s.runs.shown == [1, 2]
@@ -104,14 +104,16 @@ def test_runs_shown_together_overlay_their_curves_and_compare_their_figures(wind
     y = loss_items[0].getData()[1]
     assert len(y) == s.runs.get(1).history.steps
     assert "Run 1" in curves.legend.text()
-    table = curves.run_table.table
-    assert curves.run_table.isVisibleTo(curves) and table.rowCount() == 2
+    table = panel.compare  # a column per run, a row per figure
+    assert table.isVisibleTo(panel) and table.columnCount() == 2
     a, b = s.runs.get(1).final(), s.runs.get(2).final()
-    for column, key in enumerate(METRICS, start=1):
-        text = table.item(1, column).text()
-        if a[key] is not None and b[key] is not None:
-            assert "(" in text  # the difference to run 1
-    assert table.item(1, 0).text() == "Run 2 (this run)"
+    for row, key in enumerate(METRICS):
+        assert table.item(row, 0).text() == format_metric(key, a[key])
+        expected = format_metric(key, b[key])
+        if a[key] is not None and b[key] is not None:  # and the difference to run 1
+            expected += f" ({format_metric(key, b[key] - a[key], signed=True)})"
+        assert table.item(row, 1).text() == expected
+    assert table.horizontalHeaderItem(1).text() == "Run 2 (this run)"
 
 
 def test_rename_delete_and_take_up_a_run_again(window, qtbot, monkeypatch):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from cnnviz.core.i18n import tr
-from cnnviz.core.layers import Dense
+from cnnviz.core.layers import Dense, is_frozen
 from cnnviz.core.network import NetworkSpec
 from cnnviz.core.shapes import Shape, fmt_shape, layer_param_shapes
 
@@ -140,6 +140,13 @@ def fresh_dense(inputs: int, units: int, seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng([seed, inputs, units])
     return {"kernel": rng.uniform(-limit, limit, (inputs, units)).astype(np.float32),
             "bias": np.zeros(units, np.float32)}
+
+
+def all_trainable(spec: NetworkSpec) -> NetworkSpec:
+    """`spec` with no layer frozen: fresh weights have nothing worth keeping as they are
+    (a run started afresh from a fine-tuned run's settings is trained from scratch)."""
+    return NetworkSpec(spec.input_shape, tuple(
+        replace(layer, trainable=True) if is_frozen(layer) else layer for layer in spec.layers))
 
 
 def suggested_learning_rate(rate: float, plan: FineTunePlan) -> float:

@@ -51,6 +51,13 @@ def whole(value: object) -> int:
     return value
 
 
+def count(value: object) -> int:
+    """A whole number from 0 (e.g. images per class, 0 meaning all)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
+        raise _expected(Message("a whole number from 0 to {most:,}", most=MAX_INT), value)
+    return value
+
+
 def percent(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 99:
         raise _expected(Message("a whole percentage from 0 to 99"), value)
@@ -148,6 +155,27 @@ def new_layer(value: object) -> tuple[str, Layer]:
     return after, layer(table)
 
 
+FINE_TUNE_SETTINGS = ("learning_rate", "batch_size", "epochs")
+
+
+def fine_tuning(value: object) -> tuple[str, int, int | None, dict[str, object]]:
+    """{dataset = "outlines", per_class = 10, frozen = 3, learning_rate = 0.01}: the
+    data, its images per class (0: all), the layers with weights kept frozen (left out:
+    all but the head), and training settings."""
+    table = dict(_table(value))
+    dataset = name(table.pop("dataset", None))
+    per_class = count(table.pop("per_class", 0))
+    frozen = table.pop("frozen", None)
+    if frozen is not None:
+        count(frozen)
+    unknown = set(table) - set(FINE_TUNE_SETTINGS)
+    if unknown:
+        raise Invalid(Message("unknown setting {key} (known: {known})", key=sorted(unknown)[0],
+                              known=", ".join(("dataset", "per_class", "frozen",
+                                               *FINE_TUNE_SETTINGS))))
+    return dataset, per_class, frozen, config(table) if table else {}
+
+
 def stage(value: object) -> tuple[str, tuple[int, ...]]:
     """{layer = "conv1", row = 3, column = 5, channel = 0} (a pixel of that layer's output,
     counted from 0; the channel may be left out) or {layer = "softmax" / "backward"}."""
@@ -172,8 +200,9 @@ def output_shape(value: object) -> tuple[str, tuple[int, ...]]:
 
 # -- the words -------------------------------------------------------------------------------------
 VIEWS = ("network", "training", "curves", "feature-maps", "filters", "replay", "weights",
-         "predictions", "confusion", "draw", "step-through", "compression")
-TARGETS = (*VIEWS, "layer-palette", "layer-list", "layer-editor", "dataset", "optimizer",
+         "predictions", "confusion", "draw", "step-through", "compression", "runs")
+TARGETS = (*VIEWS, "layer-palette", "layer-list", "layer-editor", "dataset", "per-class",
+           "optimizer",
            "learning-rate", "batch-size", "epochs", "augment", "start", "step", "stop",
            "reset-weights", "progress", "sparsity", "prune", "quantize")
 # Features a lesson or step may need, and how the learner is told of one; the window
@@ -194,6 +223,7 @@ FEATURES = {
 ACTIONS = (
     Term("stop_training", flag, "stop a run in progress, its weights kept (true)"),
     Term("dataset", names, "the dataset by name; a list: the first that needs no download"),
+    Term("per_class", count, "train on this many images of each class (0: all of them)"),
     Term("preset", one_of(tuple(PRESETS)), "a preset network with its settings, as the "
          "Network > Presets menu applies it"),
     Term("config", config, "training settings (after a preset's, so they win), e.g. "
@@ -206,10 +236,16 @@ ACTIONS = (
     Term("edit_layer", layer_change, "fields of the layer named in `layer`, e.g. "
          "{layer = \"conv1\", kernel_size = 5}"),
     Term("select_layer", name, "the layer selected in the network's list (its editor shows)"),
+    Term("fine_tune", fine_tuning, "as Train > Fine-tune... does with the trained weights: "
+         "{dataset = \"outlines\", per_class = 10, frozen = 3, learning_rate = 0.01, "
+         "epochs = 30, batch_size = 16} (frozen left out: all but the head; a new head when "
+         "the classes differ)"),
     Term("view", one_of(VIEWS), "the view brought to the front"),
     Term("highlight", one_of(TARGETS), "the part of the window framed for the learner "
          "(until the next step)"),
     Term("reset_weights", flag, "fresh weights and empty curves (true)"),
+    Term("show_runs", whole, "the last so many runs kept shown together (curves overlaid, "
+         "figures side by side), the oldest first"),
     Term("start_training", flag, "press Start (true)"),
     Term("step", whole, "press Step that many times: one batch each"),
     Term("step_through", stage, "shows a stage in the Step through view, as a feature "
@@ -229,10 +265,14 @@ CHECKS = (
     Term("layer_kinds", layer_kinds, "the network's layers are of these types, in order"),
     Term("has_layer", one_of(tuple(LAYER_TYPES)), "some layer is of this type"),
     Term("dataset", name, "this dataset is chosen and loaded"),
+    Term("per_class", count, "the data is this many images of each class (0: all of them)"),
     Term("config", config, "these training settings are chosen (augment: at least these)"),
     Term("training_started", flag, "a run has trained at least one batch, or is running"),
     Term("steps_trained", whole, "at least this many batches trained (since the last reset)"),
     Term("epochs_trained", whole, "at least this many epochs trained"),
+    Term("frozen_layers", count, "at least this many layers of the network are frozen"),
+    Term("runs_kept", whole, "the project keeps at least this many runs"),
+    Term("runs_shown", whole, "at least this many runs are shown together"),
     Term("view_shown", one_of(VIEWS), "this view is visible"),
     Term("stepped_through", stage, "the Step through view shows this stage (and, given "
          "row and column, that pixel of the layer's output)"),

@@ -60,6 +60,13 @@ PRESETS: dict[str, Preset] = {
             )),
         ),
         Preset(
+            "overfit",
+            "Far too big for a few hundred images (about 670,000 parameters, no cure): train "
+            "it on 60 shapes per class and watch the validation loss turn up again.",
+            NetworkSpec((28, 28, 1), (Flatten(), Dense(512), Dense(512), Dense(10, "none"))),
+            learning_rate=1e-3, epochs=40,
+        ),
+        Preset(
             "worked-example",
             "The textbook's worked case to step through: 32x32 -> Conv 3x3 (valid) -> 30x30 "
             "-> MaxPool 2 -> 15x15 -> Flatten -> Dense 10. Train it on digits-32.",

@@ -62,13 +62,26 @@ class Run:
     weights: Weights | None = field(default=None, compare=False, repr=False)
 
     def final(self) -> dict[str, float | None]:
-        """The run's final figures by METRICS key; None where it has none (no epoch
-        finished, no validation or test images)."""
-        last = self.history.epochs[-1] if self.history.epochs else {}
+        """The run's final figures by METRICS key: its last epoch's, or the best one's
+        when early stopping put that epoch's weights back; None where it has none (no
+        epoch finished, no validation or test images)."""
+        last = self._final_epoch()
         return {"loss": last.get("loss"), "accuracy": last.get("accuracy"),
                 "val_loss": last.get("val_loss"), "val_accuracy": last.get("val_accuracy"),
                 "test_loss": _finite_or_none(self.test_loss),
                 "test_accuracy": _finite_or_none(self.test_accuracy)}
+
+    def _final_epoch(self) -> dict[str, float | None]:
+        epochs, halts = self.history.epochs, self.history.halts
+        if not epochs:
+            return {}
+        halt = halts[-1] if halts else None
+        if halt is not None and halt.best_step is not None and (
+                halt.weights_step == halt.best_step):
+            ends = epoch_ends(self)
+            if halt.best_step in ends:
+                return epochs[ends.index(halt.best_step)]
+        return epochs[-1]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON, the weights left out (`has_weights` says whether it had them)."""
@@ -204,6 +217,11 @@ def differences(reference: Run, run: Run) -> dict[str, float | None]:
     a, b = reference.final(), run.final()
     return {key: None if a[key] is None or b[key] is None else b[key] - a[key]
             for key in METRICS}
+
+
+def source_text(name: str, dataset: str) -> str:
+    """How a run fine-tuned from another network names it: 'Run 1 (shapes)'."""
+    return tr("{name} ({dataset})", name=name, dataset=dataset)
 
 
 def data_text(run: Run) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from cnnviz.core.config import TrainConfig
 from cnnviz.core.i18n import tr
 from cnnviz.core.network import NetworkSpec
-from cnnviz.core.runs import Run, Weights, with_current
+from cnnviz.core.runs import Run, Weights, source_text, with_current
 from cnnviz.io.imports import import_model
 from cnnviz.io.project import SUFFIX, Project, load_project
 
@@ -40,7 +40,7 @@ def trained_project(project: Project, name: str) -> Trained:
                                 "first, then fine-tune it", name=name))
     runs, _ = with_current(project.runs, project.spec, project.config, project.dataset,
                            project.history, project.per_class, project.weights)
-    return Trained(tr("{file} ({dataset})", file=name, dataset=project.dataset), project.spec,
+    return Trained(source_text(name, project.dataset), project.spec,
                    project.weights, project.config, project.dataset, runs)
 
 

@@ -36,6 +36,7 @@ from cnnviz.core.config import MAX_EPOCHS, TrainConfig
 from cnnviz.core.fine_tune import (
     FineTuneError,
     FineTunePlan,
+    head_index,
     needs_new_head,
     plan_fine_tune,
     suggested_learning_rate,
@@ -213,16 +214,15 @@ class FineTuneDialog(QDialog):
         return plan
 
     def _update(self) -> None:
+        trained = self.trained
+        forced = trained is not None and self._head_units() != len(self.target()[2])
+        self.new_head.setEnabled(not forced)
+        if forced:  # a head sized for the old classes cannot score the new ones
+            self.new_head.blockSignals(True)
+            self.new_head.setChecked(True)
+            self.new_head.blockSignals(False)
         plan = self.plan()
         self.go.setEnabled(plan is not None)
-        trained = self.trained
-        if trained is not None:
-            forced = plan is not None and plan.new_head and not self.new_head.isChecked()
-            self.new_head.setEnabled(not forced)
-            if forced:  # as many units as the old classes cannot score the new ones
-                self.new_head.blockSignals(True)
-                self.new_head.setChecked(True)
-                self.new_head.blockSignals(False)
         if plan is None:
             self.layers.setText("")
             return
@@ -242,6 +242,12 @@ class FineTuneDialog(QDialog):
                rate=suggested, base=base) if plan.trains_base else
             tr("Suggested {rate:g}, as it was trained: only the new layers train.",
                rate=suggested))
+
+    def _head_units(self) -> int | None:
+        try:
+            return self.trained.spec.layers[head_index(self.trained.spec)].units
+        except FineTuneError:
+            return None
 
     def _rate_changed(self) -> None:
         self._rate_edited = True

@@ -13,9 +13,12 @@ from collections.abc import Callable
 
 from PyQt6.QtCore import QObject, Qt, pyqtSignal
 
+from cnnviz.core.fine_tune import FineTuneError, needs_new_head, plan_fine_tune
 from cnnviz.core.i18n import Message, tr
+from cnnviz.core.layers import is_frozen
 from cnnviz.core.lesson_quotes import epochs_trained, quote_values, steps_trained
 from cnnviz.core.network import NetworkSpec
+from cnnviz.core.runs import source_text
 from cnnviz.core.snapshot import PAUSED, Snapshot
 from cnnviz.data.registry import DATASETS
 from cnnviz.qt.lesson_parts import LessonActionError, WindowParts, bring_to_front
@@ -39,7 +42,7 @@ class LessonHost(QObject):
         self.parts.changed.connect(self.changed)
         s = self.session
         for signal in (self.network.changed, s.run_changed, s.config_changed, s.data_changed,
-                       window.tabs.currentChanged):
+                       s.runs.changed, window.tabs.currentChanged):
             signal.connect(self.changed)
         s.history_reset.connect(self._forget_run)
         s.worker.snapshot.connect(self._on_snapshot)
@@ -52,7 +55,8 @@ class LessonHost(QObject):
             "start_training": self._start_training, "step": self._step,
             "stop_training": self._stop_training, "sparsity": self._sparsity,
             "prune": self._prune, "quantize": self._quantize,
-            "step_through": self._show_stage,
+            "step_through": self._show_stage, "per_class": self._per_class,
+            "fine_tune": self._fine_tune, "show_runs": self._show_runs,
         }
         self.checks: dict[str, Callable[[object], bool]] = {
             "network_valid": lambda _: self.network.analysis.ok,
@@ -69,6 +73,10 @@ class LessonHost(QObject):
             "pruned": lambda p: self._compressed("prune", p),
             "quantized": lambda _: self._compressed("quantize", 0),
             "stepped_through": self._stepped_through,
+            "per_class": lambda n: (s.per_class or 0) == n and s.dataset is not None,
+            "frozen_layers": lambda n: sum(map(is_frozen, self.network.spec.layers)) >= n,
+            "runs_kept": lambda n: len(s.runs.runs) >= n,
+            "runs_shown": lambda n: len(s.runs.shown) >= n,
         }
 
     # -- state ---------------------------------------------------------------------------
@@ -150,6 +158,36 @@ class LessonHost(QObject):
                                  "instead (the command line downloads it: cnnviz train "
                                  "--dataset {wanted}).", wanted=names[0], used=offline[0]))
         self.session.select_dataset(offline[0])
+
+    def _per_class(self, count: int) -> None:
+        self.session.set_per_class(count or None)
+
+    def _fine_tune(self, value: tuple) -> None:
+        """As Train > Fine-tune... with the trained weights: a new head when the classes
+        differ, the first layers frozen."""
+        dataset, per_class, frozen, settings = value
+        s = self.session
+        entry = DATASETS.get(dataset)
+        if s.weights is None or entry is None:
+            raise LessonActionError(Message("train the network first") if s.weights is None
+                                    else Message("no dataset {name}", name=dataset))
+        info = entry.info
+        source = s.runs.get(s.runs.current) if s.runs.current is not None else None
+        known = s.dataset.class_names if s.dataset is not None else None
+        try:
+            plan = plan_fine_tune(self.network.spec, s.weights, info.input_shape,
+                                  info.num_classes, frozen=frozen, seed=s.config.seed,
+                                  new_head=needs_new_head(known, info.class_names))
+        except FineTuneError as exc:
+            raise LessonActionError(Message("cannot fine-tune: {reason}",
+                                            reason=str(exc))) from None
+        name = source.name if source is not None else tr("this project")
+        s.fine_tune(plan.spec, plan.weights, dataclasses.replace(s.config, **settings),
+                    dataset, per_class or None, source_text(name, s.dataset_name))
+
+    def _show_runs(self, count: int) -> None:
+        runs = self.session.runs
+        runs.set_shown_all([run.number for run in runs.runs[-count:]])
 
     def _config(self, values: dict[str, object]) -> None:
         self.session.set_config(**values)

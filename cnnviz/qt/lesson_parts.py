@@ -69,7 +69,8 @@ class WindowParts(QObject):
     @property
     def features(self) -> frozenset[str]:
         """The features of core.lesson_vocabulary.FEATURES this window has."""
-        have = {"compression": self.compress(), "step-through": self.step_through()}
+        have = {"compression": self.compress(), "step-through": self.step_through(),
+                "freezing": self.window.runs_panel}  # the builder's locks, Fine-tune...
         return frozenset(name for name, part in have.items() if part is not None)
 
     def compress(self) -> CompressWorkspace | None:
@@ -107,6 +108,7 @@ class WindowParts(QObject):
     def view_widget(self, view: str) -> QWidget:
         w = self.window
         fixed = {"network": w.builder, "training": w.training, "curves": w.curves,
+                 "runs": w.runs_panel,
                  "compression": self.compress(), "step-through": self.step_through()}
         if fixed.get(view) is not None:
             return fixed[view]
@@ -128,6 +130,7 @@ class WindowParts(QObject):
             return [self._button(actions[target])]
         parts = {"layer-palette": builder.layer_palette, "layer-list": builder.table,
                  "layer-editor": builder.editor, "dataset": training.data,
+                 "per-class": training.data.per_class,
                  "optimizer": training.optimizer, "learning-rate": training.learning_rate,
                  "batch-size": training.batch_size, "epochs": training.epochs,
                  "progress": training.progress}

@@ -23,6 +23,7 @@ from cnnviz.data.registry import load_dataset
 from cnnviz.qt import choices, dialogs
 from cnnviz.qt.actions import Icon, make_actions
 from cnnviz.qt.dataset_loader import DatasetLoader
+from cnnviz.qt.examples import add_examples
 from cnnviz.qt.file_commands import FileCommands
 from cnnviz.qt.fine_tune_dialog import open_fine_tune
 from cnnviz.qt.import_command import add_import_export
@@ -184,6 +185,7 @@ class MainWindow(QMainWindow):
         self.fine_tune_action = train.addAction(tr("&Fine-tune…"), self._fine_tune)
         self.fine_tune_action.setStatusTip(tr("Reuse a trained network on other data: a new "
                                               "head, its first layers frozen"))
+        self.examples = add_examples(self, train.addMenu(tr("&Examples")), self.session)
         self.view_menu = bar.addMenu("&View")
         self._view_separator = self.view_menu.addSeparator()
         self._build_theme_menu()

@@ -24,6 +24,7 @@ from cnnviz.core.divergence import (
     explain_huge_weights,
     largest_weight,
 )
+from cnnviz.core.fine_tune import all_trainable
 from cnnviz.core.history import DIVERGED, History
 from cnnviz.core.i18n import tr
 from cnnviz.core.memory import TrainingMemory, available_memory, too_much, training_memory
@@ -185,10 +186,10 @@ class Session(QObject):
         spec = self.network.spec
         if spec == self._trained_spec:
             return
-        self._clear_history()
-        if self.weights is not None:
+        if self.weights is not None:  # first: whoever hears of the cleared history reads them
             self.weights = _refit(self.weights, self._trained_spec, spec)
         self._trained_spec = spec
+        self._clear_history()
         self.run_changed.emit()
 
     def reset_weights(self) -> None:
@@ -237,8 +238,15 @@ class Session(QObject):
                     History.from_dict(run.history.to_dict()))
 
     def new_run_from(self, run: Run) -> None:
-        """`run`'s network, data and settings with fresh weights: Start begins a new run."""
-        self._adopt(run.spec, run.config, run.dataset, run.per_class, None, History())
+        """`run`'s network (every layer trainable), data and settings with fresh weights:
+        Start begins a new run, from scratch."""
+        self.set_up(all_trainable(run.spec), run.config, run.dataset, run.per_class)
+
+    def set_up(self, spec: NetworkSpec, config: TrainConfig, dataset_name: str,
+               per_class: int | None) -> None:
+        """This network, data and settings with fresh weights, the runs kept: Start
+        begins a new run."""
+        self._adopt(spec, config, dataset_name, per_class, None, History())
 
     def fine_tune(self, spec: NetworkSpec, weights: Weights, config: TrainConfig,
                   dataset_name: str, per_class: int | None, source: str) -> None:

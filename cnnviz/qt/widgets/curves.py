@@ -34,7 +34,6 @@ from cnnviz.qt.widgets.growing_curve import GrowingCurve
 from cnnviz.qt.widgets.live_label import live_label
 from cnnviz.qt.widgets.rate_curve import RateCurve, stop_marks
 from cnnviz.qt.widgets.run_curves import RunCurves, runs_legend
-from cnnviz.qt.widgets.run_table import RunTable
 from cnnviz.qt.widgets.series import Ema, Series
 from cnnviz.qt.widgets.wheel_guard import wheel_only_when_focused
 
@@ -239,8 +238,6 @@ class CurvesPanel(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.readout)
         layout.addWidget(self.view, 1)
-        self.run_table = RunTable(session.runs, TRAIN_COLOR)  # the shown runs' figures
-        layout.addWidget(self.run_table)
         # one plot per redraw, alternating (see _draw): each plot redraws at half the
         # views' rate, which is plenty for a curve that grows a few pixels a second
         self._redraw = Throttle(self._draw, VIEW_HZ, parent=self)

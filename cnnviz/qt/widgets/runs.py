@@ -1,6 +1,6 @@
 """The Runs panel: every training run of the project, with its data, settings and
 results. Tick runs to show them together (their curves overlaid, their final figures
-side by side under the curves); rename (double-click a name), delete, start a new run
+side by side below the list); rename (double-click a name), delete, start a new run
 from a run's settings, or put a run's weights back in place."""
 
 from __future__ import annotations
@@ -27,10 +27,11 @@ from cnnviz.qt import dialogs
 from cnnviz.qt.session import Session
 from cnnviz.qt.widgets.curves import TRAIN_COLOR
 from cnnviz.qt.widgets.run_curves import run_colors
+from cnnviz.qt.widgets.run_table import RunTable
 
 EMPTY_HINT = ("Every training run is kept here, with its network, data, settings and "
               "results. Tick runs to compare them: their curves overlaid, their final "
-              "figures side by side under the curves.")
+              "figures side by side.")
 SHOW, NAME, VAL, TEST = range(4)
 
 
@@ -49,16 +50,20 @@ class RunsPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
                                    | QAbstractItemView.EditTrigger.EditKeyPressed)
         self.table.verticalHeader().hide()
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setWordWrap(True)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
+        self.compare = RunTable(session.runs, TRAIN_COLOR)  # the ticked runs' figures
         self.details = QLabel()
         self.details.setWordWrap(True)
         self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.new_run = QPushButton(tr("New run from these settings"))
+        self.new_run = QPushButton(tr("New run from settings"))
         self.new_run.setToolTip(tr("This run's network, data and settings, with fresh "
-                                   "weights: Start trains it again from scratch."))
-        self.restore = QPushButton(tr("Restore these weights"))
+                                   "weights and no layer frozen: Start trains it again from "
+                                   "scratch."))
+        self.restore = QPushButton(tr("Restore weights"))
         self.restore.setToolTip(tr("This run's network, data, settings, curves and weights "
                                    "back in place, to look at them or train on."))
         self.rename = QPushButton(tr("Rename"))
@@ -69,6 +74,7 @@ class RunsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.hint)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.compare)
         layout.addWidget(self.details)
         layout.addLayout(buttons)
         self.table.itemChanged.connect(self._on_item_changed)
@@ -122,6 +128,7 @@ class RunsPanel(QWidget):
                 table.setItem(row, column, item)
             if chosen is not None and run.number == chosen.number:
                 table.selectRow(row)
+        table.resizeRowsToContents()
         table.blockSignals(False)
         self.hint.setVisible(not log.runs)
         self._update_selection()

@@ -1,0 +1,85 @@
+"""Regenerate the runs and fine-tuning screenshots in docs/ from real runs.
+
+Plays Train > Examples > Fine-tuning in the window as `cnnviz` opens it, at 1280x720
+(a projector's size), and saves the runs compared (curves overlaid, the figures side by
+side, the Runs panel) and the Fine-tune dialog; then the overfitting example's runs.
+Run it under Xvfb so the window system paints:
+
+    xvfb-run -a -s "-screen 0 1280x720x24" uv run python docs/runs_screenshots.py
+
+Writes docs/runs-compared.png, docs/runs-overfitting.png and docs/fine-tune-dialog.png,
+and prints each run's final figures.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from PyQt6.QtCore import QSettings
+from PyQt6.QtWidgets import QApplication
+from screenshots import settle, wait
+
+from cnnviz.core.examples import EXAMPLES
+from cnnviz.core.runs import runs_table
+from cnnviz.qt import dialogs
+from cnnviz.qt.app import build_window
+from cnnviz.qt.fine_tune_dialog import FineTuneDialog
+from cnnviz.qt.theme import apply_theme
+
+DOCS = Path(__file__).resolve().parent
+
+
+def play(app: QApplication, window, key: str) -> None:
+    done: list[bool] = []
+    window.examples.finished.connect(done.append)
+    window.examples.play(EXAMPLES[key])
+    wait(app, lambda: bool(done), limit=1800)
+    window.examples.finished.disconnect()
+    if not done[0]:
+        raise RuntimeError(f"the {key} example did not run to its end")
+    print(runs_table(window.session.runs.runs), flush=True)
+
+
+def main() -> int:
+    app = QApplication(sys.argv)
+    apply_theme(app, "light")
+    settings = QSettings(tempfile.mktemp(suffix=".ini"), QSettings.Format.IniFormat)
+    window, live = build_window(settings)
+    window.resize(1280, 720)
+    window.show()
+    wait(app, lambda: window.session.dataset is not None and window.worker.device is not None)
+    live.size_docks()
+    play(app, window, "fine-tuning")
+    window.show_tab(window.curves)
+    window.runs_dock.raise_()
+    settle(app, 1.5)
+    window.grab().save(str(DOCS / "runs-compared.png"))
+
+    window.session.restore_run(window.session.runs.runs[0])  # the network trained on shapes
+    dialog = FineTuneDialog(window.session, settings, window)
+    dialog.data.setCurrentIndex(_index(dialog, "outlines"))
+    dialog.per_class.setValue(10)
+    dialog.show()
+    settle(app, 1.0)
+    dialog.grab().save(str(DOCS / "fine-tune-dialog.png"))
+    dialog.reject()
+
+    play(app, window, "overfitting")
+    window.show_tab(window.curves)
+    window.runs_dock.raise_()
+    settle(app, 1.5)
+    window.grab().save(str(DOCS / "runs-overfitting.png"))
+    dialogs.ask_save_changes = lambda *args: dialogs.DISCARD  # the runs are not worth a prompt
+    window.close()
+    window.finish_threads(30)
+    return 0
+
+
+def _index(dialog: FineTuneDialog, name: str) -> int:
+    return next(i for i in range(dialog.data.count()) if dialog.data.itemData(i)[0] == name)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
