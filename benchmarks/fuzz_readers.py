@@ -55,6 +55,7 @@ from cnnviz.core.mosaic import Mosaic
 from cnnviz.core.network import NetworkSpec
 from cnnviz.core.presets import PRESETS
 from cnnviz.core.replay import Frame, Replay
+from cnnviz.core.runs import FINE_TUNED, Run
 from cnnviz.core.summary import summary_table
 from cnnviz.data.cifar import RECORD_BYTES, TEST_BATCH, TRAIN_BATCHES, read_cifar10
 from cnnviz.data.dataset import DatasetError
@@ -184,8 +185,13 @@ def _projects() -> list[Project]:
     history = History([2.0, 1.5, math.nan], [0.2, 0.4, 0.0],
                       [{"loss": 1.7, "accuracy": 0.3, "val_loss": 1.6, "val_accuracy": None,
                         "seconds": 1.0}], [Halt(DIVERGED, 3, 10.0, "adam", 2, 0.5)])
-    return [Project(spec, TrainConfig("sgd-momentum", 0.1, 16, 2, 3, 0.2, ("flip",)), "digits",
-                    weights, history, {"replay": sample_replay(), "notes": b"hello"}),
+    config = TrainConfig("sgd-momentum", 0.1, 16, 2, 3, 0.2, ("flip",))
+    runs = [Run(1, "scratch", spec, config, "digits", history, per_class=10, test_loss=1.5,
+                test_accuracy=0.4, steps_per_epoch=3, weights=weights),
+            Run(2, "fine-tuned", spec, config, "outlines", History(), kind=FINE_TUNED,
+                source="scratch (digits)")]
+    return [Project(spec, config, "digits", weights, history,
+                    {"replay": sample_replay(), "notes": b"hello"}, runs, 10),
             Project(NetworkSpec((8, 8, 1), PRESETS["tiny"].spec.layers[-2:]))]
 
 

@@ -14,7 +14,7 @@ from safetensors.numpy import save as save_safetensors
 
 from cnnviz.core.config import TrainConfig
 from cnnviz.core.history import History
-from cnnviz.core.layers import Conv2D, Dense, Flatten
+from cnnviz.core.layers import Conv2D, Dense, Dropout, Flatten
 from cnnviz.core.network import NetworkSpec
 from cnnviz.core.runs import (
     COMPRESSED,
@@ -22,6 +22,7 @@ from cnnviz.core.runs import (
     METRICS,
     Run,
     RunError,
+    about,
     data_text,
     differences,
     format_metric,
@@ -104,6 +105,14 @@ def test_formats():
     assert data_text(_run(per_class=10)) == "digits, 10 per class"
     text = settings_text(TrainConfig("adam", 0.003, 32, 6, 2, 0.1, ("shift", "rotate")))
     assert text == "adam, lr 0.003, batch 32, 6 epochs, seed 2, augment shift+rotate"
+    text = settings_text(TrainConfig(weight_decay=0.01, early_stopping=True, patience=4,
+                                     schedule="cosine"))
+    assert text.endswith(", weight decay 0.01, early stopping (patience 4), cosine schedule")
+    dropout = NetworkSpec((8, 8, 1), (Conv2D(2, 3, trainable=False), Flatten(), Dropout(0.25),
+                                      Dense(3, "none")))
+    assert about(_run(spec=dropout, kind=FINE_TUNED, source="Run 1 (shapes)")).startswith(
+        "fine-tuned from Run 1 (shapes); frozen: conv1; dropout 0.25; sgd-momentum, lr 0.05")
+    assert about(_run()).startswith("from scratch; sgd-momentum")
 
 
 def test_names_and_numbers():

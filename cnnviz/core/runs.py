@@ -19,7 +19,7 @@ from cnnviz.core.config import ConfigError, TrainConfig
 from cnnviz.core.history import History, HistoryError
 from cnnviz.core.i18n import tr
 from cnnviz.core.json_text import brief
-from cnnviz.core.layers import LayerFormatError, is_frozen
+from cnnviz.core.layers import Dropout, LayerFormatError, is_frozen
 from cnnviz.core.network import NetworkError, NetworkSpec
 
 TRAINED, FINE_TUNED, COMPRESSED = "trained", "fine-tuned", "compressed"
@@ -238,6 +238,12 @@ def settings_text(config: TrainConfig) -> str:
               epochs=config.epochs, seed=config.seed)
     if config.augment:
         text += tr(", augment {names}", names="+".join(config.augment))
+    if config.weight_decay:
+        text += tr(", weight decay {value:g}", value=config.weight_decay)
+    if config.early_stopping:
+        text += tr(", early stopping (patience {n})", n=config.patience)
+    if config.schedule != "constant":
+        text += tr(", {name} schedule", name=config.schedule)
     return text
 
 
@@ -289,6 +295,9 @@ def about(run: Run) -> str:
     frozen = frozen_names(run.spec)
     if frozen:
         parts.append(tr("frozen: {names}", names=", ".join(frozen)))
+    rates = [f"{layer.rate:g}" for layer in run.spec.layers if isinstance(layer, Dropout)]
+    if rates:
+        parts.append(tr("dropout {rates}", rates=", ".join(rates)))
     parts.append(settings_text(run.config))
     return "; ".join(parts)
 

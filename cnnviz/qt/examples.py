@@ -101,8 +101,8 @@ class ExamplePlayer(QObject):
             return
         s.runs.set_shown_all([self.numbers[i] for i in example.shown])
         self.example = None
-        self.progress.emit(tr("Example done: the runs are compared under the curves and "
-                              "in Runs."))
+        self.progress.emit(tr("Example done: the runs are compared in Runs and on the "
+                              "curves."))
         self.finished.emit(True)
 
 

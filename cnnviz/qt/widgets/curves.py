@@ -109,11 +109,15 @@ class MetricPlot:
         self.raw.extend(steps, values)
         self.smooth.extend(steps, self.ema(values))
 
-    def include(self, highest: float) -> None:
-        """Make room on the y axis for values up to `highest` (e.g. other runs' curves)."""
-        if not self._fixed_top and highest > self._top:
-            self._top = 1.1 * highest
-            self.plot.setYRange(0, self._top, padding=0.02)
+    def fit_top(self, others: float) -> None:
+        """The y axis's top fitted again to this run's values and `others` (the largest
+        of other runs' curves drawn with it), when those change."""
+        if self._fixed_top:
+            return
+        highest = max(others, _finite_max(self.raw.y), _finite_max(self.val.y))
+        self._top = max(1.0, 1.1 * highest)
+        self._top_checked = len(self.raw)
+        self.plot.setYRange(0, self._top, padding=0.02)
 
     def show_previous(self, values: np.ndarray | None) -> None:
         """The previous run's values per step (None: there was none), smoothed as the
@@ -348,7 +352,7 @@ class CurvesPanel(QWidget):
         """The kept runs shown, over the same axes (which grow to hold them)."""
         runs, weight = self.overlaid(), self.smoothing.value()
         for metric, curves in zip(self.metrics, self.run_curves, strict=True):
-            metric.include(curves.show(runs, weight))
+            metric.fit_top(curves.show(runs, weight))
         self._span(self._run_length())
         self._show_previous()
         self._changed()

@@ -14,11 +14,12 @@ from PyQt6.QtGui import QColor
 from cnnviz.core.runs import Run, epoch_ends
 from cnnviz.qt.widgets.series import Ema
 
-# Categorical colours that are neither the live run's blue and orange nor the red of a
-# divergence mark (Tableau's palette, in that order otherwise).
+# Categorical colours (Tableau's) that none of the curves' other lines has: not the live
+# run's blue and orange, the red of a divergence, the green of the learning rate and the
+# best epoch, or the purple of an early stop.
 RUN_COLORS = tuple(QColor(*rgb) for rgb in (
-    (44, 160, 44), (148, 103, 189), (140, 86, 75), (227, 119, 194), (127, 127, 127),
-    (188, 189, 34), (23, 190, 207), (31, 60, 110)))
+    (140, 86, 75), (227, 119, 194), (23, 190, 207), (188, 189, 34), (31, 60, 110),
+    (127, 127, 127)))
 
 
 def run_color(position: int) -> QColor:

@@ -50,10 +50,9 @@ class RunTable(QTableWidget):
         self.setWordWrap(False)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
-        header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)  # long names elided
-        header.setMinimumSectionSize(self.fontMetrics().horizontalAdvance("00.0 % (+00.0)")
-                                     + 12)  # more runs than fit: the table scrolls
+        header = self.horizontalHeader()  # columns as wide as their figures, names elided
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
         header.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         runs.changed.connect(self.refresh)
@@ -80,11 +79,15 @@ class RunTable(QTableWidget):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight
                                       | Qt.AlignmentFlag.AlignVCenter)
                 table.setItem(row, column, item)
+        metrics = self.fontMetrics()
+        widths = [max(metrics.horizontalAdvance(self.item(row, column).text())
+                      for row in range(len(METRICS))) + 16 for column in range(len(shown))]
+        for column, width in enumerate(widths):
+            self.setColumnWidth(column, width)
         # Fixed, whatever a scroll area around the panel made it: the rows are all shown
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         header = table.horizontalHeader().sizeHint().height()
-        room = self.width() - self.verticalHeader().width()
-        scrolls = len(shown) * self.horizontalHeader().minimumSectionSize() > room
+        scrolls = sum(widths) > self.width() - self.verticalHeader().width()
         scroll = table.horizontalScrollBar().sizeHint().height() if scrolls else 0
         table.setFixedHeight(header + scroll + 2 * table.frameWidth()
                              + len(METRICS) * table.verticalHeader().defaultSectionSize())
