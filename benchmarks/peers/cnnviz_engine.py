@@ -1,9 +1,11 @@
 """cnnviz's own training step on the keras-cifar10 preset, as the Trainer runs it.
 
 The training set (random uint8 images) lives on the device; each jitted call trains
-`steps_per_dispatch` batches gathered by index, exactly as cnnviz.engine.trainer does.
+`steps_per_dispatch` batches gathered by index, each with its learning rate, exactly as
+cnnviz.engine.trainer does.
     uv run python benchmarks/peers/cnnviz_engine.py --batch-size 32 --steps 64 --repeats 3
-Prints one JSON line (the same contract as the other peers).
+Prints one JSON line (the same contract as the other peers). --batchnorm puts a
+BatchNorm after each conv, --freeze-base freezes the convs (and their BatchNorms).
 """
 
 import argparse
@@ -19,12 +21,28 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from cnnviz.core.config import TrainConfig
+from cnnviz.core.layers import BatchNorm, Conv2D
+from cnnviz.core.network import NetworkSpec
 from cnnviz.core.presets import get_preset
 from cnnviz.engine.model import init_params
-from cnnviz.engine.steps import make_optimizer, make_train_step
+from cnnviz.engine.steps import config_optimizer, make_train_step
 from cnnviz.engine.trainer import default_steps_per_dispatch
 
 DATASET = 4096
+
+
+def network(batchnorm: bool, freeze_base: bool) -> NetworkSpec:
+    """keras-cifar10, with a BatchNorm after each conv and the convs frozen if asked."""
+    spec = get_preset("keras-cifar10").spec
+    layers = []
+    for layer in spec.layers:
+        base = isinstance(layer, Conv2D)
+        layers.append(Conv2D(**{**layer.__dict__, "trainable": not freeze_base}) if base
+                      else layer)
+        if base and batchnorm:
+            layers.append(BatchNorm(trainable=not freeze_base))
+    return NetworkSpec(spec.input_shape, tuple(layers))
 
 
 def main() -> None:
@@ -34,15 +52,17 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--steps-per-dispatch", type=int, help="default: the Trainer's choice")
+    p.add_argument("--batchnorm", action="store_true")
+    p.add_argument("--freeze-base", action="store_true")
     a = p.parse_args()
     k = a.steps_per_dispatch or default_steps_per_dispatch(a.batch_size)
-    spec = get_preset("keras-cifar10").spec
+    spec = network(a.batchnorm, a.freeze_base)
     rng = np.random.default_rng(0)
     x_all = jax.device_put(rng.integers(0, 256, (DATASET, 32, 32, 3), dtype=np.uint8))
     y_all = jax.device_put(rng.integers(0, 10, DATASET).astype(np.int32))
     key = jax.random.PRNGKey(0)
     params = init_params(spec, key)
-    optimizer = make_optimizer("adam", 1e-3)
+    optimizer = config_optimizer(TrainConfig(learning_rate=1e-3), spec)
     opt_state = optimizer.init(params)
     step_fn = make_train_step(spec, optimizer)
 
@@ -54,7 +74,7 @@ def main() -> None:
     def run(n):
         nonlocal params, opt_state, step
         params, opt_state, losses, _ = step_fn(params, opt_state, x_all, y_all, indices(n),
-                                               key, step)
+                                               key, step, np.full(n, 1e-3, np.float32))
         step += n
         return losses
 
@@ -75,7 +95,9 @@ def main() -> None:
         losses.block_until_ready()
         rates.append(dispatches * k * a.batch_size / (time.perf_counter() - clock))
     print(json.dumps({
-        "framework": f"cnnviz (k={k})", "version": jax.__version__, "batch_size": a.batch_size,
+        "framework": f"cnnviz (k={k}){' batchnorm' * a.batchnorm}"
+                     f"{' frozen base' * a.freeze_base}",
+        "version": jax.__version__, "batch_size": a.batch_size,
         "images_per_second": statistics.median(rates), "all": rates,
         "first_step_seconds": first, "compile_k_seconds": compile_k,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -25,10 +25,15 @@ from cnnviz.core.divergence import (
     largest_weight,
 )
 from cnnviz.core.fine_tune import all_trainable
-from cnnviz.core.history import DIVERGED, History
+from cnnviz.core.history import DIVERGED, EARLY_STOPPED, History
 from cnnviz.core.i18n import tr
 from cnnviz.core.memory import TrainingMemory, available_memory, too_much, training_memory
-from cnnviz.core.network import NetworkError, NetworkSpec
+from cnnviz.core.network import (
+    NetworkError,
+    NetworkSpec,
+    all_frozen_message,
+    trainable_flags_only,
+)
 from cnnviz.core.runs import FINE_TUNED, Run, with_current
 from cnnviz.core.snapshot import COMPILING, FINISHED, PAUSED, STOPPED, Snapshot
 from cnnviz.data.dataset import Dataset
@@ -186,6 +191,11 @@ class Session(QObject):
         spec = self.network.spec
         if spec == self._trained_spec:
             return
+        if trainable_flags_only(spec, self._trained_spec):
+            # freezing a layer (or not) changes no weight: the same run goes on
+            self._trained_spec = spec
+            self.run_changed.emit()
+            return
         if self.weights is not None:  # first: whoever hears of the cleared history reads them
             self.weights = _refit(self.weights, self._trained_spec, spec)
         self._trained_spec = spec
@@ -274,9 +284,10 @@ class Session(QObject):
         if self.weights is None:
             return FRESH
         spe = self.steps_per_epoch()
-        if spe is None or self.history.steps < spe * self.config.epochs:
+        stopped = self.history.halts and self.history.halts[-1].reason == EARLY_STOPPED
+        if not stopped and (spe is None or self.history.steps < spe * self.config.epochs):
             return CONTINUE
-        return AGAIN
+        return AGAIN  # it ran its course, or early stopping ended it
 
     def blocker(self) -> str | None:
         """Why training cannot start now, or None if it can."""
@@ -288,6 +299,11 @@ class Session(QObject):
         analysis = self.network.analysis
         if not analysis.ok:
             return "fix the network first: " + "; ".join(map(str, analysis.errors))
+        if not analysis.trainable_params:
+            return tr("fix the network first: {problem}", problem=all_frozen_message())
+        problem = self.config.validation_problem(len(self.dataset.x_val))
+        if problem:
+            return problem
         spe = self.steps_per_epoch()
         if not spe:
             return (f"batch size {self.config.batch_size} is larger than the "

@@ -1,0 +1,71 @@
+"""Regenerate the screenshots of overfitting's cures from a real training run.
+
+Opens the window as `cnnviz` does (light theme, settings in a throw-away file), builds a
+network with a BatchNorm after each conv, trains it on 40 shapes per class (few enough to
+overfit) with weight decay, a warm-up then cosine schedule and early stopping, and saves:
+
+    docs/cures-curves.png     the curves: early stopping's stop and best epoch marked, the
+                              learning rate each step trained with
+    docs/cures-training.png   the training panel: the cures and the schedule's plot
+    docs/cures-builder.png    the builder: BatchNorm in the list, a frozen layer's lock,
+                              trainable and non-trainable counts
+
+    xvfb-run -a -s "-screen 0 1600x1000x24" uv run python docs/cures_screenshots.py
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+
+from PyQt6.QtCore import QSettings
+from PyQt6.QtWidgets import QApplication
+from screenshots import DOCS, settle, wait
+
+from cnnviz.core.layers import BatchNorm, Conv2D, Dense, Flatten, MaxPool2D
+from cnnviz.core.network import NetworkSpec
+from cnnviz.qt import dialogs
+from cnnviz.qt.app import build_window
+from cnnviz.qt.theme import apply_theme
+
+NETWORK = NetworkSpec((28, 28, 1), (
+    Conv2D(16, 3), BatchNorm(), MaxPool2D(2), Conv2D(32, 3), BatchNorm(), MaxPool2D(2),
+    Flatten(), Dense(128), Dense(5, "none")))
+
+
+def main() -> int:
+    app = QApplication(sys.argv)
+    apply_theme(app, "light")
+    settings = QSettings(tempfile.mktemp(suffix=".ini"), QSettings.Format.IniFormat)
+    window, _ = build_window(settings)
+    window.resize(1280, 720)
+    window.show()
+    session = window.session
+    wait(app, lambda: session.dataset is not None and window.worker.device is not None)
+    window.network.reset(NETWORK)
+    session.set_per_class(40)
+    session.set_config(epochs=40, learning_rate=3e-3, weight_decay=1e-4,
+                       early_stopping=True, patience=4, schedule="warmup-cosine",
+                       warmup_epochs=3)
+    window.training_dock.raise_()
+    settle(app)
+    window.training.grab().save(str(DOCS / "cures-training.png"))
+    window.actions.start_pause.trigger()
+    wait(app, lambda: session.active)
+    wait(app, lambda: not session.active, limit=900)
+    window.show_tab(window.curves)
+    settle(app, 1.5)
+    window.curves.grab().save(str(DOCS / "cures-curves.png"))
+    window.builder.table.model().toggle_lock(0)  # the first conv frozen, to show its lock
+    window.network_dock.raise_()
+    window.builder.table.select_row(1)
+    settle(app)
+    window.builder.grab().save(str(DOCS / "cures-builder.png"))
+    dialogs.ask_save_changes = lambda *args: dialogs.DISCARD  # the run is not worth a prompt
+    window.close()
+    window.finish_threads(30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
