@@ -5,6 +5,7 @@ other text."""
 
 import cnnviz.engine  # noqa: F401, I001  (first: sets XLA's flags before JAX starts)
 
+import jax
 import pytest
 from PyQt6.QtCore import QPoint, QRect, QSettings, QSize, Qt
 from PyQt6.QtWidgets import QDockWidget, QLabel, QSizePolicy, QTabBar, QWidget
@@ -114,19 +115,27 @@ def test_the_default_layout_fits_a_projector(qtbot, live, size):
     for i, a in enumerate(places):  # nothing overlaps
         assert all(not a.intersects(b) for b in places[i + 1:]), a
     assert all(QRect(0, 0, size.width(), size.height()).contains(p) for p in places)
-    assert panels_that_do_not_fit(qtbot, window, skip=NOT_YET_FITTED) == {}
+    assert panels_that_do_not_fit(qtbot, window) == {}
 
 
-# Workspaces whose own minimum is still larger than a projector's central area: they scroll.
-NOT_YET_FITTED = {"Compress"}
+@pytest.mark.parametrize("size", PROJECTORS, ids=lambda s: f"{s.width()}x{s.height()}")
+def test_the_compress_workspace_fits_with_its_views_filled(qtbot, live, size):
+    """With trained weights its combo boxes and tables have their entries and numbers."""
+    from cnnviz.core.history import History
+    from cnnviz.engine.model import init_params, params_to_numpy
+    from cnnviz.qt.widgets.compress import CompressWorkspace
 
-
-@pytest.mark.xfail(strict=True, reason="the Compress workspace needs 560 px, more than a "
-                   "1024x768 window's central area (531 px): it scrolls there until fitted")
-def test_the_workspaces_fit_a_projector_too(qtbot, live):
-    show_at(qtbot, live, QSize(1024, 768))
     window = live.window
-    assert panels_that_do_not_fit(qtbot, window, only=NOT_YET_FITTED) == {}
+    s = window.session
+    workspace = window.findChild(CompressWorkspace)
+    weights = params_to_numpy(init_params(window.network.spec, jax.random.PRNGKey(0)))
+    s.load_state(s.config, s.dataset_name, weights, History())
+    qtbot.waitUntil(lambda: s.dataset is not None and workspace.model.preview is not None,
+                    timeout=60_000)
+    show_at(qtbot, live, size)
+    for view in (workspace.grid, workspace.kernels, workspace.layers):
+        workspace.views.setCurrentWidget(view)
+        assert panels_that_do_not_fit(qtbot, window, only={"Compress"}) == {}
 
 
 def panels_that_do_not_fit(qtbot, window, skip=(), only=None) -> dict:

@@ -34,7 +34,7 @@ from cnnviz.qt.widgets.compress_plots import (
 )
 from cnnviz.qt.widgets.compress_tables import LayerTable, SpeedTable
 
-CONTROLS_WIDTH = 330  # the left column: its forms stay readable at 1280 x 720
+CONTROLS_WIDTH = 330  # the left column's width where there is room (1280 x 720)
 
 
 class JobBar(QWidget):
@@ -135,7 +135,9 @@ class CompressWorkspace(QWidget):
         scroll = QScrollArea()
         scroll.setWidget(column)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(CONTROLS_WIDTH)
+        # as narrow as its forms allow (never a sideways scroll bar), wider where there is room
+        scroll.setMinimumWidth(column.minimumSizeHint().width() + 2 * scroll.frameWidth()
+                               + scroll.verticalScrollBar().sizeHint().width())
         self.views = QTabWidget()
         self.layers = LayerTable(model)
         self.kernels = PrunedKernels(model)
@@ -151,8 +153,10 @@ class CompressWorkspace(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(scroll)
         split.addWidget(self.views)
-        split.setStretchFactor(1, 1)
-        split.setSizes([CONTROLS_WIDTH, 2 * CONTROLS_WIDTH])  # the views take what is left
+        # half and half: a narrow window (1024 x 768) narrows the controls to their least
+        # and gives the views the rest; a wide one gives the controls no more than they use
+        scroll.setMaximumWidth(CONTROLS_WIDTH * 3 // 2)
+        split.setSizes([CONTROLS_WIDTH, CONTROLS_WIDTH])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split, 1)

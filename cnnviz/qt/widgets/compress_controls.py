@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
+    QAbstractSpinBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -31,14 +32,13 @@ from cnnviz.core.quantization import (
     PERCENTILE,
 )
 from cnnviz.qt.widgets.compress_model import CompressModel, PruneSettings, QuantizeSettings
-from cnnviz.qt.widgets.compress_plots import wrapped_label
+from cnnviz.qt.widgets.compress_plots import narrow, wrapped_label
 
 
-def narrow(combo: QComboBox) -> None:
-    """A combo box that may be narrower than its longest entry (the list shows it whole),
-    so that the controls' column fits beside the views at 1280 x 720."""
-    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    combo.setMinimumContentsLength(12)
+def squeezable(spin: QAbstractSpinBox) -> None:
+    """A spin box that may be narrower than its widest value (a spin box's own policy
+    keeps room for it), down to what its value needs now."""
+    spin.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
 
 
 class LayerChoice(QToolButton):
@@ -157,6 +157,8 @@ class PruneControls(QGroupBox):
         layout.addWidget(self.tune)
         for combo in (self.kind, self.scope):
             narrow(combo)
+        for spin in (self.epochs, self.rounds):
+            squeezable(spin)
         self.slider.valueChanged.connect(self._changed)
         self.kind.currentIndexChanged.connect(self._changed)
         self.scope.currentIndexChanged.connect(self._changed)
@@ -266,6 +268,8 @@ class QuantizeControls(QGroupBox):
         form.addRow(tr("QAT"), self.qat)
         for combo in (self.scheme, self.activations):
             narrow(combo)
+        for spin in (self.images, self.percentile):
+            squeezable(spin)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.run)

@@ -9,6 +9,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (
     QComboBox,
+    QFormLayout,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -34,6 +35,13 @@ def _plot(x_label: str, y_label: str) -> pg.PlotWidget:
     plot.setLabel("bottom", x_label)
     plot.setLabel("left", y_label)
     return plot
+
+
+def narrow(combo: QComboBox, letters: int = 9) -> None:
+    """A combo box that may be narrower than its longest entry (the list shows it whole),
+    so that the workspace fits a projector's central area (1024 x 768)."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(letters)
 
 
 def wrapped_label(text: str = "") -> QLabel:
@@ -130,14 +138,15 @@ class GridHistogramView(QWidget):
         self.channel.setToolTip(tr("All the layer's weights, or one output channel's (per "
                                    "channel, each has a grid of its own)"))
         self.plot = _plot(tr("weight value"), tr("count"))
-        self.zoom = _plot(tr("weight value, the grid steps around zero"), tr("count"))
+        self.zoom = _plot(tr("weights near zero"), tr("count"))
         self.bars, self.grid = self._layers(self.plot, 60)
         self.zoom_bars, self.zoom_grid = self._layers(self.zoom, 200)
         self.note = wrapped_label()
-        choose = QHBoxLayout()
-        choose.addWidget(QLabel(tr("Layer")))
-        choose.addWidget(self.layer, 1)
-        choose.addWidget(self.channel, 1)
+        choose = QFormLayout()  # one under the other: the views' column may be narrow
+        choose.addRow(tr("Layer"), self.layer)
+        choose.addRow(tr("Channel"), self.channel)
+        for combo in (self.layer, self.channel):
+            narrow(combo, 8)
         layout = QVBoxLayout(self)
         layout.addLayout(choose)
         layout.addWidget(self.plot, 3)
@@ -285,6 +294,7 @@ class PrunedKernels(QWidget):
         choose = QHBoxLayout()
         choose.addWidget(QLabel(tr("Layer")))
         choose.addWidget(self.layer, 1)
+        narrow(self.layer, 8)
         layout = QVBoxLayout(self)
         layout.addLayout(choose)
         layout.addWidget(self.view, 1)
