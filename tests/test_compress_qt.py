@@ -134,7 +134,7 @@ def test_fine_tune_save_and_open_the_compressed_model(window, qtbot, tmp_path, m
     workspace.job.open.click()  # the window opens it; the workspace shows its record
     qtbot.waitUntil(lambda: bool(model.record.steps))
     assert "pruned 70.0 %" in workspace.job.record.text()
-    assert model.masks is not None and window.file.path == path
+    assert window.session.masks is not None and window.file.path == path
 
 
 def test_a_failing_job_is_shown_in_a_dialog(window, qtbot, monkeypatch):

@@ -130,7 +130,8 @@ class LayerSparsity:
 
 
 def layer_sparsity(spec: NetworkSpec, weights: Weights) -> list[LayerSparsity]:
-    """Each weighted layer's count of kernel weights that are exactly zero."""
+    """Each weighted layer's count of kernel weights that are exactly zero; of masks
+    (False == 0), the count pruned."""
     return [LayerSparsity(name, w["kernel"].size, int(np.count_nonzero(w["kernel"] == 0)))
             for name, w in zip(spec.names, weights, strict=True) if "kernel" in w]
 

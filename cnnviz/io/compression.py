@@ -41,9 +41,14 @@ def load_record(data: bytes) -> CompressionRecord:
         raise CompressionFileError(tr("the compression record: {reason}", reason=exc)) from None
 
 
+def flat_masks(spec: NetworkSpec, masks: Masks) -> dict[str, np.ndarray]:
+    """{'conv1/kernel': uint8 0/1, ...}: the masks by name, as the file keeps them."""
+    return {f"{name}/kernel": m["kernel"].astype(np.uint8)
+            for name, m in zip(spec.names, masks, strict=True) if m}
+
+
 def masks_bytes(spec: NetworkSpec, masks: Masks) -> bytes:
-    return save_safetensors({f"{name}/kernel": m["kernel"].astype(np.uint8)
-                             for name, m in zip(spec.names, masks, strict=True) if m})
+    return save_safetensors(flat_masks(spec, masks))
 
 
 def read_masks(data: bytes) -> dict[str, np.ndarray]:

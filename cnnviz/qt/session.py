@@ -15,6 +15,7 @@ from dataclasses import replace
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from cnnviz.core.commands import Pause, Resume, SetLearningRate, StepOnce, Stop
+from cnnviz.core.compression import Masks, layer_sparsity, total_sparsity
 from cnnviz.core.config import TrainConfig
 from cnnviz.core.divergence import (
     HUGE_WEIGHT,
@@ -39,6 +40,7 @@ from cnnviz.core.snapshot import COMPILING, FINISHED, PAUSED, STOPPED, Snapshot
 from cnnviz.data.dataset import Dataset
 from cnnviz.data.per_class import per_class_slice
 from cnnviz.data.registry import DATASETS
+from cnnviz.io.compression import CompressionFileError, flat_masks, masks_for
 from cnnviz.io.weights import WeightsError, flat_names, from_flat_names
 from cnnviz.qt.dataset_loader import DataRequest, DatasetLoader
 from cnnviz.qt.network_model import NetworkModel
@@ -80,6 +82,8 @@ class Session(QObject):
         # the running loss, watched as the snapshots bring it: a warning if it explodes
         self._watch = LossWatch()
         self.warning: str | None = None  # about the run now, shown beside its state
+        # a pruned model's masks (core.compression): the runs hold its pruned weights at 0
+        self.masks: Masks | None = None
         network.changed.connect(self._on_network_changed)
         loader.loaded.connect(self._on_loaded)
         loader.failed.connect(self._on_load_failed)
@@ -198,13 +202,19 @@ class Session(QObject):
             return
         if self.weights is not None:  # first: whoever hears of the cleared history reads them
             self.weights = _refit(self.weights, self._trained_spec, spec)
+        pruned, self.masks = self.masks, _refit_masks(self.masks, self._trained_spec, spec)
+        if self.weights is None:
+            self.masks = None
         self._trained_spec = spec
         self._clear_history()
+        if pruned is not None and self.masks is None:
+            self.warning = tr("The pruning masks no longer fit the network and were dropped: "
+                              "it trains as a dense network.")
         self.run_changed.emit()
 
     def reset_weights(self) -> None:
         """Forget the training: fresh weights at the next Start, empty curves."""
-        self.weights = None
+        self.weights = self.masks = None
         self._clear_history()
         self.state, self.warning = IDLE, None
         self.edited.emit()
@@ -221,6 +231,7 @@ class Session(QObject):
         self.config, self.dataset_name, self.per_class = config, dataset_name, per_class
         self.dataset = self._sliced() if same_data else None
         self.weights, self.history, self.previous = weights, history, None
+        self.masks = None  # a project's own come with the file's other members (set_masks)
         self.runs.load(*with_current(runs or [], self.network.spec, config, dataset_name,
                                      history, per_class, weights))
         self._trained_spec = self.network.spec
@@ -234,6 +245,18 @@ class Session(QObject):
             self.load_data()
         self.history_reset.emit()
         self.run_changed.emit()
+
+    def set_masks(self, masks: Masks | None) -> None:
+        """The pruning masks of the project just opened (fitted to its network), or None;
+        training then holds its pruned weights at zero."""
+        self.masks = masks if self.weights is not None else None
+        self.run_changed.emit()
+
+    def pruned_share(self) -> float | None:
+        """The share of the kernel weights the masks hold at zero, or None: no masks."""
+        if self.masks is None:
+            return None
+        return total_sparsity(layer_sparsity(self._trained_spec, self.masks))
 
     # -- runs kept --------------------------------------------------------------------------
     def untracked_weights(self) -> bool:
@@ -324,12 +347,12 @@ class Session(QObject):
         if self.blocker() is not None:
             return
         if self.start_mode() == AGAIN:
-            self.weights = None
+            self.weights = self.masks = None
             self._clear_history()
         self.state = COMPILING  # until the trainer's first snapshot says more
         self._watch, self.warning = LossWatch(), None
         self.worker.start(self.network.spec, self.dataset, self.config, self.weights,
-                          self.history)
+                          self.history, self.masks)
         if paused:
             self.worker.command(Pause())
 
@@ -388,6 +411,14 @@ class Session(QObject):
             if self.state not in (FINISHED, STOPPED):  # it failed: nothing to show
                 self.state = IDLE
         self.run_changed.emit()
+
+
+def _refit_masks(masks: Masks | None, old: NetworkSpec, new: NetworkSpec) -> Masks | None:
+    """The masks for `new` if every one of them keeps its layer's name and shape, else None."""
+    try:
+        return None if masks is None else masks_for(new, flat_masks(old, masks))
+    except (CompressionFileError, NetworkError):
+        return None
 
 
 def _refit(weights: Weights, old: NetworkSpec, new: NetworkSpec) -> Weights | None:

@@ -28,6 +28,7 @@ import numpy as np
 from PyQt6.QtCore import QCoreApplication, QEvent, QObject, pyqtSignal, pyqtSlot
 
 from cnnviz.core.commands import Command, Stop
+from cnnviz.core.compression import Masks
 from cnnviz.core.config import TrainConfig
 from cnnviz.core.history import History
 from cnnviz.core.network import NetworkSpec
@@ -183,13 +184,16 @@ class TrainingWorker(QObject):
         return self._running
 
     def start(self, spec: NetworkSpec, dataset: Dataset, config: TrainConfig,
-              weights: Weights | None, history: History) -> None:
+              weights: Weights | None, history: History, masks: Masks | None = None
+              ) -> None:
+        """Train from `weights` (None: fresh ones); with pruning `masks`, the weights they
+        prune stay zero."""
         if self.is_running():
             raise RuntimeError("a training run is already in progress")
         self._early = []
         history = History.from_dict(history.to_dict())  # the trainer appends to its own copy
-        thread = GeneratorThread(partial(self._train, spec, dataset, config, weights, history),
-                                 "training")
+        thread = GeneratorThread(partial(self._train, spec, dataset, config, weights, history,
+                                         masks), "training")
         thread.yielded.connect(self._relay)
         thread.errored.connect(self.failed)
         thread.finished.connect(self._on_finished)
@@ -198,7 +202,7 @@ class TrainingWorker(QObject):
         thread.start()
         self.running_changed.emit(True)
 
-    def _train(self, spec, dataset, config, weights, history):
+    def _train(self, spec, dataset, config, weights, history, masks):
         """The run, in the worker thread: the trainer's snapshots, plus a Checkpoint
         whenever it rests (it waits for a command then, so its params are stable)."""
         from cnnviz.engine.inspect import host_tree  # JAX loads here if not yet loaded
@@ -206,8 +210,14 @@ class TrainingWorker(QObject):
 
         yield_cpu_to_the_gui()
         # a snapshot as often as the window redraws: more would cost both threads time
-        trainer = Trainer(spec, dataset, config, params=weights, history=history,
-                          snapshot_interval=1 / VIEW_HZ, probe_interval=1 / LIVE_VIEWS_HZ)
+        options = {"history": history, "snapshot_interval": 1 / VIEW_HZ,
+                   "probe_interval": 1 / LIVE_VIEWS_HZ}
+        if masks is None:
+            trainer = Trainer(spec, dataset, config, params=weights, **options)
+        else:  # the optimizer zeroes the pruned weights' updates
+            from cnnviz.engine.compress_tuning import masked_trainer
+
+            trainer = masked_trainer(spec, dataset, config, weights, masks, **options)
         with self._lock:
             self._trainer = trainer
             for cmd in self._early:

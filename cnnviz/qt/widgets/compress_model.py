@@ -21,7 +21,6 @@ from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 from cnnviz.core.compression import (
     GLOBAL,
     CompressionError,
-    Masks,
     Weights,
     weighted_layers,
 )
@@ -105,7 +104,6 @@ class CompressModel(QObject):
         self.session = session
         self.preview = self.sweep = self.speed = self.result = None
         self.record = CompressionRecord()  # what was done to the open project's model
-        self.masks: Masks | None = None  # its pruning masks
         self.busy = ""
         self.tuning: list[Snapshot] = []  # the fine-tuning run's snapshots so far
         self.quantize_settings = QuantizeSettings()
@@ -178,8 +176,9 @@ class CompressModel(QObject):
         return record_bytes(self.record) if self.record.steps else None
 
     def masks_bytes(self) -> bytes | None:
-        return None if self.masks is None else masks_bytes(self.session.network.spec,
-                                                           self.masks)
+        """The open project's pruning masks (the session's: its runs hold them)."""
+        masks = self.session.masks
+        return None if masks is None else masks_bytes(self.session.network.spec, masks)
 
     def put_record(self, record: CompressionRecord | None) -> None:
         """The record of a project just opened (read and checked by io.load_record when
@@ -189,13 +188,14 @@ class CompressModel(QObject):
 
     def put_masks(self, flat: dict | None) -> None:
         """The pruning masks of a project just opened (read by io.read_masks), for its
-        network; masks that do not fit it are dropped (they are only kept to hold zeros
-        while fine-tuning)."""
+        network, to the session; masks that do not fit it are dropped (they are only kept
+        to hold zeros while training)."""
         try:
-            self.masks = None if flat is None else masks_for(self.session.network.spec, flat)
+            masks = None if flat is None else masks_for(self.session.network.spec, flat)
         except CompressionFileError as exc:
             log.warning("pruning masks dropped: %s", exc)
-            self.masks = None
+            masks = None
+        self.session.set_masks(masks)
 
     def describe_record(self) -> list[str]:
         return [describe(step) for step in self.record.steps]
@@ -240,7 +240,7 @@ class CompressModel(QObject):
         self._run(tr("pruning and fine-tuning"), job, self._on_compress_item)
 
     def quantize(self, settings: QuantizeSettings) -> None:
-        from_, masks = self.source(), self.masks
+        from_, masks = self.source(), self.session.masks
         self.tuning = []
 
         def job():

@@ -110,6 +110,7 @@ class TrainingPanel(QWidget):
                                 self.epochs, self.seed)
         self.progress = QProgressBar()
         self.state = live_label(wrap=True)
+        self.pruned = live_label(wrap=True)  # a pruned model: its zeros are held
         self.metrics = live_label(lines=2, wrap=True)  # loss, accuracy, validation, speed
         self.device = live_label()
         self.device.setToolTip("Where JAX runs the training: the CPU, or a GPU if JAX finds "
@@ -151,7 +152,8 @@ class TrainingPanel(QWidget):
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             grid.addWidget(button, i // 2, i % 2)
         rows = (len(run_actions) + 1) // 2
-        for row, widget in enumerate((self.progress, self.state, self.metrics, self.device)):
+        for row, widget in enumerate((self.progress, self.state, self.pruned, self.metrics,
+                                      self.device)):
             grid.addWidget(widget, rows + row, 0, 1, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)  # fits a 1024 px window's side column
@@ -213,6 +215,12 @@ class TrainingPanel(QWidget):
         state = (STATE_TEXT[s.state] if s.dataset is not None or s.active
                  else "Waiting for the data")
         self.state.setText(f"{state}\n{s.warning}" if s.warning else state)
+        share = s.pruned_share()
+        self.pruned.setVisible(share is not None)
+        if share is not None:
+            self.pruned.setText(tr("Pruned {percent:.1f} %: pruned weights stay zero while it "
+                                   "trains. Reset weights to train a dense network.",
+                                   percent=100 * share))
         spe = s.steps_per_epoch()
         if spe and not s.active:
             self._show_progress(s.history.steps, spe, s.config.epochs, None)
