@@ -161,3 +161,30 @@ def test_an_untrained_project_is_refused(tmp_path):
     save_project(path, Project(SPEC))
     code, _, err = _main("sweep", path)
     assert code == 2 and "untrained" in err
+
+
+def test_export_writes_the_qdq_graph_of_a_quantized_project(project, tmp_path):
+    import onnxruntime as ort
+
+    out, onnx_path = tmp_path / "int8.cnnviz", tmp_path / "int8.onnx"
+    code, _, _ = _main("quantize", project, "--scheme", "int8-per-channel", "--calibrate", 32,
+                       "--out", out, "--onnx", onnx_path)
+    assert code == 0
+    code, text, _ = _main("export", out, "--out", tmp_path / "exported", "--json")
+    assert code == 0 and "onnx-int8" in _done(text)["formats"]  # all: the int8 graph too
+    code, _, _ = _main("export", out, "--format", "onnx-int8", "--out", tmp_path / "e2")
+    written = (tmp_path / "e2" / "model-int8.onnx").read_bytes()
+    assert code == 0 and written == onnx_path.read_bytes()  # what quantize --onnx wrote
+    x = np.random.default_rng(0).random((4, 28, 28, 1), np.float32)
+    session = ort.InferenceSession(written, providers=["CPUExecutionProvider"])
+    reference_session = ort.InferenceSession(onnx_path.read_bytes(),
+                                             providers=["CPUExecutionProvider"])
+    np.testing.assert_array_equal(session.run(None, {"image": x})[0],
+                                  reference_session.run(None, {"image": x})[0])
+
+
+def test_the_int8_graph_of_a_project_not_quantized_is_refused(project, tmp_path):
+    code, _, err = _main("export", project, "--format", "onnx-int8", "--out", tmp_path / "e")
+    assert code == 2 and "quantized to int8" in err and not (tmp_path / "e").exists()
+    code, text, _ = _main("export", project, "--out", tmp_path / "all", "--json")
+    assert code == 0 and "onnx-int8" not in _done(text)["formats"]

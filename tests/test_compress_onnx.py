@@ -3,6 +3,8 @@ onnxruntime: the same logits as the app's fake quantization, int8 weights in the
 
 import cnnviz.engine  # noqa: F401, I001  (first: sets XLA's flags before JAX starts)
 
+import json
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -90,3 +92,43 @@ def test_weights_only_quantization_exports_without_activation_nodes():
     np.testing.assert_allclose(run(model.SerializeToString(), x, optimize=False), logits,
                                rtol=1e-4, atol=1e-4)
     assert set(step.weight_scales) == set(weighted_layers(SPEC))
+
+
+def test_an_export_of_an_int8_model_holds_its_qdq_graph():
+    from cnnviz.io.export import Trained
+    from cnnviz.io.export.bundle import ExportError, available_formats, export_files
+
+    weights, step, x, logits = quantized(INT8_PER_CHANNEL)
+    plain = Trained(SPEC, weights, tuple("abcde"))
+    assert "onnx-int8" not in available_formats(plain)
+    with pytest.raises(ExportError, match="quantized to int8"):
+        export_files(plain, ["onnx", "onnx-int8"])
+    trained = Trained(SPEC, weights, tuple("abcde"), quantization=step)
+    assert "onnx-int8" in available_formats(trained)
+    files = export_files(trained, ["onnx", "onnx-int8"])
+    assert files["model-int8.onnx"] == qdq_onnx_bytes(SPEC, weights, step, tuple("abcde"))
+    np.testing.assert_allclose(run(files["model-int8.onnx"], x, optimize=False), logits,
+                               rtol=1e-4, atol=1e-4)  # the app's fake quantization
+    assert "## model-int8.onnx" in files["README.md"].decode()
+    manifest = json.loads(files["manifest.json"])
+    assert manifest["quantization"] == {"scheme": INT8_PER_CHANNEL, "activations": "minmax",
+                                        "keep_float": []}
+    assert "model-int8.onnx" in manifest["files"]
+
+
+def test_a_record_that_no_longer_fits_the_network_is_no_int8_model():
+    from dataclasses import replace
+
+    from cnnviz.core.compression_record import CompressionRecord, PruneStep
+    from cnnviz.io.compression import int8_quantization
+
+    weights, step, _, _ = quantized(INT8_PER_CHANNEL)
+    assert int8_quantization(CompressionRecord((step,)), SPEC, weights) is step
+    assert int8_quantization(CompressionRecord(), SPEC, weights) is None
+    assert int8_quantization(CompressionRecord((replace(step, scheme="float16"),)), SPEC,
+                             weights) is None
+    pruned_after = PruneStep(**FIGURES, sparsity=0.5)
+    assert int8_quantization(CompressionRecord((step, pruned_after)), SPEC, weights) is None
+    other = NetworkSpec((12, 12, 1), (Conv2D(5, 3, padding="same"), *SPEC.layers[1:]))
+    other_weights = params_to_numpy(init_params(other, jax.random.PRNGKey(0)))
+    assert int8_quantization(CompressionRecord((step,)), other, other_weights) is None

@@ -68,7 +68,7 @@ def test_data_that_needs_a_download_gives_random_samples(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--format", "onnx,tflite"], "unknown export format tflite (known: npz, safetensors, "
-                                  "onnx, pytorch, keras, jax)"),
+                                  "onnx, onnx-int8, pytorch, keras, jax)"),
     (["--out", "missing/folder/out"], "missing/folder: no such folder"),
 ])
 def test_mistakes_are_one_line_and_write_nothing(project, tmp_path, monkeypatch, args,

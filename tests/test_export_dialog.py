@@ -104,3 +104,36 @@ def test_a_destination_that_cannot_be_written_is_a_dialog_and_nothing_is_written
     assert dialog.isVisible() and window.exporter.dialog is dialog  # try another place
     assert not (tmp_path / "no").exists()
     dialog.reject()
+
+
+def test_the_int8_graph_is_offered_for_a_model_quantized_to_int8(window, qtbot, tmp_path):
+    """The Compress workspace tells the dialog which quantization the weights are on."""
+    from cnnviz.core.compression_record import CompressionRecord, QuantizeStep
+    from cnnviz.core.quantization import INT8_PER_TENSOR, quantize_network
+    from cnnviz.io.export.onnx_qdq import qdq_onnx_bytes
+    from cnnviz.qt.widgets.compress import add_compress_workspace
+
+    model = add_compress_workspace(window).model
+    give_weights(window)
+    dialog = open_dialog(window, qtbot)
+    int8 = dialog.checks["onnx-int8"]
+    assert not int8.isEnabled() and "onnx-int8" not in dialog.formats()
+    assert "model-int8.onnx" not in dialog.files.text()
+    dialog.reject()
+    q = quantize_network(SMALL_NET, window.session.weights, INT8_PER_TENSOR, [])
+    step = QuantizeStep(accuracy_before=None, accuracy_after=None, bytes_before=0,
+                        bytes_after=0, macs_before=0, macs_after=0, scheme=INT8_PER_TENSOR,
+                        weight_scales={n: np.atleast_1d(s).tolist() for n, s in
+                                       q.scales.items()})
+    window.session.weights = q.weights
+    model.put_record(CompressionRecord((step,)))
+    dialog = open_dialog(window, qtbot)
+    int8 = dialog.checks["onnx-int8"]
+    assert int8.isEnabled()
+    for fmt, box in dialog.checks.items():
+        box.setChecked(fmt == "onnx-int8")
+    dialog.path.setText(str(tmp_path / "int8-export"))
+    assert "model-int8.onnx" in dialog.files.text()
+    export_and_wait(dialog, qtbot, window)
+    written = (tmp_path / "int8-export" / "model-int8.onnx").read_bytes()
+    assert written == qdq_onnx_bytes(SMALL_NET, q.weights, step, CLASSES)

@@ -13,7 +13,9 @@ from cnnviz.core.presets import PRESETS, get_preset
 from cnnviz.core.summary import summary_table
 from cnnviz.data.dataset import DatasetError
 from cnnviz.data.registry import FOLDER_PREFIX, list_datasets, load_dataset
-from cnnviz.io.export import FORMATS, ExportError, Trained, export_model
+from cnnviz.io.compression import CompressionFileError, compressed_record, int8_quantization
+from cnnviz.io.export import ExportError, Trained, export_model
+from cnnviz.io.export.bundle import INT8_ONNX, KNOWN, available_formats
 from cnnviz.io.export.manifest import default_class_names
 from cnnviz.io.imports import ModelImportError, import_model
 from cnnviz.io.imports.dataset_choice import pick_dataset
@@ -22,9 +24,10 @@ from cnnviz.io.project import Project, load_project, save_project
 ALL = "all"
 
 
-def _formats(text: str) -> list[str]:
+def _formats(text: str, trained: Trained) -> list[str]:
+    """The formats asked for; `all`: every one this model has (onnx-int8 if quantized)."""
     names = [f.strip() for f in text.split(",") if f.strip()]
-    return list(FORMATS) if names == [ALL] else names
+    return available_formats(trained) if names == [ALL] else names
 
 
 def _test_images(project: Project, classes: int):
@@ -51,16 +54,22 @@ def cmd_export(args: argparse.Namespace) -> int:
     if project.weights is None:
         raise CliError(tr("{file} holds an untrained network (no weights); train it first",
                           file=args.file))
+    try:
+        quantization = int8_quantization(compressed_record(project), project.spec,
+                                         project.weights)
+    except CompressionFileError as exc:
+        raise CliError(tr("{file}: {reason}", file=args.file, reason=exc)) from None
     analysis = project.spec.check()
     class_names, images = _test_images(project, analysis.output_shape[0])
     trained = Trained.from_history(project.spec, project.weights, tuple(class_names),
-                                   project.dataset, project.history)
+                                   project.dataset, project.history, quantization)
+    formats = _formats(args.format, trained)
     try:
-        out = export_model(trained, _formats(args.format), args.out,
-                           model_name=Path(args.file).stem, images=images)
+        out = export_model(trained, formats, args.out, model_name=Path(args.file).stem,
+                           images=images)
     except ExportError as exc:
         raise CliError(str(exc)) from None
-    emit(args, {"event": "export", "out": str(out), "formats": _formats(args.format)})
+    emit(args, {"event": "export", "out": str(out), "formats": formats})
     if not args.json:
         print(tr("exported {file} to {out}", file=args.file, out=out))
     return 0
@@ -98,7 +107,9 @@ def register(sub: argparse._SubParsersAction, parents: Parents) -> None:
                             "Keras or JAX script")
     p.add_argument("file", help="a trained .cnnviz project")
     p.add_argument("--format", default=ALL,
-                   help=f"comma-separated: {', '.join(FORMATS)}, or {ALL} (the default)")
+                   help=f"comma-separated: {', '.join(KNOWN)} ({INT8_ONNX}: int8 weights "
+                        "and QuantizeLinear / DequantizeLinear, for a project quantized to "
+                        f"int8), or {ALL} (the default: every format the project has)")
     p.add_argument("--out", required=True,
                    help="the export's folder, or a .zip file to put that folder in")
     p.set_defaults(func=cmd_export)

@@ -13,11 +13,12 @@ from safetensors.numpy import load as load_safetensors
 from safetensors.numpy import save as save_safetensors
 
 from cnnviz.core.compression import CompressionError, Masks, Weights
-from cnnviz.core.compression_record import CompressionRecord
+from cnnviz.core.compression_record import CompressionRecord, QuantizeStep
 from cnnviz.core.config import TrainConfig
 from cnnviz.core.history import History
 from cnnviz.core.i18n import tr
 from cnnviz.core.network import NetworkSpec
+from cnnviz.core.quantization import FLOAT16
 from cnnviz.core.shapes import fmt_shape, layer_param_shapes
 from cnnviz.io.project import Project
 
@@ -90,6 +91,22 @@ def compressed_record(project: Project) -> CompressionRecord:
     """What was done to the project's model so far (empty if nothing)."""
     data = project.extras.get(RECORD)
     return CompressionRecord() if data is None else load_record(data)
+
+
+def int8_quantization(record: CompressionRecord, spec: NetworkSpec, weights: Weights
+                      ) -> QuantizeStep | None:
+    """The int8 quantization the model's weights were left on (the record's last step),
+    or None: not quantized, float16, or a record that no longer fits the network (a
+    layer gone, or another number of output channels than it has scales for)."""
+    step = record.steps[-1] if record.steps else None
+    if not isinstance(step, QuantizeStep) or step.scheme == FLOAT16:
+        return None
+    index = {name: i for i, name in enumerate(spec.names)}
+    for name, scales in step.weight_scales.items():
+        kernel = weights[index[name]].get("kernel") if name in index else None
+        if kernel is None or len(scales) not in (1, kernel.shape[-1]):
+            return None
+    return step if set(step.activations) <= set(index) else None
 
 
 def compressed_project(project: Project, spec: NetworkSpec, weights: Weights,

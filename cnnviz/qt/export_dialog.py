@@ -32,10 +32,11 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from cnnviz.core.compression_record import QuantizeStep
 from cnnviz.core.i18n import tr
 from cnnviz.core.snapshot import PAUSED
 from cnnviz.io.export import FORMATS, ExportError, Trained, export_model
-from cnnviz.io.export.bundle import files_for, is_zip_path
+from cnnviz.io.export.bundle import INT8_ONNX, files_for, is_zip_path
 from cnnviz.io.export.manifest import default_class_names
 from cnnviz.qt import dialogs
 from cnnviz.qt.network_model import NetworkModel
@@ -55,6 +56,9 @@ def format_labels() -> dict[str, tuple[str, str]]:
                            "metadata")),
         "onnx": (tr("ONNX graph"), tr("The whole network for onnxruntime, Netron and other "
                                       "tools; nodes named after the layers")),
+        INT8_ONNX: (tr("ONNX graph, int8"),
+                    tr("The network as quantized to int8 in the Compress workspace: int8 "
+                       "weights and QuantizeLinear / DequantizeLinear, for onnxruntime")),
         "pytorch": (tr("PyTorch script"), tr("A standalone script that builds the network in "
                                              "PyTorch and loads the weights")),
         "keras": (tr("Keras 3 script"), tr("A standalone script that builds the network in "
@@ -76,9 +80,13 @@ class ExportDialog(QDialog):
     exported = pyqtSignal(str)  # the path written
 
     def __init__(self, network: NetworkModel, session: Session, settings: QSettings,
-                 name: str, parent: QWidget | None = None):
+                 name: str, parent: QWidget | None = None,
+                 quantization: Callable[[], QuantizeStep | None] = lambda: None):
+        """`quantization()`: the int8 quantization the weights are on, or None (then the
+        int8 ONNX graph cannot be chosen)."""
         super().__init__(parent)
         self.network, self.session, self.settings = network, session, settings
+        self.quantization = quantization
         self._thread: GeneratorThread | None = None
         self.setWindowTitle(tr("Export the trained network"))
         intro = QLabel(tr("Every export holds manifest.json (classes, input, normalisation, "
@@ -152,7 +160,7 @@ class ExportDialog(QDialog):
 
     # -- state -------------------------------------------------------------------------
     def formats(self) -> list[str]:
-        return [fmt for fmt, box in self.checks.items() if box.isChecked()]
+        return [fmt for fmt, box in self.checks.items() if box.isChecked() and box.isEnabled()]
 
     def destination(self) -> Path:
         return Path(self.path.text().strip()).expanduser()
@@ -172,6 +180,10 @@ class ExportDialog(QDialog):
 
     def _update(self) -> None:
         running = self._thread is not None
+        int8 = self.checks[INT8_ONNX]
+        int8.setEnabled(not running and self.quantization() is not None)
+        int8.setToolTip(format_labels()[INT8_ONNX][1] if int8.isEnabled() else tr(
+            "Only for a model quantized to int8: quantize it in the Compress workspace"))
         blocker = self.blocker()
         self.export_button.setEnabled(blocker is None and not running)
         self.reason.setText(blocker or "")
@@ -209,8 +221,8 @@ class ExportDialog(QDialog):
         fits = data is not None and data.num_classes == classes and (
             data.input_shape == tuple(spec.input_shape))
         names = data.class_names if fits else default_class_names(classes)
-        return (Trained.from_history(spec, s.weights, tuple(names), s.dataset_name, s.history),
-                data.x_test if fits else None)
+        return (Trained.from_history(spec, s.weights, tuple(names), s.dataset_name, s.history,
+                                     self.quantization()), data.x_test if fits else None)
 
     def _export(self) -> None:
         if self.blocker() is not None or self._thread is not None:
@@ -232,7 +244,7 @@ class ExportDialog(QDialog):
     def _set_running(self, running: bool) -> None:
         self.busy.setVisible(running)
         for widget in (*self.checks.values(), self.folder, self.zip, self.path):
-            widget.setEnabled(not running)
+            widget.setEnabled(not running)  # (_update then enables the int8 graph or not)
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setEnabled(not running)
         self._update()
 
@@ -273,6 +285,8 @@ class ExportCommand(QObject):
         self.window, self.network, self.session, self.settings = (window, network, session,
                                                                   settings)
         self._name = name
+        # the int8 quantization the weights are on, or None (the Compress workspace says)
+        self.quantization: Callable[[], QuantizeStep | None] = lambda: None
         self.dialog: ExportDialog | None = None
         self.action = QAction(tr("&Export…"), window)
         self.action.setShortcut(QKeySequence("Ctrl+E"))
@@ -295,7 +309,7 @@ class ExportCommand(QObject):
 
     def open(self) -> None:
         self.dialog = ExportDialog(self.network, self.session, self.settings, self._name(),
-                                   self.window)
+                                   self.window, self.quantization)
         self.dialog.exported.connect(
             lambda path: self.window.statusBar().showMessage(tr("Exported to {path}",
                                                                 path=path), 8000))

@@ -24,7 +24,7 @@ from cnnviz.core.i18n import tr
 from cnnviz.core.network import NetworkSpec
 from cnnviz.core.summary import describe_layer
 from cnnviz.io.atomic import write_atomic
-from cnnviz.io.export import npz, onnx_graph, safetensors_file, scripts
+from cnnviz.io.export import npz, onnx_graph, onnx_qdq, safetensors_file, scripts
 from cnnviz.io.export.layout import exported_arrays
 from cnnviz.io.export.manifest import (
     FORMAT,
@@ -38,9 +38,12 @@ from cnnviz.io.export.samples import app_logits, sample_images, samples_npz
 from cnnviz.io.export.templates import fill, read_template
 from cnnviz.io.weights import flat_names, from_flat_names
 
-FORMATS = ("npz", "safetensors", "onnx", "pytorch", "keras", "jax")
+INT8_ONNX = "onnx-int8"  # only for a model quantized to int8 (Trained.quantization)
+KNOWN = ("npz", "safetensors", "onnx", INT8_ONNX, "pytorch", "keras", "jax")
+FORMATS = tuple(f for f in KNOWN if f != INT8_ONNX)  # every trained network's
 MANIFEST, SAMPLES, README = "manifest.json", "samples.npz", "README.md"
 FORMAT_FILES = {"npz": npz.FILE, "safetensors": safetensors_file.FILE, "onnx": onnx_graph.FILE,
+                INT8_ONNX: onnx_qdq.FILE,
                 **{name: f.file for name, f in scripts.FRAMEWORKS.items()}}
 EXPORT_FILES = {MANIFEST, SAMPLES, README, *FORMAT_FILES.values()}
 FILE_NOTES = {
@@ -49,6 +52,8 @@ FILE_NOTES = {
     npz.FILE: "the weights (numpy), named LAYER.PARAM, channels-last layout",
     safetensors_file.FILE: "the same weights (safetensors), the manifest in its metadata",
     onnx_graph.FILE: "the network as an ONNX graph",
+    onnx_qdq.FILE: "the int8 network as an ONNX graph with QuantizeLinear / "
+                   "DequantizeLinear",
     **{f.file: f"the network in {f.title}, as a standalone script"
        for f in scripts.FRAMEWORKS.values()},
 }
@@ -58,14 +63,19 @@ class ExportError(ValueError):
     """An export that cannot be made or written, said in one line."""
 
 
+def available_formats(trained: Trained) -> list[str]:
+    """The formats `trained` can be exported in: onnx-int8 only if it is int8-quantized."""
+    return [f for f in KNOWN if f != INT8_ONNX or trained.quantization is not None]
+
+
 def files_for(formats: Sequence[str]) -> list[str]:
     """The files an export in `formats` holds, in the order they are written."""
-    unknown = [f for f in formats if f not in FORMATS]
+    unknown = [f for f in formats if f not in KNOWN]
     if unknown or not formats:
         raise ExportError(tr("unknown export format {names} (known: {known})",
-                             names=", ".join(unknown) or "(none)", known=", ".join(FORMATS)))
+                             names=", ".join(unknown) or "(none)", known=", ".join(KNOWN)))
     needs_npz = any(f in scripts.FRAMEWORKS for f in formats)  # the scripts load it
-    names = [FORMAT_FILES[f] for f in FORMATS if f in formats or (f == "npz" and needs_npz)]
+    names = [FORMAT_FILES[f] for f in KNOWN if f in formats or (f == "npz" and needs_npz)]
     return [MANIFEST, SAMPLES, README, *names]
 
 
@@ -81,7 +91,7 @@ def _readme(trained: Trained, model_name: str, names: list[str], samples: dict,
     values["files"] = "\n".join(f"- `{name}`: {FILE_NOTES[name]}" for name in names
                                 if name != README)
     sections = [fill(read_template(f"readme/{f}.md.txt"), values)
-                for f in FORMATS if FORMAT_FILES[f] in names]
+                for f in KNOWN if FORMAT_FILES[f] in names]
     values["sections"] = "\n" + "\n".join(sections)
     return fill(read_template("readme/README.md.txt"), values)
 
@@ -93,6 +103,9 @@ def export_files(trained: Trained, formats: Sequence[str], model_name: str = "mo
     ExportError, NetworkError or WeightsError if the network or weights are unusable."""
     spec = trained.spec
     names = files_for(formats)
+    if INT8_ONNX in formats and trained.quantization is None:
+        raise ExportError(tr("{format} is for a model quantized to int8: quantize it first "
+                             "(cnnviz quantize, or the Compress workspace)", format=INT8_ONNX))
     weights = from_flat_names(spec, flat_names(spec, trained.weights))  # checked, float32
     images, source = sample_images(spec.input_shape, images)
     logits = app_logits(spec, weights, images)
@@ -111,6 +124,9 @@ def export_files(trained: Trained, formats: Sequence[str], model_name: str = "mo
     if onnx_graph.FILE in names:
         files[onnx_graph.FILE] = onnx_graph.onnx_bytes(spec, weights, trained.class_names,
                                                        manifest["normalization"], text)
+    if onnx_qdq.FILE in names:
+        files[onnx_qdq.FILE] = onnx_qdq.qdq_onnx_bytes(spec, weights, trained.quantization,
+                                                       trained.class_names)
     title = _title(spec, model_name)
     for framework in scripts.FRAMEWORKS.values():
         if framework.file in names:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from cnnviz.core.compression_record import QuantizeStep
 from cnnviz.core.history import History
 from cnnviz.core.network import NetworkSpec
 from cnnviz.core.shapes import layer_param_shapes
@@ -41,13 +42,16 @@ class Trained:
     dataset: str | None = None
     steps: int = 0
     metrics: dict[str, float | None] = field(default_factory=dict)
+    # the int8 quantization the weights are on (io.compression.int8_quantization), if any
+    quantization: QuantizeStep | None = None
 
     @classmethod
     def from_history(cls, spec: NetworkSpec, weights: Weights, class_names: tuple[str, ...],
-                     dataset: str | None, history: History) -> Trained:
+                     dataset: str | None, history: History,
+                     quantization: QuantizeStep | None = None) -> Trained:
         """With the steps taken and the last epoch's metrics from a training history."""
         return cls(spec, weights, class_names, dataset, history.steps,
-                   dict(history.epochs[-1]) if history.epochs else {})
+                   dict(history.epochs[-1]) if history.epochs else {}, quantization)
 
 
 def default_class_names(count: int) -> tuple[str, ...]:
@@ -94,6 +98,10 @@ def build_manifest(trained: Trained, formats: list[str], files: list[str],
         "samples": samples,
         "formats": formats,
         "files": files,
+        **({} if trained.quantization is None else {"quantization": {
+            "scheme": trained.quantization.scheme,
+            "activations": trained.quantization.calibration,
+            "keep_float": trained.quantization.keep_float}}),
         "versions": {name: _version(name) for name in ("cnnviz", "numpy", "jax")},
     }
 

@@ -185,6 +185,7 @@ def add_compress_workspace(window) -> CompressWorkspace:
     window.add_shutdown(model.shutdown)
     window.file.register_extra(RECORD, model.record_bytes, model.put_record, load_record)
     window.file.register_extra(MASKS, model.masks_bytes, model.put_masks, read_masks)
+    window.exporter.quantization = model.int8_quantization  # File > Export's int8 graph
     model.failed.connect(lambda title, message: dialogs.show_error(window, title, message))
     return workspace
 

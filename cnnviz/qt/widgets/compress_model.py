@@ -45,6 +45,7 @@ from cnnviz.data.dataset import Dataset
 from cnnviz.io.compression import (
     CompressionFileError,
     compressed_project,
+    int8_quantization,
     masks_bytes,
     masks_for,
     record_bytes,
@@ -196,6 +197,13 @@ class CompressModel(QObject):
             log.warning("pruning masks dropped: %s", exc)
             masks = None
         self.session.set_masks(masks)
+
+    def int8_quantization(self):
+        """The int8 quantization (a QuantizeStep) the open project's weights are on, as its
+        record says, or None."""
+        s = self.session
+        return None if s.weights is None else int8_quantization(self.record, s.network.spec,
+                                                                s.weights)
 
     def describe_record(self) -> list[str]:
         return [describe(step) for step in self.record.steps]
