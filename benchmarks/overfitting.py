@@ -108,6 +108,7 @@ def early(a: argparse.Namespace) -> dict:
             "epochs_run": len(history.epochs), "stopped": halt is not None and
             halt.reason == "early-stopped",
             "best_epoch": None if halt is None else halt.best_step // spe,
+            "val_loss_per_epoch": [e["val_loss"] for e in history.epochs],
             "val_accuracy_per_epoch": val,
             "last_epoch_val_accuracy": val[-1],
             "restored_val_accuracy": evaluate(spec, trainer.params, data.x_val,

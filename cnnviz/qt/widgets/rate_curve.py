@@ -65,7 +65,7 @@ def stop_marks(halt: Halt, steps_per_epoch: int, config) -> list[pg.InfiniteLine
     best_epoch = (halt.best_step or steps_per_epoch) // steps_per_epoch - 1
     restored = halt.weights_step == halt.best_step
     if halt.reason == EARLY_STOPPED:
-        lines.append(_line(halt.step, tr("stopped early"), STOP_COLOR, tr(
+        lines.append(_line(halt.step, tr("stopped early"), STOP_COLOR, 0.9, 1.0, tr(
             "Early stopping ended the run here, after epoch {epoch}: the validation metric "
             "had not improved for {patience} epochs.", epoch=halt.step // steps_per_epoch,
             patience=config.patience)))
@@ -73,7 +73,7 @@ def stop_marks(halt: Halt, steps_per_epoch: int, config) -> list[pg.InfiniteLine
                                        halt.best_step != halt.step):
         text = (tr("best epoch {epoch}: weights kept", epoch=best_epoch + 1) if restored
                 else tr("best epoch {epoch}", epoch=best_epoch + 1))
-        lines.append(_line(halt.best_step, text, BEST_COLOR, tr(
+        lines.append(_line(halt.best_step, text, BEST_COLOR, 0.7, 0.0, tr(
             "Epoch {epoch} had the best validation metric; the run ended with its weights "
             "(they were restored).", epoch=best_epoch + 1) if restored else tr(
             "Epoch {epoch} had the best validation metric; the run kept the last epoch's "
@@ -81,9 +81,14 @@ def stop_marks(halt: Halt, steps_per_epoch: int, config) -> list[pg.InfiniteLine
     return lines
 
 
-def _line(step: int, label: str, color: QColor, tip: str) -> pg.InfiniteLine:
+def _line(step: int, label: str, color: QColor, height: float, side: float, tip: str
+          ) -> pg.InfiniteLine:
+    """A dashed line at `step`, its label at `height` (0 bottom, 1 top), to the line's
+    left (`side` 1) or right (0): the best epoch's to the right, the stop's to the left,
+    so that two marks close together do not overlap."""
     line = pg.InfiniteLine(step, angle=90, movable=False, label=label,
                            pen=pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine),
-                           labelOpts={"position": 0.15, "color": color})
+                           labelOpts={"position": height, "color": color,
+                                      "anchors": [(side, 0.5), (side, 0.5)]})
     line.setToolTip(tip)
     return line
