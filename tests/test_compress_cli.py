@@ -188,3 +188,25 @@ def test_the_int8_graph_of_a_project_not_quantized_is_refused(project, tmp_path)
     assert code == 2 and "quantized to int8" in err and not (tmp_path / "e").exists()
     code, text, _ = _main("export", project, "--out", tmp_path / "all", "--json")
     assert code == 0 and "onnx-int8" not in _done(text)["formats"]
+
+
+def test_summary_of_a_pruned_project_has_a_sparsity_column(project, tmp_path):
+    out = tmp_path / "pruned.cnnviz"
+    assert _main("prune", project, "--sparsity", 0.8, "--out", out)[0] == 0
+    saved = load_project(out)
+    # numpy's count of exact zeros in each kernel: the reference
+    zeros = {name: float(np.mean(w["kernel"] == 0)) for name, w in zip(
+        SPEC.names, saved.weights, strict=True) if "kernel" in w}
+    code, text, _ = _main("summary", out)
+    assert code == 0 and "Sparsity" in text.splitlines()[1]
+    for name, share in zeros.items():
+        row = next(line for line in text.splitlines() if line.startswith(f"{name} ("))
+        assert row.endswith(f"{100 * share:.1f} %")
+    assert next(line for line in text.splitlines() if line.startswith("maxpool1 (")
+                ).rstrip().endswith("0")  # no sparsity for a layer without weights
+    code, text, _ = _main("summary", out, "--json")
+    layers = _done(text)["layers"]
+    assert {layer["name"]: layer["sparsity"] for layer in layers if "sparsity" in layer} == \
+        pytest.approx(zeros)
+    code, text, _ = _main("summary", project)  # not pruned: no column
+    assert code == 0 and "Sparsity" not in text

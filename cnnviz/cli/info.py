@@ -8,15 +8,33 @@ from dataclasses import asdict
 from pathlib import Path
 
 from cnnviz.cli.common import Parents, emit, network_arg, read_network
+from cnnviz.core.compression import layer_sparsity
 from cnnviz.core.config import TrainConfig
 from cnnviz.core.memory import available_memory, training_memory
+from cnnviz.core.network import NetworkSpec
 from cnnviz.core.presets import PRESETS
 from cnnviz.core.summary import summary_table
 from cnnviz.data.registry import list_datasets
+from cnnviz.io.compression import MASKS
+from cnnviz.io.project import SUFFIX, load_project
+
+
+def _pruned_sparsity(path: str) -> tuple[NetworkSpec, dict[str, float] | None]:
+    """A project's network and, if it is pruned (it keeps pruning masks), the share of
+    each weighted layer's kernel that is exactly zero."""
+    project = load_project(path)
+    if MASKS not in project.extras or project.weights is None:
+        return project.spec, None
+    return project.spec, {r.name: r.sparsity for r in layer_sparsity(project.spec,
+                                                                      project.weights)}
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    spec = read_network(args.file) if args.file else network_arg(args)
+    sparsity = None
+    if args.file and args.file.endswith(SUFFIX):
+        spec, sparsity = _pruned_sparsity(args.file)
+    else:
+        spec = read_network(args.file) if args.file else network_arg(args)
     analysis = spec.analyze()
     defaults, free = TrainConfig(), available_memory()
     memory = training_memory(analysis, spec.input_shape, defaults.batch_size,
@@ -24,7 +42,9 @@ def cmd_summary(args: argparse.Namespace) -> int:
     if args.json:
         emit(args, {"event": "summary", "network": spec.to_dict(),
                     "layers": [{"name": i.name, "output_shape": i.out_shape,
-                                "params": i.params, "macs": i.macs, "error": i.error}
+                                "params": i.params, "macs": i.macs, "error": i.error,
+                                **({"sparsity": sparsity[i.name]}
+                                   if sparsity and i.name in sparsity else {})}
                                for i in analysis.layers],
                     "total_params": analysis.total_params, "total_macs": analysis.total_macs,
                     "training_memory": {"batch_size": defaults.batch_size,
@@ -33,7 +53,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
                     if memory else None,
                     "problems": [str(p) for p in analysis.problems]})
     else:
-        print(summary_table(spec, analysis, free=free))
+        print(summary_table(spec, analysis, free=free, sparsity=sparsity))
     return 0 if analysis.ok else 2
 
 

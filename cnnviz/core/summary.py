@@ -54,18 +54,24 @@ def memory_lines(spec: NetworkSpec, analysis: Analysis, batch_size: int, optimiz
 
 def summary_table(spec: NetworkSpec, analysis: Analysis | None = None, *,
                   batch_size: int = DEFAULT_CONFIG.batch_size,
-                  optimizer: str = DEFAULT_CONFIG.optimizer, free: int | None = None) -> str:
+                  optimizer: str = DEFAULT_CONFIG.optimizer, free: int | None = None,
+                  sparsity: dict[str, float] | None = None) -> str:
     """The table; under it the totals and the training-memory estimate (checked against
-    `free` bytes, if given)."""
+    `free` bytes, if given). With `sparsity` (a pruned model's, by layer name: the share
+    of each weighted layer's kernel that is zero), a column of it."""
     analysis = analysis or spec.analyze()
-    rows = [("Layer (type)", "Output Shape", "Param #", "MACs")]
-    rows.append((f"input {shape_text(spec.input_shape)}", shape_text(spec.input_shape), "0", "0"))
+    extra = () if sparsity is None else (tr("Sparsity"),)
+    rows = [("Layer (type)", "Output Shape", "Param #", "MACs", *extra)]
+    rows.append((f"input {shape_text(spec.input_shape)}", shape_text(spec.input_shape), "0", "0",
+                 *("" for _ in extra)))
     for info in analysis.layers:
         frozen = tr(", frozen") if is_frozen(info.layer) else ""
+        share = () if sparsity is None else (
+            f"{100 * sparsity[info.name]:.1f} %" if info.name in sparsity else "",)
         rows.append((f"{info.name} ({describe_layer(info.layer)}{frozen})",
                      shape_text(info.out_shape),
-                     f"{info.params:,}", f"{info.macs:,}"))
-    widths = [max(len(r[i]) for r in rows) + 2 for i in range(4)]
+                     f"{info.params:,}", f"{info.macs:,}", *share))
+    widths = [max(len(r[i]) for r in rows) + 2 for i in range(len(rows[0]))]
     line = "".join(r.ljust(w) if i < 2 else r.rjust(w) for i, (r, w) in
                    enumerate(zip(rows[0], widths, strict=True)))
     rule = "=" * len(line)
