@@ -83,3 +83,27 @@ def test_the_masks_follow_a_network_change_the_weights_survive(window, qtbot, tm
     assert "pruning masks no longer fit" in s.warning
     assert "no longer fit" in window.training.state.text()
     assert window.training.pruned.isHidden()
+
+
+def test_the_filters_view_shows_the_pruned_weights_black(window, qtbot, tmp_path):
+    from cnnviz.qt.live_views import TABS, add_live_views
+    from cnnviz.qt.widgets.filters import PRUNED
+
+    live = add_live_views(window, window.session, TABS)
+    view = live.views["Filters"]
+    window.show_tab(view)
+    masks = open_pruned(window, tmp_path)
+    qtbot.waitUntil(lambda: live.model.views is not None and bool(live.model.masks),
+                    timeout=60_000)
+    qtbot.waitUntil(lambda: view.panel.cells["conv1"].mosaic.image.ndim == 3)
+    image = view.panel.cells["conv1"].mosaic.image  # (rows, cols, 3): 4 filters of 3x3
+    pruned = ~masks[0]["kernel"][:, :, 0, :]  # (3, 3, filters)
+    black = np.all(image == PRUNED, axis=-1)
+    tiles = [black[r * 4:r * 4 + 3, c * 4:c * 4 + 3] for r in range(2) for c in range(2)]
+    assert [t.tolist() for t in tiles] == [pruned[:, :, f].tolist() for f in range(4)]
+    assert pruned.any() and view.legend.isVisibleTo(view)
+    window.actions.reset_weights.trigger()  # a dense network: nothing black, no legend
+    qtbot.waitUntil(lambda: not live.model.masks and view.panel.cells["conv1"].mosaic is not None
+                    and view.panel.cells["conv1"].mosaic.image.ndim == 2, timeout=60_000)
+    assert view.legend.isHidden()
+    assert live.shutdown(10)

@@ -119,6 +119,17 @@ def kernel_mosaic(kernel: np.ndarray, m: float, rgb: bool) -> Mosaic:
     return tile(tiles, cols=None if c == 1 else c)
 
 
+def pruned_mosaic(kernel: np.ndarray, mask: np.ndarray, rgb: bool) -> Mosaic:
+    """Where a conv layer's kernels (K, K, C, F) are pruned: LEVELS for a weight its mask
+    (True: kept) removed that is exactly zero, 0 elsewhere, laid out as kernel_mosaic lays
+    out the kernels. With `rgb` (one colour tile per filter), a pixel is pruned when its
+    weights for every input channel are."""
+    pruned = ~mask & (kernel == 0)  # (K, K, C, F)
+    if rgb:
+        pruned = pruned.all(axis=2, keepdims=True)  # (K, K, 1, F): a tile per filter
+    return kernel_mosaic(np.where(pruned, 1.0, -1.0), 1.0, rgb=False)
+
+
 def display_images(images: np.ndarray) -> np.ndarray:
     """Dataset images as bytes 0-255: uint8 unchanged, float32 (scaled to [0, 1]) back."""
     if images.dtype == np.uint8:

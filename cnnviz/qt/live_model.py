@@ -34,6 +34,8 @@ class LiveModel(QObject):
         self.replay = Replay()
         self.dataset: Dataset | None = None
         self.probe: ProbeImage | None = None
+        # a pruned model's masks by conv or dense layer name (True: the weight is kept)
+        self.masks: dict[str, np.ndarray] = {}
         self.index = 0  # position of the probe in the pool while it comes from there
         self.class_filter: int | None = None  # next / previous / random stay in this class
         self._rng = np.random.default_rng()
@@ -54,6 +56,12 @@ class LiveModel(QObject):
     def set_replay(self, replay: Replay) -> None:
         self.replay = replay
         self.replay_changed.emit(replay)
+
+    def set_masks(self, masks: dict[str, np.ndarray]) -> None:
+        """The pruning masks of the weights shown ({} when not pruned); the views redraw."""
+        self.masks = masks
+        if self.views is not None:
+            self.views_changed.emit(self.views)
 
     def clear(self) -> None:
         """Forget the view data (the network changed), keep the probe choice."""

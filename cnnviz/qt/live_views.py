@@ -76,6 +76,7 @@ class LiveController(QObject):
         session.data_changed.connect(self._on_data)
         session.history_reset.connect(self._on_history_reset)
         session.network.changed.connect(self._on_network)
+        session.run_changed.connect(self._on_masks)
         model.probe_requested.connect(self._on_probe)
         self._on_data()
 
@@ -105,6 +106,15 @@ class LiveController(QObject):
     def _on_data(self) -> None:
         if self.session.dataset is not self.model.dataset:
             self.model.set_dataset(self.session.dataset)  # chooses a probe: computes
+
+    def _on_masks(self) -> None:
+        """The session's pruning masks (they change with the weights) to the views."""
+        s = self.session
+        masks = {} if s.masks is None else {name: m["kernel"] for name, m in zip(
+            s.network.spec.names, s.masks, strict=True) if m}
+        if masks.keys() != self.model.masks.keys() or any(
+                m is not self.model.masks[name] for name, m in masks.items()):
+            self.model.set_masks(masks)
 
     def _on_network(self) -> None:
         self.model.clear()

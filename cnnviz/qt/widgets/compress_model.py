@@ -28,7 +28,7 @@ from cnnviz.core.compression_record import CompressionRecord, describe
 from cnnviz.core.config import TrainConfig
 from cnnviz.core.i18n import tr
 from cnnviz.core.layers import Conv2D
-from cnnviz.core.mosaic import kernel_mosaic, symmetric_range
+from cnnviz.core.mosaic import kernel_mosaic, pruned_mosaic, symmetric_range
 from cnnviz.core.network import NetworkSpec
 from cnnviz.core.quantization import (
     DEFAULT_PERCENTILE,
@@ -395,8 +395,7 @@ class CompressModel(QObject):
         values, filters = kernel_mosaic(kernel, scale, rgb=False), kernel.shape[-1]
         if preview.masks is None:
             return values, None, filters
-        pruned = np.where(preview.masks[index]["kernel"], -1.0, 1.0)
-        return values, kernel_mosaic(pruned, 1.0, rgb=False), filters
+        return values, pruned_mosaic(kernel, preview.masks[index]["kernel"], rgb=False), filters
 
     def int8_notes(self, layer: str, filter_index: int, close_up) -> list[str]:
         """The step-through's conv output (a core.arithmetic ConvOutput of `layer`'s filter

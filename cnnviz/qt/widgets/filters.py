@@ -7,19 +7,31 @@ per filter); the first layer of a colour input shows each filter as one RGB tile
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 from PyQt6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QRadioButton, QVBoxLayout, QWidget
 
 from cnnviz.core.i18n import tr
+from cnnviz.core.mosaic import LEVELS, Mosaic, pruned_mosaic
 from cnnviz.core.snapshot import LayerFilters
 from cnnviz.qt.live_model import LiveModel
 from cnnviz.qt.widgets.live_label import live_label
 from cnnviz.qt.widgets.live_view import LiveView
-from cnnviz.qt.widgets.mosaic_view import SIGNED_LUT, MosaicPanel
+from cnnviz.qt.widgets.mosaic_view import GAP_COLOUR, SIGNED_LUT, MosaicPanel
 
 COLUMNS = 2
+PRUNED = np.array([0, 0, 0], np.uint8)  # black: off the blue - white - red scale
 GRADIENT_TIP = ("The gradient of the loss with respect to each weight on the latest batch: "
                 "the direction training pushes the weights (each update moves them against "
                 "it). Refreshed about once a second while training.")
+
+
+def with_pruned(mosaic: Mosaic, f: LayerFilters, mask: np.ndarray) -> Mosaic:
+    """The weights' mosaic in colour, every pruned weight (exactly zero) black."""
+    rgb = mosaic.image.copy() if f.rgb else SIGNED_LUT[mosaic.image]
+    rgb[pruned_mosaic(f.kernel, mask, f.rgb).image == LEVELS] = PRUNED
+    return replace(mosaic, image=rgb)
 
 
 def filter_title(f: LayerFilters, gradient: bool) -> str:
@@ -52,6 +64,10 @@ class FiltersView(LiveView):
             "per filter); a deeper layer shows a row per filter, a square per input channel. "
             "Trained first-layer filters often become edge and blob detectors."))
         intro.setWordWrap(True)
+        self.legend = QLabel(tr("Black: a pruned weight, exactly zero (training keeps it so; "
+                                "Reset weights trains a dense network)."))
+        self.legend.setWordWrap(True)
+        self.legend.hide()
         self.status = live_label()
         self.panel = MosaicPanel()
         self.panel.hovered.connect(self._on_hover)
@@ -64,6 +80,7 @@ class FiltersView(LiveView):
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(intro)
+        layout.addWidget(self.legend)
         layout.addWidget(self.panel, 1)
         layout.addWidget(self.status)
         self._layout_key: tuple | None = None
@@ -84,10 +101,19 @@ class FiltersView(LiveView):
                 self.panel.add(f.name, *divmod(i, COLUMNS), SIGNED_LUT)
         if not views.filters:
             self.status.setText("This network has no conv layers, so it has no filters.")
+        masks = self.model.masks
         for f in views.filters:
             gradient = self.showing_gradient and f.gradients is not None
-            self.panel.cells[f.name].set(f.gradients if gradient else f.weights,
-                                         filter_title(f, gradient))
+            mask = masks.get(f.name)
+            mosaic = f.gradients if gradient else f.weights
+            if mask is not None and mask.shape == f.kernel.shape and not gradient:
+                mosaic = with_pruned(mosaic, f, mask)
+            self.panel.cells[f.name].set(mosaic, filter_title(f, gradient))
+        pruned = any(f.name in masks for f in views.filters)
+        if pruned != self.legend.isVisibleTo(self):
+            self.legend.setVisible(pruned)
+            # black is a hole then: the background takes the gaps' grey
+            self.panel.setBackground(GAP_COLOUR if pruned else "k")
 
     def _on_hover(self, name: str, tile: int, row: int, col: int) -> None:
         f = next(f for f in self.model.views.filters if f.name == name)
@@ -101,8 +127,12 @@ class FiltersView(LiveView):
             return
         channels = values.shape[2]
         filt, channel = divmod(tile, channels)
+        mask = self.model.masks.get(name)
+        pruned = mask is not None and mask.shape == values.shape and not mask[
+            row, col, channel, filt]
         self.status.setText(f"{name} filter {filt}, input channel {channel}, ({row}, {col}): "
-                            f"{what} {values[row, col, channel, filt]:.4g}")
+                            f"{what} {values[row, col, channel, filt]:.4g}"
+                            + (tr(" (pruned)") if pruned else ""))
 
 
 if __name__ == "__main__":
