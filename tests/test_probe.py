@@ -308,3 +308,33 @@ def test_replay_bytes_round_trip(run):
 def test_a_damaged_replay_is_refused_with_a_reason(run, damage):
     with pytest.raises(ReplayError, match="replay"):
         load_replay(damage(replay_bytes(run[0].replay)))
+
+
+def test_a_histogram_of_values_whose_range_overflows_float32():
+    from cnnviz.engine.probe import BINS, histogram
+
+    huge = np.array([3e38, -3e38, 1.0, 0.0, -2.5], np.float32)  # 3e38 - -3e38 > float32 max
+    for symmetric in (True, False):
+        h = histogram(huge, symmetric)
+        assert h.counts.sum() == huge.size and len(h.edges) == BINS + 1
+        assert np.all(np.isfinite(h.edges)) and h.edges[0] == pytest.approx(-3e38)
+        # numpy in float64, the reference: the same counts over the same bins
+        reference_counts, _ = np.histogram(huge.astype(np.float64), h.edges)
+        np.testing.assert_array_equal(h.counts, reference_counts)
+    overflowed = np.array([np.inf, np.nan, -np.inf, 1.0, 2.0], np.float32)
+    assert histogram(overflowed, symmetric=False).counts.sum() == 2  # the finite ones
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning",
+                            "ignore:invalid value:RuntimeWarning")
+def test_views_at_rest_of_a_network_with_a_weight_of_3e38(data):
+    """Finite weights the file reader accepts; the activations they give overflow (the
+    warnings say so), but every view's data is there."""
+    params = reference.random_weights(SPEC, seed=1)
+    kernel = np.array(params[0]["kernel"])
+    kernel[0, 0, 0, 0], kernel[1, 1, 0, 1] = 3e38, -3e38
+    params[0] = {**params[0], "kernel": kernel}
+    views = Prober(SPEC, data).views_at_rest(params, ProbeImage(data.x_test[0], 0, "x"), 0, 16)
+    assert [s.name for s in views.stats] == ["conv1", "dense1", "dense2"]
+    assert views.stats[0].weights.counts.sum() == kernel.size
+    assert views.filters[0].weight_range == pytest.approx(3e38)

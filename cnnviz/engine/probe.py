@@ -132,9 +132,13 @@ def layer_maps(name: str, values: np.ndarray) -> LayerMaps:
 
 
 def histogram(x: np.ndarray, symmetric: bool) -> Histogram:
-    """BINS bins over [-m, m] (signed data: weights, gradients) or [min, max]."""
+    """BINS bins over [-m, m] (signed data: weights, gradients) or [min, max] of the
+    finite values. In float64: the width of a float32 range can overflow float32 (a
+    weight of 3e38 beside one of -3e38), and numpy's binning then fails."""
+    x = np.asarray(x, np.float64)
+    x = x[np.isfinite(x)]  # an overflowing activation (inf, nan) has no bin
     m = symmetric_range(x) or 1.0
-    lo, hi = (-m, m) if symmetric else (float(x.min()), float(x.max()))
+    lo, hi = (-m, m) if symmetric else (float(x.min(initial=0.0)), float(x.max(initial=0.0)))
     counts, edges = np.histogram(x, BINS, (lo, hi) if hi > lo else None)
     return Histogram(counts, edges)
 
