@@ -111,7 +111,8 @@ def test_train_json_one_object_per_epoch_and_one_final(trained, tmp_path):
     assert [e["epoch"] for e in events[:2]] == [1, 2]
     for e in events[:2]:
         assert set(e) == {"event", "epoch", "loss", "accuracy", "val_loss", "val_accuracy",
-                          "seconds"}
+                          "seconds", "learning_rate"}
+        assert e["learning_rate"] == 3e-3  # tiny's, constant
     done = events[-1]
     assert done["steps"] == 280 and done["saved"] == str(path)
     assert 0 <= done["test_accuracy"] <= 1
