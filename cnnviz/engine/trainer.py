@@ -12,6 +12,12 @@ at most every `detail_interval`, the confusion matrix at each epoch's end. Witho
 probe (the CLI) none of it is computed. While the run steps, views are asked for at one
 snapshot and delivered at the next (so they are up to one probe interval old, labelled
 with their step); when it rests, they come at once.
+
+Each dispatch is handed its steps' learning rates, worked out on the host
+(core.schedules: the schedule, live changes, cuts on a plateau), so none of them
+recompiles. At each epoch's end the plateau schedule and early stopping
+(core.early_stopping) look at the validation metrics; the weights of the best epoch (the
+host copy `_keep` takes anyway) are put back at the end when the config asks.
 """
 
 from __future__ import annotations
