@@ -167,6 +167,7 @@ class LessonHost(QObject):
         differ, the first layers frozen."""
         dataset, per_class, frozen, settings = value
         s = self.session
+        self._stop_training(None)  # a run ending now hands over its last weights first
         entry = DATASETS.get(dataset)
         if s.weights is None or entry is None:
             raise LessonActionError(Message("train the network first") if s.weights is None
