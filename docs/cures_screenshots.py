@@ -6,7 +6,8 @@ to overfit) with weight decay, a warm-up then cosine schedule and early stopping
 
     docs/cures-curves.png     the curves: early stopping's stop and best epoch marked, the
                               learning rate each step trained with
-    docs/cures-training.png   the training panel: the cures and the schedule's plot
+    docs/cures-schedule.png   the training panel's Schedule tab: the rate over the run
+    docs/cures-overfitting.png  its Overfitting tab: weight decay, early stopping
     docs/cures-builder.png    the builder: BatchNorm in the list, a frozen layer's lock,
                               trainable and non-trainable counts
 
@@ -50,8 +51,11 @@ def main() -> int:
                        early_stopping=True, patience=4, schedule="warmup-cosine",
                        warmup_epochs=3)
     window.training_dock.raise_()
-    settle(app)
-    window.training.grab().save(str(DOCS / "cures-training.png"))
+    for tab, name in ((window.training.schedule, "schedule"),
+                      (window.training.overfitting, "overfitting")):
+        window.training.settings.setCurrentWidget(tab)
+        settle(app)
+        window.training.grab().save(str(DOCS / f"cures-{name}.png"))
     window.actions.start_pause.trigger()
     wait(app, lambda: session.active)
     wait(app, lambda: not session.active, limit=900)

@@ -14,7 +14,6 @@ from PyQt6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
-    QGroupBox,
     QLabel,
     QSpinBox,
     QVBoxLayout,
@@ -48,6 +47,9 @@ def _combo(items: dict[str, str], tip: str) -> QComboBox:
     for key, text in items.items():
         box.addItem(text, key)
     box.setToolTip(tip)
+    # narrower than its longest entry (the list opens wide enough): the column is narrow
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(8)
     return box
 
 
@@ -69,11 +71,11 @@ def _number(decimals: int, low: float, high: float, tip: str) -> QDoubleSpinBox:
     return box
 
 
-class OverfittingBox(QGroupBox):
+class OverfittingBox(QWidget):
     """Weight decay and early stopping."""
 
     def __init__(self, session: Session, parent: QWidget | None = None):
-        super().__init__(tr("Against overfitting"), parent)
+        super().__init__(parent)
         self.session = session
         self.weight_decay = _number(5, 0.0, 1.0, tr(
             "Pulls every kernel weight a little towards zero at each step, so the network "
@@ -89,13 +91,13 @@ class OverfittingBox(QGroupBox):
                                                   "schedule) watches after each epoch"))
         self.patience = _spin(1, MAX_EPOCHS, tr("Epochs without improvement before the run "
                                                 "stops"))
-        self.min_delta = _number(4, 0.0, 1e6, tr(
+        self.min_delta = _number(4, 0.0, 100.0, tr(
             "How much better than the best so far a value must be to count as an "
             "improvement (0: any improvement counts)"))
-        self.restore = QCheckBox(tr("Restore the best epoch's weights"))
+        self.restore = QCheckBox(tr("Keep the best epoch"))
         self.restore.setToolTip(tr("At the end, put back the weights of the epoch whose "
                                    "validation metric was best (as Keras' "
-                                   "restore_best_weights)"))
+                                   "restore_best_weights); unticked, the last epoch's stay"))
         form = QFormLayout(self)
         form.addRow(tr("Weight decay"), self.weight_decay)
         form.addRow(self.early)
@@ -142,11 +144,11 @@ class OverfittingBox(QGroupBox):
                                                          self.monitor)))
 
 
-class ScheduleBox(QGroupBox):
+class ScheduleBox(QWidget):
     """The schedule, its settings (only those it uses are shown), and its plot."""
 
     def __init__(self, session: Session, parent: QWidget | None = None):
-        super().__init__(tr("Learning-rate schedule"), parent)
+        super().__init__(parent)
         self.session = session
         self.schedule = _combo(schedule_names(), tr(
             "How the learning rate moves over the run: constant; step decay (times the "

@@ -22,6 +22,7 @@ from PyQt6.QtWidgets import (
     QProgressBar,
     QSizePolicy,
     QSpinBox,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -127,7 +128,7 @@ class TrainingPanel(QWidget):
     def _layout(self, run_actions: Sequence[QAction]) -> None:
         data = QGroupBox("Data")
         QVBoxLayout(data).addWidget(self.data)
-        params = QGroupBox("Hyper-parameters")
+        params = QWidget()
         form = QFormLayout(params)
         for label, widget in (("Optimizer", self.optimizer),
                               ("Learning rate", self.learning_rate),
@@ -157,10 +158,15 @@ class TrainingPanel(QWidget):
             grid.addWidget(widget, rows + row, 0, 1, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)  # fits a 1024 px window's side column
+        # the settings as tabs: all of them at once would not fit a projector's column
+        self.settings = QTabWidget()
+        self.settings.addTab(params, tr("Hyper-parameters"))
+        self.settings.addTab(self.overfitting, tr("Overfitting"))
+        self.settings.addTab(self.schedule, tr("Schedule"))
+        self.settings.setTabToolTip(1, tr("Weight decay and early stopping"))
+        self.settings.setTabToolTip(2, tr("How the learning rate moves over the run"))
         layout.addWidget(data)
-        layout.addWidget(params)
-        layout.addWidget(self.overfitting)
-        layout.addWidget(self.schedule)
+        layout.addWidget(self.settings)
         layout.addWidget(run)
         layout.addStretch(1)
 
