@@ -205,3 +205,31 @@ def test_a_view_computed_after_the_window_closed_is_dropped(window, qtbot):
     sip.delete(live.model)
     controller._on_result(controller._run, (None, views))  # no error: nobody to show it to
     controller._on_thread_done()
+
+
+def test_a_network_too_big_for_memory_is_not_allocated_at_rest(window, qtbot, monkeypatch):
+    """The estimate that refuses Start refuses the views at rest too, and they say why."""
+    from cnnviz.core.memory import format_bytes
+    from cnnviz.qt import session as session_module
+
+    computed = []
+    real = live_views.views_at_rest
+    monkeypatch.setattr(live_views, "views_at_rest",
+                        lambda *args: computed.append(args[1]) or real(*args))
+    monkeypatch.setattr(session_module, "available_memory", lambda: 1 << 10)  # 1 KiB free
+    live = add_live_views(window, window.session, TABS)
+    view = live.views["Feature maps"]
+    window.show_tab(view)
+    s = window.session
+    need = s.training_memory().total
+    assert s.too_big() is not None
+    qtbot.waitUntil(lambda: view.notice.isVisible(), timeout=30_000)
+    assert computed == [] and live.model.views is None
+    assert view.notice.text().startswith("Nothing to show: training needs about "
+                                         f"{format_bytes(need)}")
+    assert s.blocker() == s.too_big()  # what Start says
+    monkeypatch.setattr(session_module, "available_memory", lambda: 1 << 40)
+    live.controller.request_at_rest()
+    qtbot.waitUntil(lambda: live.model.views is not None, timeout=60_000)
+    assert computed == [SMALL_NET] and view.notice.isHidden()
+    assert live.shutdown(10)

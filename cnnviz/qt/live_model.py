@@ -23,6 +23,7 @@ _SLOW_PARTS = ("stats", "grid", "confusion", "replay")  # computed less often th
 
 class LiveModel(QObject):
     views_changed = pyqtSignal(object)  # Views: every part filled with the latest known
+    notice_changed = pyqtSignal(object)  # why there is nothing to show (str), or None
     replay_changed = pyqtSignal(object)  # Replay
     probe_requested = pyqtSignal(object)  # ProbeImage the user chose; its data follows
     dataset_changed = pyqtSignal()
@@ -31,6 +32,7 @@ class LiveModel(QObject):
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self.views: Views | None = None
+        self.notice: str | None = None  # why the views have nothing to show, if they have not
         self.replay = Replay()
         self.dataset: Dataset | None = None
         self.probe: ProbeImage | None = None
@@ -49,6 +51,7 @@ class LiveModel(QObject):
             views = replace(views, **{part: getattr(old, part) for part in _SLOW_PARTS
                                       if getattr(views, part) is None})
         self.views = views
+        self.set_notice(None)
         self.views_changed.emit(views)
         if new_replay is not None and new_replay is not self.replay:
             self.set_replay(new_replay)
@@ -62,6 +65,14 @@ class LiveModel(QObject):
         self.masks = masks
         if self.views is not None:
             self.views_changed.emit(self.views)
+
+    def set_notice(self, notice: str | None) -> None:
+        """Why there is nothing to show (the view data is forgotten), or None."""
+        if notice is not None:
+            self.views = None
+        if notice != self.notice:
+            self.notice = notice
+            self.notice_changed.emit(notice)
 
     def clear(self) -> None:
         """Forget the view data (the network changed), keep the probe choice."""

@@ -139,7 +139,12 @@ class LiveController(QObject):
         if self._busy:
             self._pending = True
             return
-        self._busy, self._pending = True, False
+        self._pending = False
+        too_big = s.too_big()  # Start refuses it too: its weights alone may not fit
+        if too_big is not None:
+            self.model.set_notice(tr("Nothing to show: {reason}.", reason=too_big))
+            return
+        self._busy = True
         thread = GeneratorThread(partial(
             views_at_rest, self._prober, s.network.spec, s.dataset, s.weights, s.config.seed,
             self.model.probe, s.history.steps, s.config.batch_size), "live-views")

@@ -331,7 +331,12 @@ class Session(QObject):
         if not spe:
             return (f"batch size {self.config.batch_size} is larger than the "
                     f"{len(self.dataset.x_train)} training images")
-        return too_much(self.training_memory(), available_memory())
+        return self.too_big()
+
+    def too_big(self) -> str | None:
+        """Why the network as it is cannot fit in the memory free now, or None."""
+        memory = self.training_memory()
+        return None if memory is None else too_much(memory, available_memory())
 
     def training_memory(self) -> TrainingMemory | None:
         """What training the network as it is needs, at the chosen batch size and with the

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from PyQt6 import sip
-from PyQt6.QtCore import QObject, QTimer
-from PyQt6.QtWidgets import QWidget
+from PyQt6.QtCore import QObject, Qt, QTimer
+from PyQt6.QtWidgets import QLabel, QWidget
 
 from cnnviz.qt.live_model import LiveModel
 
@@ -59,12 +59,29 @@ def redraw_queue() -> RedrawQueue:
 class LiveView(QWidget):
     """A view of the LiveModel's current Views: `refresh()` draws them. It redraws on
     each new Views only while visible (a hidden tab or dock would paint for nothing),
-    in its turn in the redraw queue, and catches up when it is shown."""
+    in its turn in the redraw queue, and catches up when it is shown. When the model
+    says why there is nothing to show, that covers the view."""
 
     def __init__(self, model: LiveModel, parent: QWidget | None = None):
         super().__init__(parent)
         self.model = model
+        self.notice = QLabel(self)  # over the view, in no layout
+        self.notice.setWordWrap(True)
+        self.notice.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.notice.setAutoFillBackground(True)  # the view's stale pictures do not show
+        self.notice.hide()
         model.views_changed.connect(self.refresh_if_visible)
+        model.notice_changed.connect(self._show_notice)
+
+    def _show_notice(self, notice: str | None) -> None:
+        self.notice.setText(notice or "")
+        self.notice.setGeometry(self.rect())
+        self.notice.setVisible(notice is not None)
+        self.notice.raise_()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.notice.setGeometry(self.rect())
 
     def refresh(self) -> None:
         raise NotImplementedError
