@@ -139,3 +139,32 @@ def test_closing_also_ends_other_panels_background_work(window):
     window.add_shutdown(lambda timeout_s: waited.append(timeout_s) or True)
     assert window.close()
     assert waited and waited[0] <= 2.0
+
+
+def test_the_learning_rate_field_shows_and_takes_every_rate_the_config_does(window, qtbot):
+    from dataclasses import replace
+
+    from cnnviz.core.config import ConfigError, TrainConfig
+    from cnnviz.core.history import History
+
+    s, box = window.session, window.training.learning_rate
+    s.load_state(replace(s.config, learning_rate=1e-6), s.dataset_name, None, History())
+    assert box.value() == 1e-6 and box.text() == "1e-06"  # not clamped to a minimum
+    assert s.config.learning_rate == 1e-6  # showing it changed nothing
+    box.setFocus()
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box, "3.5e-7")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert s.config.learning_rate == 3.5e-7 and box.text() == "3.5e-07"
+    box.stepBy(1)  # a tenth of its decade
+    assert s.config.learning_rate == 3.6e-7
+    for rejected in ("0", "11", "1e-400", "abc"):  # no rate in (0, 10]: the rate stays
+        box.lineEdit().selectAll()
+        qtbot.keyClicks(box, rejected)
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+        assert s.config.learning_rate == 3.6e-7 and box.text() == "3.6e-07"
+    # the field's range is the config's
+    TrainConfig(learning_rate=box.minimum())
+    TrainConfig(learning_rate=box.maximum())
+    with pytest.raises(ConfigError):
+        TrainConfig(learning_rate=box.maximum() * 1.0001)

@@ -19,6 +19,7 @@ MONITORS = ("val_loss", "val_accuracy")  # what early stopping and "plateau" wat
 MAX_BATCH_SIZE = 1 << 16
 MAX_EPOCHS = 100_000
 MAX_SEED = 2**31 - 1
+MAX_LEARNING_RATE = 10.0  # and above 0
 
 
 class ConfigError(ValueError):
@@ -70,8 +71,9 @@ class TrainConfig:
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, "
                               f"got {self.optimizer!r}")
-        if not (_is_number(self.learning_rate) and 0 < self.learning_rate <= 10):
-            raise ConfigError(f"learning rate must be in (0, 10], got {self.learning_rate!r}")
+        if not (_is_number(self.learning_rate) and 0 < self.learning_rate <= MAX_LEARNING_RATE):
+            raise ConfigError(f"learning rate must be in (0, {MAX_LEARNING_RATE:g}], got "
+                              f"{self.learning_rate!r}")
         for name, low, high in (("batch_size", 1, MAX_BATCH_SIZE), ("epochs", 1, MAX_EPOCHS),
                                 ("seed", 0, MAX_SEED)):
             value, name = getattr(self, name), name.replace("_", " ")

@@ -11,10 +11,8 @@ from collections.abc import Sequence
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import (
-    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
     QGroupBox,
@@ -36,6 +34,7 @@ from cnnviz.qt.session import IDLE, Session
 from cnnviz.qt.throttle import Throttle
 from cnnviz.qt.widgets.data_picker import DataPicker
 from cnnviz.qt.widgets.live_label import live_label
+from cnnviz.qt.widgets.rate_box import RateBox
 from cnnviz.qt.widgets.training_options import OverfittingBox, ScheduleBox
 from cnnviz.qt.widgets.wheel_guard import wheel_only_when_focused
 
@@ -89,10 +88,7 @@ class TrainingPanel(QWidget):
         self.optimizer = QComboBox()
         self.optimizer.addItems(OPTIMIZERS)
         self.optimizer.setToolTip(TIPS["optimizer"])
-        self.learning_rate = QDoubleSpinBox()
-        self.learning_rate.setDecimals(5)
-        self.learning_rate.setRange(1e-5, 10.0)
-        self.learning_rate.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+        self.learning_rate = RateBox()  # the config's whole range, 1e-06 as such
         self.learning_rate.setToolTip(TIPS["learning_rate"])
         self.learning_rate.setKeyboardTracking(False)
         # the ranges are the config's: a project's values always show as they are
