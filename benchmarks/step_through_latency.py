@@ -12,7 +12,7 @@
 
 The data for the first three is random, shaped and sized like CIFAR-10 (45,000 training,
 5,000 validation, 10,000 test images of 32x32x3), so the window does at rest what it does
-with CIFAR-10 (the other views recompute too when the image changes); nothing is
+with CIFAR-10 (the other views recompute their probe's parts too); nothing is
 downloaded. A repaint is forced (`repaint()`) so the time includes painting.
 
     uv run python benchmarks/step_through_latency.py [--clicks 200] [--images 30]
@@ -159,8 +159,7 @@ def interactions(clicks: int, images: int) -> dict:
     results["next_prev"] = summary(step_ms)
 
     # a new image, on the conv page: once the other views have shown the last one, and
-    # 0.3 s after the last one, while they still compute theirs (at rest they evaluate
-    # the whole validation set for each new image, which competes for the CPU)
+    # 0.3 s after the last one, while they may still compute theirs (competing for the CPU)
     m.set_stage(1)
     for name, settled in (("new_image", True), ("new_image_rapid", False)):
         image_ms = []

@@ -6,6 +6,7 @@ import cnnviz.engine  # noqa: F401, I001  (first: sets XLA's flags before JAX st
 
 import numpy as np
 import pytest
+import reference
 from PyQt6 import sip
 from PyQt6.QtCore import QSettings, QSize, Qt
 from test_probe import qt_garbage_dies_in_this_thread  # noqa: F401 (fixture)
@@ -203,7 +204,7 @@ def test_a_view_computed_after_the_window_closed_is_dropped(window, qtbot):
     assert live.shutdown(10)
     controller, views = live.controller, live.model.views
     sip.delete(live.model)
-    controller._on_result(controller._run, (None, views))  # no error: nobody to show it to
+    controller._on_result(controller._run, (), (None, views))  # no error: nobody to show it
     controller._on_thread_done()
 
 
@@ -233,3 +234,33 @@ def test_a_network_too_big_for_memory_is_not_allocated_at_rest(window, qtbot, mo
     qtbot.waitUntil(lambda: live.model.views is not None, timeout=60_000)
     assert computed == [SMALL_NET] and view.notice.isHidden()
     assert live.shutdown(10)
+
+
+def test_a_new_probe_image_at_rest_recomputes_only_what_depends_on_it(live, window, qtbot,
+                                                                     monkeypatch):
+    """The validation set is evaluated again when the weights change, not for another
+    probe image: the confusion matrix and the test grid stay those of the weights."""
+    calls = []
+    real = live_views.views_at_rest
+    monkeypatch.setattr(live_views, "views_at_rest",
+                        lambda *args: calls.append(args[-1]) or real(*args))
+    qtbot.waitUntil(lambda: live.model.views is not None, timeout=60_000)
+    before = live.model.views
+    data = window.session.dataset
+    live.model.choose(4)
+    qtbot.waitUntil(lambda: live.model.views is not before, timeout=30_000)
+    after = live.model.views
+    assert calls == [True]  # probe only
+    assert np.array_equal(after.probe.input.image, data.x_test[4])
+    assert after.confusion is before.confusion and after.grid is before.grid
+    assert after.stats is not before.stats  # they hold the probe's activations
+    s = window.session
+    weights = [{k: np.asarray(v) for k, v in layer.items()}
+               for layer in reference.random_weights(SMALL_NET, seed=3)]
+    s.load_state(s.config, s.dataset_name, weights, s.history)
+    qtbot.waitUntil(lambda: live.model.views is not after, timeout=30_000)
+    assert calls == [True, False]  # new weights: everything
+    assert live.model.views.confusion is not before.confusion
+    live.model.choose(5)
+    qtbot.waitUntil(lambda: len(calls) == 3, timeout=30_000)
+    assert calls[-1] is True

@@ -331,10 +331,15 @@ class Prober:
         return fixed_batch(self.dataset, size)
 
     def views_at_rest(self, params: Params, probe: ProbeImage, step: int,
-                      batch_size: int) -> Views:
+                      batch_size: int, *, probe_only: bool = False) -> Views:
         """Every view's data for weights that are not training (before a run, paused,
-        after it): the gradient on a fixed batch, the confusion matrix included."""
+        after it): the gradient on a fixed batch, the confusion matrix included. With
+        `probe_only` (another probe image for the weights of the last Views), what does
+        not depend on the probe is left out (None): the test grid's predictions and the
+        confusion matrix, which evaluates the whole validation set."""
         result, kernels, grads, grid = self.fetch(self.request(
-            params, probe, step, 0, self.weighted, self.fixed_batch(batch_size), grid=True))
+            params, probe, step, 0, self.weighted, self.fixed_batch(batch_size),
+            grid=not probe_only))
+        confusion = None if probe_only else self.evaluate(params)[2]
         return Views(step, self.dataset.class_names, result, self.filters(kernels, grads),
-                     self.stats(kernels, grads, result), grid, self.evaluate(params)[2])
+                     self.stats(kernels, grads, result), grid, confusion)

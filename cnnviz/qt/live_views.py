@@ -42,16 +42,18 @@ REST_DELAY_MS = 30  # gathers a burst of requests (a stroke, an edit) into one c
 
 
 def views_at_rest(prober, spec, dataset, weights, seed: int, probe: ProbeImage, step: int,
-                  batch_size: int):
+                  batch_size: int, probe_only: bool = False):
     """In a helper thread: (the prober for spec and dataset, their Views for `weights`,
-    or for the weights a run with `seed` starts from when there are none yet)."""
+    or for the weights a run with `seed` starts from when there are none yet; with
+    `probe_only`, only the parts that depend on the probe image)."""
     from cnnviz.engine.probe import Prober  # JAX loads here, off the GUI thread
     from cnnviz.engine.trainer import initial_params
 
     if prober is None or prober.spec != spec or prober.dataset is not dataset:
         prober = Prober(spec, dataset)
     params = weights if weights is not None else initial_params(spec, seed)
-    return prober, prober.views_at_rest(params, probe, step, batch_size)
+    return prober, prober.views_at_rest(params, probe, step, batch_size,
+                                        probe_only=probe_only)
 
 
 class LiveController(QObject):
@@ -66,6 +68,9 @@ class LiveController(QObject):
         self._busy = False  # a computation at rest runs (until its `finished` arrives)
         self._pending = False  # another computation at rest was asked for meanwhile
         self._run = 0  # counts runs: a result from before the current one is stale
+        # what the views' slower parts (grid, confusion) were computed at rest for: the
+        # network, data, weights (or the seed of fresh ones) and step
+        self._slow_for: tuple | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(REST_DELAY_MS)
@@ -95,6 +100,7 @@ class LiveController(QObject):
 
     def _on_snapshot(self, snap: Snapshot) -> None:
         if snap.views is not None:
+            self._slow_for = None  # the trainer's now
             self.model.show(snap.views)
 
     def _on_probe(self, probe: ProbeImage) -> None:
@@ -145,20 +151,29 @@ class LiveController(QObject):
             self.model.set_notice(tr("Nothing to show: {reason}.", reason=too_big))
             return
         self._busy = True
+        source = (s.network.spec, s.dataset, s.weights, s.config.seed, s.history.steps)
+        shown = self._slow_for
+        # the network, data and weights of the views shown: only the probe image changed
+        probe_only = self.model.views is not None and shown is not None and (
+            shown[0] == source[0] and shown[1] is source[1] and shown[2] is source[2]
+            and shown[3:] == source[3:])
         thread = GeneratorThread(partial(
             views_at_rest, self._prober, s.network.spec, s.dataset, s.weights, s.config.seed,
-            self.model.probe, s.history.steps, s.config.batch_size), "live-views")
-        thread.returned.connect(partial(self._on_result, self._run))
+            self.model.probe, s.history.steps, s.config.batch_size, probe_only),
+            "live-views")
+        thread.returned.connect(partial(self._on_result, self._run, source))
         thread.errored.connect(lambda exc: log.warning("live views at rest: %s", exc))
         thread.finished.connect(self._on_thread_done)
         self._thread = thread
         thread.start()
 
-    def _on_result(self, run: int, result) -> None:
+    def _on_result(self, run: int, source: tuple, result) -> None:
         if sip.isdeleted(self) or sip.isdeleted(self.model):
             return  # the window closed while it computed: nobody to show it to
         self._prober, views = result
         if run == self._run and not self.trainer_steps:
+            if views.confusion is not None or views.grid is not None:
+                self._slow_for = source
             self.model.show(views)
 
     def _on_thread_done(self) -> None:
