@@ -31,7 +31,8 @@ from cnnviz.qt.theme import apply_theme
 DOCS = Path(__file__).resolve().parent
 
 
-def play(app: QApplication, window, key: str) -> None:
+def play(app: QApplication, window, key: str, shot: str) -> None:
+    """Play the example `key` to its end; save the window, the runs compared, as `shot`."""
     done: list[bool] = []
     window.examples.finished.connect(done.append)
     window.examples.play(EXAMPLES[key])
@@ -40,6 +41,10 @@ def play(app: QApplication, window, key: str) -> None:
     if not done[0]:
         raise RuntimeError(f"the {key} example did not run to its end")
     print(runs_table(window.session.runs.runs), flush=True)
+    window.show_tab(window.curves)
+    window.runs_dock.raise_()
+    settle(app, 1.5)
+    window.grab().save(str(DOCS / shot))
 
 
 def main() -> int:
@@ -51,11 +56,7 @@ def main() -> int:
     window.show()
     wait(app, lambda: window.session.dataset is not None and window.worker.device is not None)
     live.size_docks()
-    play(app, window, "fine-tuning")
-    window.show_tab(window.curves)
-    window.runs_dock.raise_()
-    settle(app, 1.5)
-    window.grab().save(str(DOCS / "runs-compared.png"))
+    play(app, window, "fine-tuning", "runs-compared.png")
 
     window.session.restore_run(window.session.runs.runs[0])  # the network trained on shapes
     dialog = FineTuneDialog(window.session, settings, window)
@@ -66,11 +67,7 @@ def main() -> int:
     dialog.grab().save(str(DOCS / "fine-tune-dialog.png"))
     dialog.reject()
 
-    play(app, window, "overfitting")
-    window.show_tab(window.curves)
-    window.runs_dock.raise_()
-    settle(app, 1.5)
-    window.grab().save(str(DOCS / "runs-overfitting.png"))
+    play(app, window, "overfitting", "runs-overfitting.png")
     dialogs.ask_save_changes = lambda *args: dialogs.DISCARD  # the runs are not worth a prompt
     window.close()
     window.finish_threads(30)

@@ -7,11 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PyQt6.QtCore import QSettings
-from test_qt_support import SMALL_NET, tiny_dataset, wait_idle
+from test_qt_support import SMALL_NET, tiny_dataset
+from test_runs_qt import train
 
 from cnnviz.core.examples import Example, ExampleRun
 from cnnviz.core.i18n import Message
 from cnnviz.core.layers import Dense, Flatten, is_frozen
+from cnnviz.core.snapshot import RUNNING
 from cnnviz.data.dataset import Dataset
 from cnnviz.data.registry import DatasetEntry, DatasetInfo
 from cnnviz.qt import dialogs, examples, fine_tune_dialog
@@ -50,11 +52,6 @@ def window(qtbot, tmp_path, monkeypatch):
     window.network.reset(SMALL_NET)
     window.training.epochs.setValue(1)
     return window
-
-
-def train(qtbot, window) -> None:
-    window.actions.start_pause.trigger()
-    wait_idle(qtbot, window)
 
 
 def _choose(dialog: FineTuneDialog, name: str) -> None:
@@ -137,3 +134,19 @@ def test_an_example_plays_its_runs_in_a_row_and_compares_them(window, qtbot, mon
     assert [r.kind for r in log.runs] == ["trained", "fine-tuned", "trained"]
     assert log.shown == [3, 2] and window.runs_panel.compare.columnCount() == 2
     assert log.runs[1].source == "pre (tiny)"
+
+
+def test_stopping_a_run_ends_the_example_and_keeps_what_was_trained(window, qtbot, monkeypatch):
+    monkeypatch.setattr(examples, "DATASETS", {i.name: DatasetEntry(i, None) for i in INFOS})
+    long = {"epochs": 1000, "batch_size": 16, "seed": 0}
+    example = Example("test", Message("test"), Message("test"), (
+        ExampleRun(Message("pre"), "tiny", SMALL_NET.layers, config=long),
+        ExampleRun(Message("tuned"), "tiny4", fine_tune=0, config=long)), shown=(1, 0))
+    done = []
+    window.examples.finished.connect(done.append)
+    window.examples.play(example)
+    qtbot.waitUntil(lambda: window.session.state == RUNNING, timeout=60_000)
+    window.actions.stop.trigger()
+    qtbot.waitUntil(lambda: bool(done), timeout=60_000)
+    assert done == [False] and not window.examples.playing
+    assert len(window.session.runs.runs) == 1 and "stopped" in window.statusBar().currentMessage()

@@ -46,6 +46,8 @@ def test_a_finished_run_is_recorded_with_its_final_figures(window, qtbot):
 
     s = window.session
     train(qtbot, window)
+    # the test figures come once the run is over, worked out in the background
+    qtbot.waitUntil(lambda: s.runs.runs[0].test_accuracy is not None, timeout=30_000)
     [run] = s.runs.runs
     assert s.runs.current == run.number == 1 and run.name == "Run 1"
     assert run.history == s.history and run.steps_per_epoch == s.steps_per_epoch()

@@ -243,7 +243,8 @@ ACTIONS = (
     Term("view", one_of(VIEWS), "the view brought to the front"),
     Term("highlight", one_of(TARGETS), "the part of the window framed for the learner "
          "(until the next step)"),
-    Term("reset_weights", flag, "fresh weights and empty curves (true)"),
+    Term("reset_weights", flag, "fresh weights and empty curves, a run in progress stopped "
+         "first (true)"),
     Term("show_runs", whole, "the last so many runs kept shown together (curves overlaid, "
          "figures side by side), the oldest first"),
     Term("start_training", flag, "press Start (true)"),

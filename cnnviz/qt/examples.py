@@ -111,6 +111,8 @@ def add_examples(window: QMainWindow, menu: QMenu, session: Session) -> ExampleP
     does. Trained weights that no kept run holds are not replaced without asking."""
     player = ExamplePlayer(session, window)
     player.progress.connect(lambda text: window.statusBar().showMessage(text, 0))
+    player.finished.connect(lambda done: done or window.statusBar().showMessage(
+        tr("Example stopped: the runs trained so far are kept in Runs."), 8000))
 
     def play(example: Example) -> None:
         if session.untracked_weights() and not dialogs.confirm(

@@ -229,6 +229,7 @@ class LessonHost(QObject):
         self.window.builder.table.select_row(self._index(name))
 
     def _reset_weights(self, _: object) -> None:
+        self._stop_training(None)  # a run that reached the last step's check may still end
         if self.window.actions.reset_weights.isEnabled():
             self.window.actions.reset_weights.trigger()
 

@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.network_dock, self.training_dock)
         self.runs_panel = RunsPanel(self.session)  # every run kept, to compare
         self.runs_dock = self.add_dock(self.runs_panel, "Runs", left)
+        self.add_shutdown(self.session.runs.shutdown)  # a run's test figures being worked out
         self.tabifyDockWidget(self.training_dock, self.runs_dock)
         self.network_dock.raise_()
         self._build_status_bar()

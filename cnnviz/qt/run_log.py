@@ -1,17 +1,24 @@
 """The runs of the open project (core.runs), as the window keeps them: the run being
 trained is recorded as it goes, and kept when the next begins; any of them can be shown
-together (curves overlaid, figures side by side). The session records, panels read."""
+together (curves overlaid, figures side by side). The session records, panels read.
+
+A run's test loss and accuracy are worked out once it is over, in a thread of their own
+(the engine's evaluate on the test images), so that the run itself ends at once.
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
+import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from cnnviz.core.config import TrainConfig
 from cnnviz.core.history import History
 from cnnviz.core.network import NetworkSpec
 from cnnviz.core.runs import TRAINED, Run, Weights, new_run, renamed
+from cnnviz.qt.worker import GeneratorThread
 
 
 class RunLog(QObject):
@@ -23,6 +30,8 @@ class RunLog(QObject):
         self.current: int | None = None  # the run being recorded, if any
         self.shown: list[int] = []  # the runs shown together, in the order they were chosen
         self._next_origin: tuple[str, str] = (TRAINED, "")  # (kind, source) of the next run
+        self._measuring: GeneratorThread | None = None
+        self._to_measure: tuple | None = None  # the next run to measure, when one is
 
     def get(self, number: int) -> Run | None:
         return next((run for run in self.runs if run.number == number), None)
@@ -45,14 +54,14 @@ class RunLog(QObject):
 
     def record(self, spec: NetworkSpec, config: TrainConfig, dataset: str,
                per_class: int | None, history: History, weights: Weights | None,
-               steps_per_epoch: int | None, test: tuple[float, float] | None = None) -> None:
-        """The run being trained, as it is now (a new run if none is being recorded)."""
+               steps_per_epoch: int | None) -> None:
+        """The run being trained, as it is now (a new run if none is being recorded); its
+        test figures, of other weights, are gone until measured again."""
         if not history.steps:
             return
         extra: dict = {"per_class": per_class, "weights": weights,
-                       "steps_per_epoch": steps_per_epoch}
-        if test is not None:
-            extra["test_loss"], extra["test_accuracy"] = test
+                       "steps_per_epoch": steps_per_epoch, "test_loss": None,
+                       "test_accuracy": None}
         run = self.get(self.current) if self.current is not None else None
         if run is None:
             kind, source = self._next_origin
@@ -69,6 +78,43 @@ class RunLog(QObject):
     def close(self) -> None:
         """The run being recorded is over: the next training is a new run."""
         self.current = None
+
+    def measure(self, number: int, x_test: np.ndarray, y_test: np.ndarray) -> None:
+        """Work out run `number`'s test loss and accuracy, its weights' on these images,
+        in the background; the run gets them if its weights are still those then."""
+        run = self.get(number)
+        if run is None or run.weights is None or not len(x_test):
+            return
+        self._to_measure = (number, run.spec, run.weights, x_test, y_test)
+        if self._measuring is None:
+            self._measure_next()
+
+    def _measure_next(self) -> None:
+        job, self._to_measure = self._to_measure, None
+        if job is None:
+            return
+        number, spec, weights, x, y = job
+        thread = GeneratorThread(partial(_test_figures, spec, weights, x, y), "test")
+        thread.returned.connect(lambda figures: self._measured(number, weights, figures))
+        thread.finished.connect(self._on_measured)
+        self._measuring = thread
+        thread.start()
+
+    def _measured(self, number: int, weights: Weights, figures: tuple[float, float]) -> None:
+        run = self.get(number)
+        if run is not None and run.weights is weights:
+            self._put(replace(run, test_loss=figures[0], test_accuracy=figures[1]))
+            self.changed.emit()
+
+    def _on_measured(self) -> None:
+        self._measuring = None
+        self._measure_next()
+
+    def shutdown(self, timeout_s: float) -> bool:
+        """Drop what waits to be measured and wait for the thread; True if it ended."""
+        self._to_measure = None
+        thread = self._measuring
+        return thread is None or thread.wait(timeout_s)
 
     # -- the learner's edits (the runs panel) -----------------------------------------
     def rename(self, number: int, name: str) -> None:
@@ -98,3 +144,11 @@ class RunLog(QObject):
 
     def _put(self, run: Run) -> None:
         self.runs = [run if r.number == run.number else r for r in self.runs]
+
+
+def _test_figures(spec: NetworkSpec, weights: Weights, x: np.ndarray, y: np.ndarray
+                  ) -> tuple[float, float]:
+    """(loss, accuracy) of `weights` on (x, y), by the engine (in the calling thread)."""
+    from cnnviz.engine.trainer import evaluate  # JAX is loaded by now: a run trained
+
+    return evaluate(spec, weights, x, y)

@@ -398,7 +398,9 @@ class Session(QObject):
         self.weights, self.history = checkpoint.weights, checkpoint.history
         self._trained_spec = self.network.spec
         self.runs.record(self.network.spec, self.config, self.dataset_name, self.per_class,
-                         self.history, self.weights, self.steps_per_epoch(), checkpoint.test)
+                         self.history, self.weights, self.steps_per_epoch())
+        if self.state in (FINISHED, STOPPED) and self.dataset is not None:  # the run is over
+            self.runs.measure(self.runs.current, self.dataset.x_test, self.dataset.y_test)
         self.edited.emit()
         for halt in halts:
             if halt.reason == DIVERGED:

@@ -114,13 +114,11 @@ class GeneratorThread(QObject):
 @dataclass(frozen=True)
 class Checkpoint:
     """The trainer's weights, history and optimizer state (the optax tree, for the
-    step-through's update in numbers), copied in its own thread while it rests; once the
-    run is over, its weights' (loss, accuracy) on the test images (None without any)."""
+    step-through's update in numbers), copied in its own thread while it rests."""
 
     weights: Weights
     history: History
     optimizer_state: object = None
-    test: tuple[float, float] | None = None
 
 
 def load_engine() -> str:
@@ -206,7 +204,7 @@ class TrainingWorker(QObject):
         """The run, in the worker thread: the trainer's snapshots, plus a Checkpoint
         whenever it rests (it waits for a command then, so its params are stable)."""
         from cnnviz.engine.inspect import host_tree  # JAX loads here if not yet loaded
-        from cnnviz.engine.trainer import Trainer, evaluate
+        from cnnviz.engine.trainer import Trainer
 
         yield_cpu_to_the_gui()
         # a snapshot as often as the window redraws: more would cost both threads time
@@ -226,12 +224,9 @@ class TrainingWorker(QObject):
             for snap in trainer.run():
                 yield snap
                 if snap.state in RESTING:
-                    over = snap.state != PAUSED and len(dataset.x_test)
                     yield Checkpoint(trainer.numpy_params(),
                                      History.from_dict(trainer.history.to_dict()),
-                                     host_tree(trainer.opt_state),
-                                     evaluate(spec, trainer.params, dataset.x_test,
-                                              dataset.y_test) if over else None)
+                                     host_tree(trainer.opt_state))
         finally:
             with self._lock:
                 self._trainer = None

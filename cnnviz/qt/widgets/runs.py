@@ -212,8 +212,7 @@ if __name__ == "__main__":  # a few made-up runs, no training
                           list(np.linspace(0.2, accuracy, 60)),
                           [{"loss": 0.5, "accuracy": accuracy, "val_loss": 0.6,
                             "val_accuracy": accuracy - 0.05, "seconds": 1.0}])
-        session.runs.record(spec, TrainConfig(epochs=1, seed=i), "digits", 10, history, None, 60,
-                            (0.7, accuracy - 0.04))
+        session.runs.record(spec, TrainConfig(epochs=1, seed=i), "digits", 10, history, None, 60)
         session.runs.close()
     panel = RunsPanel(session)
     panel.resize(340, 500)
