@@ -14,6 +14,7 @@ from cnnviz.core.commands import SetLearningRate
 from cnnviz.core.compression import (
     ALL_LAYERS,
     GLOBAL,
+    PER_LAYER,
     SWEEP_LEVELS,
     apply_masks,
     magnitude_masks,
@@ -123,8 +124,9 @@ def test_the_sweep_reuses_one_compilation_and_reports_progress(data, weights):
     evaluator = Evaluator(SMALL, data.x_val, data.y_val, batch_size=100)
     compiled = compress._eval_batch._cache_size()
     progress = list(sweep(evaluator, weights))
-    assert compress._eval_batch._cache_size() == compiled + 1  # 67 evaluations, 1 compile
     rows = [ALL_LAYERS, *weighted_layers(SMALL)]
+    # one compile for each layer a row starts from (the first for "all" and conv1)
+    assert compress._eval_batch._cache_size() == compiled + len(rows) - 1
     assert [p.done for p in progress] == list(range(1, 1 + 1 + 11 * len(rows)))
     assert progress[-1].total == progress[-1].done
     result = progress[-1].sweep
@@ -247,3 +249,25 @@ def test_one_int8_conv_pixel_is_the_fake_quantized_engine_output(data, weights):
         assert pixel.value == pytest.approx(float(outputs[0][1, i, j, f]), rel=1e-5, abs=1e-6)
         assert pixel.float_value == pytest.approx(float(np.sum(
             image[i:i + 3, j:j + 3] * net[0]["kernel"][..., f]) + net[0]["bias"][f]), rel=1e-5)
+
+
+@pytest.mark.parametrize("kept_bytes", [compress.KEPT_INPUT_BYTES, 0])
+def test_a_variant_of_a_late_layer_starts_from_its_input_with_the_same_figures(
+        data, weights, monkeypatch, kept_bytes):
+    """Pruning only dense1 leaves conv1 ... flatten as they were: their output, kept,
+    gives the same loss and accuracy as the whole pruned network evaluated plainly (or,
+    with no room to keep it, as the whole network evaluated from the images)."""
+    monkeypatch.setattr(compress, "KEPT_INPUT_BYTES", kept_bytes)
+    evaluator = Evaluator(SMALL, data.x_val, data.y_val, batch_size=64)
+    layer = SMALL.names.index("dense1")
+    for level in (0.3, 0.7):
+        masks = magnitude_masks(SMALL, weights, level, PER_LAYER, ["dense1"])
+        assert compress.first_changed(masks, None) == layer
+        pruned = [{k: v * m[k] if k in m else v for k, v in w.items()}
+                  for w, m in zip(weights, masks, strict=True)]
+        np.testing.assert_allclose(evaluator(weights, masks),
+                                   evaluate(SMALL, pruned, data.x_val, data.y_val), rtol=1e-5)
+    kept = evaluator._kept
+    assert (kept is not None and kept[1] == layer) == bool(kept_bytes)
+    evaluator(weights)  # the unchanged network: from the images, the kept inputs let go
+    assert evaluator._kept is None

@@ -10,6 +10,7 @@ constants, their grid values are plain float32 weights here).
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Iterator
@@ -55,12 +56,17 @@ def fake_quant(x, scale, zero_point):
     return (q - zero_point) * scale
 
 
-def forward(spec: NetworkSpec, params, x, masks=None, activations=None, collect=False):
+def forward(spec: NetworkSpec, params, x, masks=None, activations=None, collect=False,
+            start: int = 0):
     """x (N, H, W, C) float -> logits (N, classes), and with `collect` every layer's
     output. `masks` (per layer {"kernel": 0/1} or {}) multiply the kernels;
-    `activations` (per layer None or (scale, zero point)) fake-quantize layer inputs."""
+    `activations` (per layer None or (scale, zero point)) fake-quantize layer inputs.
+    From layer `start` on, x being that layer's input (the layers before it as if
+    they had run)."""
     outputs = []
     for i, (layer, p) in enumerate(zip(spec.layers, params, strict=True)):
+        if i < start:
+            continue
         if masks is not None and masks[i]:
             p = {"kernel": p["kernel"] * masks[i]["kernel"], "bias": p["bias"]}
         if activations is not None and activations[i] is not None:
@@ -71,13 +77,32 @@ def forward(spec: NetworkSpec, params, x, masks=None, activations=None, collect=
     return (x, outputs) if collect else x
 
 
-@partial(jax.jit, static_argnums=0)
-def _eval_batch(spec, params, masks, activations, x, y, weight):
-    """(loss sum, correct sum) of one padded batch; weight 0 marks padding rows."""
-    logits = forward(spec, params, to_float(x), masks, activations)
+@partial(jax.jit, static_argnums=(0, 1))
+def _eval_batch(spec, start, params, masks, activations, x, y, weight):
+    """(loss sum, correct sum) of one padded batch (images, or layer `start`'s input);
+    weight 0 marks padding rows."""
+    logits = forward(spec, params, to_float(x), masks, activations, start=start)
     losses = optax.softmax_cross_entropy_with_integer_labels(logits, y)
     correct = (jnp.argmax(logits, -1) == y).astype(jnp.float32)
     return (losses * weight).sum(), (correct * weight).sum()
+
+
+@partial(jax.jit, static_argnums=(0, 1))
+def _input_of(spec, layer, params, x):
+    """Layer `layer`'s input for a batch of images, through the unchanged layers before
+    it."""
+    x = to_float(x)
+    for i in range(layer):
+        x = apply_layer(spec.layers[i], params[i], x, train=False)
+    return x
+
+
+def first_changed(masks: Masks | None, activations: ActivationQParams | None) -> int:
+    """The first layer a variant changes (a weight pruned, its input quantized): the
+    layers before it compute what the unchanged network computes. 0 when none."""
+    changed = [i for i, m in enumerate(masks or []) if m and not m["kernel"].all()]
+    changed += [i for i, a in enumerate(activations or []) if a is not None]
+    return min(changed, default=0)
 
 
 def _device_masks(masks: Masks | None):
@@ -92,27 +117,72 @@ def _device_activations(activations: ActivationQParams | None):
     return [None if a is None else (jnp.float32(a[0]), jnp.float32(a[1])) for a in activations]
 
 
+# The most the input of a layer may take, kept for all the images to evaluate variants
+# that change only that layer and the ones after it (a sensitivity sweep's rows).
+KEPT_INPUT_BYTES = 256 << 20
+
+
 class Evaluator:
     """(mean loss, accuracy) of variants of one network on one fixed set of images: the
-    images go to the device once, and each kind of variant (masked or not, which layers'
-    inputs are quantized) compiles once."""
+    images go to the device once (uint8), and each kind of variant (masked or not, which
+    layers' inputs are quantized) compiles once. A variant that leaves the first layers
+    as they are starts from their output, kept from the last such variant of the same
+    weights (one layer's input at a time, within KEPT_INPUT_BYTES): a sweep's row that
+    prunes one late layer then costs only the layers from it on."""
 
     def __init__(self, spec: NetworkSpec, x: np.ndarray, y: np.ndarray,
                  batch_size: int = EVAL_BATCH):
         self.spec, self.count = spec, len(x)
         self._batches = [(jax.device_put(xb), jax.device_put(yb.astype(np.int32)),
                           jax.device_put(w)) for xb, yb, w, _ in padded_batches(x, y, batch_size)]
+        self._kept: tuple[Weights, int, list] | None = None  # (weights, layer, its inputs)
+        self._in_shapes = [info.in_shape for info in spec.check().layers]
 
     def __call__(self, params: Weights, masks: Masks | None = None,
                  activations: ActivationQParams | None = None) -> tuple[float, float]:
+        return self.result(self.dispatch(params, masks, activations))
+
+    def dispatch(self, params: Weights, masks: Masks | None = None,
+                 activations: ActivationQParams | None = None) -> list:
+        """Start the evaluation (JAX computes while the caller goes on); `result` waits."""
         if not self.count:
-            return float("nan"), float("nan")
-        params = jax.tree.map(jnp.asarray, params)
+            return []
+        start = self._start(first_changed(masks, activations))
+        inputs = self._inputs(params, start)
+        device = jax.tree.map(jnp.asarray, params)
         masks, activations = _device_masks(masks), _device_activations(activations)
-        sums = [_eval_batch(self.spec, params, masks, activations, *batch)
-                for batch in self._batches]  # all dispatched before the first is read
+        return [_eval_batch(self.spec, start, device, masks, activations, x, y, weight)
+                for x, (_, y, weight) in zip(inputs, self._batches, strict=True)]
+
+    def result(self, sums: list) -> tuple[float, float]:
+        if not sums:
+            return float("nan"), float("nan")
         loss, correct = np.sum(np.array(jax.device_get(sums), np.float64), axis=0)
         return float(loss / self.count), float(correct / self.count)
+
+    def release(self) -> None:
+        """Let go of the layer inputs kept (device memory)."""
+        self._kept = None
+
+    def _start(self, layer: int) -> int:
+        """`layer`, or 0 where keeping its input for every image would take too much."""
+        rows = len(self._batches) * len(self._batches[0][0])
+        fits = layer and rows * math.prod(self._in_shapes[layer]) * 4 <= KEPT_INPUT_BYTES
+        return layer if fits else 0
+
+    def _inputs(self, params: Weights, layer: int) -> list:
+        """Layer `layer`'s input for every batch (the images themselves for layer 0)."""
+        if layer == 0:
+            self.release()
+            return [x for x, _, _ in self._batches]
+        kept = self._kept
+        if kept is None or kept[0] is not params or kept[1] != layer:
+            self._kept = None  # the old ones go before the new ones are made
+            device = jax.tree.map(jnp.asarray, params[:layer])
+            kept = (params, layer, [_input_of(self.spec, layer, device, x)
+                                    for x, _, _ in self._batches])
+            self._kept = kept
+        return kept[2]
 
 
 # -- the sensitivity sweep --------------------------------------------------------------------
@@ -145,19 +215,23 @@ def sweep(evaluator: Evaluator, weights: Weights, levels: tuple[float, ...] = SW
                                                 time.perf_counter() - started))
 
     done = 0
-    if dense:  # through all-ones masks: the same compiled evaluation as every other level
-        base = evaluator(weights, magnitude_masks(spec, weights, 0.0))
-        for row in rows:
-            for i in dense:
-                loss[row][i], accuracy[row][i] = base
-        done = 1
-        yield progress(done)
-    for row, i in jobs:
-        masks = (magnitude_masks(spec, weights, levels[i], GLOBAL, layers) if row == ALL_LAYERS
-                 else magnitude_masks(spec, weights, levels[i], PER_LAYER, [row]))
-        loss[row][i], accuracy[row][i] = evaluator(weights, masks)
-        done += 1
-        yield progress(done)
+    try:
+        if dense:  # through all-ones masks: the same compiled evaluation as other levels
+            base = evaluator(weights, magnitude_masks(spec, weights, 0.0))
+            for row in rows:
+                for i in dense:
+                    loss[row][i], accuracy[row][i] = base
+            done = 1
+            yield progress(done)
+        for row, i in jobs:  # a row of one layer starts from its input (Evaluator)
+            masks = (magnitude_masks(spec, weights, levels[i], GLOBAL, layers)
+                     if row == ALL_LAYERS
+                     else magnitude_masks(spec, weights, levels[i], PER_LAYER, [row]))
+            loss[row][i], accuracy[row][i] = evaluator(weights, masks)
+            done += 1
+            yield progress(done)
+    finally:
+        evaluator.release()
 
 
 # -- calibration and errors -------------------------------------------------------------------

@@ -33,7 +33,7 @@ class Evaluators:
     def __init__(self, x: np.ndarray, y: np.ndarray):
         self.x, self.y = x, y
         self._evaluators: dict[NetworkSpec, Evaluator] = {}
-        self._base: tuple[NetworkSpec, int, tuple[float, float]] | None = None
+        self._base: tuple[NetworkSpec, Weights, tuple[float, float, int]] | None = None
 
     def __call__(self, spec: NetworkSpec) -> Evaluator:
         if spec not in self._evaluators:
@@ -42,10 +42,11 @@ class Evaluators:
             self._evaluators[spec] = Evaluator(spec, self.x, self.y)
         return self._evaluators[spec]
 
-    def base(self, spec: NetworkSpec, weights: Weights) -> tuple[float, float]:
-        """(loss, accuracy) of the unpruned network; computed once per weights object."""
-        if self._base is None or self._base[:2] != (spec, id(weights)):
-            self._base = (spec, id(weights), self(spec)(weights))
+    def base(self, spec: NetworkSpec, weights: Weights) -> tuple[float, float, int]:
+        """(loss, accuracy, deflated bytes) of the unpruned network; computed once per
+        weights object."""
+        if self._base is None or self._base[0] != spec or self._base[1] is not weights:
+            self._base = (spec, weights, (*self(spec)(weights), deflated_bytes(weights)))
         return self._base[2]
 
 
@@ -74,23 +75,28 @@ class PrunePreview:
 def preview_prune(evaluators: Evaluators, spec: NetworkSpec, weights: Weights,
                   sparsity: float, scope: str = GLOBAL, layers: list[str] | None = None,
                   structured: bool = False) -> PrunePreview:
-    """Prune and evaluate at once (masks as inputs: no compile after the first)."""
+    """Prune and evaluate at once (masks as inputs: no compile after the first); the
+    figures the host works out while JAX evaluates."""
     if structured:
         pruned = structured_prune(spec, weights, sparsity, layers)
         new_spec, new_weights, masks = pruned.spec, pruned.weights, None
-        loss, accuracy = evaluators(new_spec)(new_weights)
+        evaluator = evaluators(new_spec)
+        pending = evaluator.dispatch(new_weights)
         before = {r.name: r.weights for r in layer_sparsity(spec, weights)}
         gone = {r.name: 1 - r.weights / before[r.name]
                 for r in layer_sparsity(new_spec, new_weights)}
     else:
         masks = magnitude_masks(spec, weights, sparsity, scope, layers)
         new_spec, new_weights = spec, apply_masks(weights, masks)
-        loss, accuracy = evaluators(spec)(weights, masks)
+        evaluator = evaluators(spec)
+        pending = evaluator.dispatch(weights, masks)
         gone = {r.name: r.sparsity for r in layer_sparsity(spec, new_weights)}
-    base_loss, base_accuracy = evaluators.base(spec, weights)
+    bytes_after = deflated_bytes(new_weights)
+    base_loss, base_accuracy, bytes_before = evaluators.base(spec, weights)
+    loss, accuracy = evaluator.result(pending)
     return PrunePreview(sparsity, structured, new_spec, new_weights, masks, loss, accuracy,
-                        base_loss, base_accuracy, gone, deflated_bytes(weights),
-                        deflated_bytes(new_weights), total_macs(spec), total_macs(new_spec))
+                        base_loss, base_accuracy, gone, bytes_before, bytes_after,
+                        total_macs(spec), total_macs(new_spec))
 
 
 @dataclass(frozen=True)
