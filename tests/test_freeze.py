@@ -167,3 +167,27 @@ def test_no_gradient_is_computed_for_a_frozen_base():
     is computed."""
     everything, frozen_base = _flops(_spec()), _flops(_spec(0, 1, 3))
     assert frozen_base < 0.8 * everything
+
+
+def test_the_views_show_a_frozen_layers_update_as_zero_and_mark_it(small_data):
+    """The filters view: a frozen conv's gradient (its update) is zero and its title says
+    frozen; the weights view: no gradient norm for it, and a BatchNorm's averages."""
+    from cnnviz.core.snapshot import ProbeImage
+    from cnnviz.engine.probe import Prober
+    from cnnviz.engine.trainer import initial_params
+    from cnnviz.qt.widgets.filters import filter_title
+
+    spec = _spec(0)
+    prober = Prober(spec, small_data)
+    views = prober.views_at_rest(initial_params(spec, 0), ProbeImage(small_data.x_val[0], 0),
+                                 0, 16)
+    frozen, trained = views.filters
+    assert frozen.frozen and not frozen.gradient.any()
+    assert not trained.frozen and trained.gradient.any()
+    assert filter_title(frozen, gradient=True) == "conv1 frozen: no update · 4 filters 3×3×1"
+    assert filter_title(frozen, gradient=False).endswith(" · frozen")
+    stats = {s.name: s for s in views.stats}
+    assert stats["conv1"].frozen and np.isnan(stats["conv1"].gradient_norm)
+    assert stats["conv2"].gradient_norm > 0
+    assert [name for name, _ in stats["bn1"].state] == ["beta", "moving_mean",
+                                                        "moving_variance"]
