@@ -165,7 +165,7 @@ def panels_that_do_not_fit(qtbot, window, skip=(), only=None) -> dict:
 
 def test_side_panels_share_their_columns_as_tabs(live):
     window = live.window
-    left = [window.network_dock, window.training_dock, live.docks["Draw"]]
+    left = [window.network_dock, window.training_dock, live.docks["Draw"], window.runs_dock]
     for dock in left:
         assert window.dockWidgetArea(dock) == Qt.DockWidgetArea.LeftDockWidgetArea
         assert set(window.tabifiedDockWidgets(dock)) == set(left) - {dock}

@@ -196,8 +196,9 @@ class ViewHost(Protocol):
 
     file: ProjectFile  # the replay is saved in it
     tabs: QTabWidget  # the central area
-    network_dock: QDockWidget  # the side columns start with these two
+    network_dock: QDockWidget  # the side columns start with these three
     training_dock: QDockWidget
+    runs_dock: QDockWidget  # always a tab behind the training panel, wherever it is
 
     def add_dock(self, widget: QWidget, title: str, area: Qt.DockWidgetArea) -> QDockWidget: ...
 
@@ -314,13 +315,13 @@ class LiveViews:
 
     def set_layout(self, layout: str, room: QSize | None = None) -> str:
         """TABS: the big views are tabs of the central area; the network, the training
-        panel and Draw are tabs of the left column, Predictions and the confusion matrix
+        panel, Runs and Draw are tabs of the left column, Predictions and the confusion matrix
         tabs of the right.
         DOCKS: the views all visible at once, as far as the screen (`room`: its
         available size, by default the window's screen) holds them: the big ones in a
         row at the bottom, Draw under the network, and on the right two columns:
         Predictions over the confusion matrix, then the training panel at its full
-        height (see plan_docks for a smaller screen).
+        height, Runs a tab behind it (see plan_docks for a smaller screen).
 
         Returns what the screen was too small for ("" if nothing): a screen too small
         for any arrangement keeps the layout as it was."""
@@ -340,16 +341,16 @@ class LiveViews:
             return note
         window, big = self.window, [title for title, _ in BIG]
         predictions, confusion, draw = (self.docks[title] for title, _ in SMALL)
-        network, training = window.network_dock, window.training_dock
+        network, training, runs = window.network_dock, window.training_dock, window.runs_dock
         right, left = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.LeftDockWidgetArea
         closed = {dock: dock.isHidden() and window.isVisible()  # closed by the user
-                  for dock in (network, training)}
+                  for dock in (network, training, runs)}
         # the side columns are built anew, but for the network and training tabs the
         # window starts with: undone before the window is first shown, Qt would leave
         # their old tab bar painted behind the new one
         keep = layout == TABS and not self.layout
         for dock in (predictions, confusion, draw) if keep else (
-                network, training, predictions, confusion, draw):
+                network, training, runs, predictions, confusion, draw):
             window.removeDockWidget(dock)
         if layout == TABS:
             for title in big:
@@ -359,6 +360,7 @@ class LiveViews:
             if not keep:
                 self._add(network, left)
                 self._tabify(network, training)
+                self._tabify(training, runs)
             self._tabify(network, draw)  # drawing, one sees the predictions on the right
             self._add(predictions, right)
             self._tabify(predictions, confusion)
@@ -376,6 +378,7 @@ class LiveViews:
                 self._add(training, right, Qt.Orientation.Horizontal)
             else:
                 self._tabify(network, training)
+            self._tabify(training, runs)
             if plan.stack_small:
                 window.splitDockWidget(predictions, confusion, Qt.Orientation.Vertical)
                 confusion.show()

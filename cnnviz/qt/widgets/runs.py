@@ -68,9 +68,12 @@ class RunsPanel(QWidget):
                                    "back in place, to look at them or train on."))
         self.rename = QPushButton(tr("Rename"))
         self.delete = QPushButton(tr("Delete"))
+        # the two long labels a row each, so the panel fits a 1024-wide projector's column
         buttons = QGridLayout()
-        for i, button in enumerate((self.new_run, self.restore, self.rename, self.delete)):
-            buttons.addWidget(button, i // 2, i % 2)
+        buttons.addWidget(self.new_run, 0, 0, 1, 2)
+        buttons.addWidget(self.restore, 1, 0, 1, 2)
+        buttons.addWidget(self.rename, 2, 0)
+        buttons.addWidget(self.delete, 2, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.hint)
         layout.addWidget(self.table, 1)
