@@ -30,8 +30,10 @@ def test_the_extractor_finds_tr_and_message_calls_as_python_reads_them():
         '# tr("in a comment")\n'
         'print("tr(\\"in a string\\")")\n'
         'tr("{a} and {b}", **values)\n'
-        'other("not a message")\n')
-    assert texts == ["Save", "a long message on two lines", "{n} layers", "{a} and {b}"]
+        'other("not a message")\n'
+        'TITLES = (marked("Feature maps"),)\n')
+    assert texts == ["Save", "a long message on two lines", "{n} layers", "{a} and {b}",
+                     "Feature maps"]
     assert problems == []
 
 
@@ -97,6 +99,18 @@ def test_the_chinese_catalogue_is_current_and_complete():
         pytest.skip(f"{len(absent)} messages not in zh_CN.po (run python -m "
                     f"cnnviz.i18n_tools), {len(unfinished)} not translated yet, "
                     f"{len(problems)} calls that cannot be extracted")
+
+
+def test_a_marked_key_is_translated_where_it_is_shown():
+    key = i18n.marked("Lessons")
+    assert key == "Lessons"
+    i18n.install("zh_CN")
+    try:
+        assert i18n.translate(key) == i18n.tr("Lessons") == "课程"
+        assert i18n.translate("no such message") == "no such message"
+    finally:
+        i18n.install("en")
+    assert i18n.translate(key) == key
 
 
 def test_the_glossary_introduces_a_term_in_both_languages_once():

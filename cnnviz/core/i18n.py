@@ -58,6 +58,19 @@ def tr(text: str, /, **values: object) -> str:
         return text.format(**values)
 
 
+def marked(text: str, /) -> str:
+    """`text` itself, marked for the extractor: a message whose text is a key the code
+    keeps in English (a view's title, a choice's name) and that is shown through
+    `translate(key)` where the key is only known at run time."""
+    return text
+
+
+def translate(text: str, /) -> str:
+    """A message known only at run time in the current language: one the code marks
+    elsewhere with `marked()` (or writes in a `tr()` or `Message()`), without values."""
+    return _catalogue.get(text) or text
+
+
 class Message:
     """A message to render later: its English text (the message id) and its values.
     `str()` renders it in the current language, and so does a format string it is put in."""

@@ -1,4 +1,5 @@
-"""Finding the messages in the code: every `tr("...")` and `Message("...")` call.
+"""Finding the messages in the code: every `tr("...")`, `Message("...")` and
+`marked("...")` call.
 
 It reads the source as Python's parser sees it (the `ast`), so a message split over
 several lines or built from adjacent literals is one message, and a call in a comment or
@@ -16,7 +17,9 @@ from pathlib import Path
 
 from cnnviz.core.i18n import placeholders
 
-KEYWORDS = ("tr", "Message")  # the functions whose first argument is a message
+# the functions whose first argument is a message (`marked` only marks one for the
+# extractor: its translation is looked up later, by `translate`)
+KEYWORDS = ("tr", "Message", "marked")
 PACKAGE = Path(__file__).resolve().parents[1]  # cnnviz/
 # where tr and Message are defined: their own calls pass on messages found elsewhere
 DEFINED_IN = "cnnviz/core/i18n.py"
