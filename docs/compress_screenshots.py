@@ -15,17 +15,12 @@ docs/compress-step-int8.png (the Step through view's conv pixel, with its int8 l
 from __future__ import annotations
 
 import sys
-import tempfile
 
-from PyQt6.QtCore import QSettings
-from PyQt6.QtWidgets import QApplication
-from screenshots import DOCS, settle, wait
+from screenshots import DOCS, open_window, settle, wait
 
 from cnnviz.core.presets import get_preset
 from cnnviz.core.snapshot import FINISHED
 from cnnviz.qt import dialogs
-from cnnviz.qt.app import build_window
-from cnnviz.qt.theme import apply_theme
 from cnnviz.qt.widgets.compress import CompressWorkspace
 from cnnviz.qt.widgets.step_through.view import StepThroughView
 
@@ -40,14 +35,8 @@ def workspace_of(window) -> CompressWorkspace:
 
 
 def main() -> int:
-    app = QApplication(sys.argv)
-    apply_theme(app, "light")
-    settings = QSettings(tempfile.mktemp(suffix=".ini"), QSettings.Format.IniFormat)
-    window, _ = build_window(settings)
-    window.resize(1280, 720)
-    window.show()
+    app, window, _ = open_window(1280, 720)
     session = window.session
-    wait(app, lambda: session.dataset is not None and window.worker.device is not None)
     preset = get_preset("keras-cifar10")
     window.network.reset(window.network.fitted(preset.spec))
     session.set_config(epochs=EPOCHS, learning_rate=preset.learning_rate)

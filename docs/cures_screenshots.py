@@ -17,17 +17,12 @@ to overfit) with weight decay, a warm-up then cosine schedule and early stopping
 from __future__ import annotations
 
 import sys
-import tempfile
 
-from PyQt6.QtCore import QSettings
-from PyQt6.QtWidgets import QApplication
-from screenshots import DOCS, settle, wait
+from screenshots import DOCS, open_window, settle, wait
 
 from cnnviz.core.layers import BatchNorm, Conv2D, Dense, Flatten, MaxPool2D
 from cnnviz.core.network import NetworkSpec
 from cnnviz.qt import dialogs
-from cnnviz.qt.app import build_window
-from cnnviz.qt.theme import apply_theme
 
 # momentum 0.9, not Keras' 0.99: a short run's few steps must carry the moving averages
 # to the data's statistics, or evaluation normalises with numbers far from them
@@ -37,14 +32,8 @@ NETWORK = NetworkSpec((28, 28, 1), (
 
 
 def main() -> int:
-    app = QApplication(sys.argv)
-    apply_theme(app, "light")
-    settings = QSettings(tempfile.mktemp(suffix=".ini"), QSettings.Format.IniFormat)
-    window, _ = build_window(settings)
-    window.resize(1280, 720)
-    window.show()
+    app, window, _ = open_window(1280, 720)
     session = window.session
-    wait(app, lambda: session.dataset is not None and window.worker.device is not None)
     window.network.reset(NETWORK)
     session.set_per_class(100)
     session.set_config(epochs=40, learning_rate=3e-3, weight_decay=1e-4,

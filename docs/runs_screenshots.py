@@ -14,19 +14,15 @@ and prints each run's final figures.
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
-from PyQt6.QtCore import QSettings
 from PyQt6.QtWidgets import QApplication
-from screenshots import settle, wait
+from screenshots import open_window, settle, wait
 
 from cnnviz.core.examples import EXAMPLES
 from cnnviz.core.runs import runs_table
 from cnnviz.qt import dialogs
-from cnnviz.qt.app import build_window
 from cnnviz.qt.fine_tune_dialog import FineTuneDialog
-from cnnviz.qt.theme import apply_theme
 
 DOCS = Path(__file__).resolve().parent
 
@@ -48,18 +44,12 @@ def play(app: QApplication, window, key: str, shot: str) -> None:
 
 
 def main() -> int:
-    app = QApplication(sys.argv)
-    apply_theme(app, "light")
-    settings = QSettings(tempfile.mktemp(suffix=".ini"), QSettings.Format.IniFormat)
-    window, live = build_window(settings)
-    window.resize(1280, 720)
-    window.show()
-    wait(app, lambda: window.session.dataset is not None and window.worker.device is not None)
+    app, window, live = open_window(1280, 720)
     live.size_docks()
     play(app, window, "fine-tuning", "runs-compared.png")
 
     window.session.restore_run(window.session.runs.runs[0])  # the network trained on shapes
-    dialog = FineTuneDialog(window.session, settings, window)
+    dialog = FineTuneDialog(window.session, window.settings, window)
     dialog.data.setCurrentIndex(_index(dialog, "outlines"))
     dialog.per_class.setValue(10)
     dialog.show()

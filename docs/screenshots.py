@@ -48,6 +48,22 @@ def wait(app: QApplication, done, limit: float = 300.0) -> None:
         settle(app, 0.05)
 
 
+def open_window(width: int, height: int, ready=lambda window, live: True):
+    """The app and its window as a learner first sees them (light theme, settings of its
+    own that nothing else reads), `width` x `height`, once the data and JAX are there and
+    `ready(window, live)` holds. Returns (app, window, live)."""
+    app = QApplication(sys.argv)
+    apply_theme(app, "light")
+    folder = tempfile.mkdtemp(prefix="cnnviz-docs-")
+    settings = QSettings(str(Path(folder) / "settings.ini"), QSettings.Format.IniFormat)
+    window, live = build_window(settings)
+    window.resize(width, height)
+    window.show()
+    wait(app, lambda: window.session.dataset is not None and window.worker.device is not None
+         and ready(window, live))
+    return app, window, live
+
+
 def draw_a_line(view) -> None:
     """A stroke on the draw canvas, as a mouse would leave it: a diagonal line, like
     the lines of the shapes data."""
@@ -59,15 +75,8 @@ def draw_a_line(view) -> None:
 
 
 def main() -> int:
-    app = QApplication(sys.argv)
-    apply_theme(app, "light")
-    settings = QSettings(tempfile.mktemp(suffix=".ini"), QSettings.Format.IniFormat)
-    window, live = build_window(settings)
-    window.resize(1600, 1000)
-    window.show()
+    app, window, live = open_window(1600, 1000, lambda _, live: live.model.views is not None)
     session = window.session
-    wait(app, lambda: session.dataset is not None and window.worker.device is not None)
-    wait(app, lambda: live.model.views is not None)
     live.model.choose(3)
     step = [0]
     window.worker.snapshot.connect(lambda snap: step.__setitem__(0, snap.step))

@@ -11,18 +11,13 @@ whole window at 1280x720 and at 2400x1350 to /tmp, to look at. Run it under Xvfb
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
-from PyQt6.QtCore import QSettings
-from PyQt6.QtWidgets import QApplication
-from screenshots import settle, wait  # docs/screenshots.py, beside this script
+from screenshots import open_window, settle, wait  # docs/screenshots.py, beside this script
 
 from cnnviz.core.presets import get_preset
 from cnnviz.core.snapshot import FINISHED
 from cnnviz.qt import dialogs
-from cnnviz.qt.app import build_window
-from cnnviz.qt.theme import apply_theme
 from cnnviz.qt.widgets.step_through.view import StepThroughView
 
 DOCS = Path(__file__).resolve().parent
@@ -30,16 +25,10 @@ IMAGE = 3  # a test image (a 7) whose conv pixels are worth reading
 
 
 def main() -> int:
-    app = QApplication(sys.argv)
-    apply_theme(app, "light")
-    settings = QSettings(tempfile.mktemp(suffix=".ini"), QSettings.Format.IniFormat)
-    window, live = build_window(settings)
-    window.resize(1600, 1000)
-    window.show()
+    app, window, live = open_window(1600, 1000)
     session = window.session
     session.select_dataset("digits-32")
-    wait(app, lambda: session.dataset is not None and window.worker.device is not None
-         and session.dataset.name == "digits-32")
+    wait(app, lambda: session.dataset is not None and session.dataset.name == "digits-32")
     preset = get_preset("worked-example")
     window.network.edit(preset.spec.layers, "Use preset worked-example")
     session.set_config(learning_rate=preset.learning_rate, epochs=preset.epochs)
