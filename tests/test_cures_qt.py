@@ -38,7 +38,9 @@ def test_a_run_that_stops_early_is_marked_with_its_rates(window, qtbot):
     assert labels.count("stopped early") == 2  # on the loss and the accuracy plot
     assert labels.count(f"best epoch {best}: weights kept") == 2
     curve = window.curves.rate
-    assert window.curves._rate_shown and curve.moves
+    assert curve.moves
+    # the plots redraw at the refresh timer's next tick, not at once
+    qtbot.waitUntil(lambda: window.curves._rate_shown)
     rates = np.asarray(curve.series.y)
     assert rates[0] == pytest.approx(0.05, rel=1e-3) and (np.diff(rates) <= 0).all()
     window.session.history_reset.emit()  # redrawn from the record: the same marks
