@@ -13,17 +13,19 @@ import sys
 
 from cnnviz.cli import compress, exchange, explain, info, runs, train
 from cnnviz.cli.common import USER_ERRORS, Parents
-from cnnviz.core.i18n import install_or_english, system_language
+from cnnviz.cli.parser import Parser
+from cnnviz.core.i18n import install_or_english, system_language, tr
 from cnnviz.io.project import SUFFIX
 
 COMMANDS = (info, train, runs, compress, exchange, explain)  # adding subcommands, in --help order
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="cnnviz", description="Build, train and look inside convolutional networks. "
-        f"Run without a command to open the window, or as `cnnviz FILE{SUFFIX}` to open a "
-        "project in it.")
+    parser = Parser(
+        prog="cnnviz", description=tr("Build, train and look inside convolutional networks. "
+                                      "Run without a command to open the window, or as "
+                                      "`cnnviz FILE{suffix}` to open a project in it.",
+                                      suffix=SUFFIX))
     sub = parser.add_subparsers(dest="command")
     parents = Parents()
     for module in COMMANDS:
@@ -44,10 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except USER_ERRORS as exc:
-        print(f"\ncnnviz {args.command}: error: {exc}", file=sys.stderr)
+        print("\n" + tr("cnnviz {command}: error: {message}", command=args.command,
+                         message=exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
+        print("\n" + tr("interrupted"), file=sys.stderr)
         return 130
 
 

@@ -9,6 +9,7 @@ import math
 import sys
 from typing import TextIO
 
+from cnnviz.cli.parser import Parser
 from cnnviz.core.config import ConfigError
 from cnnviz.core.files import OverLimit, os_reason, read_regular
 from cnnviz.core.i18n import tr
@@ -128,7 +129,7 @@ def load_data(args: argparse.Namespace, name: str, seed: int, validation_fractio
                            data_dir=args.data_dir, image_size=args.image_size,
                            progress=download_progress(args), per_class=per_class)
     for note in dataset.notes:  # e.g. image files that could not be read and were skipped
-        print(f"note: {note}", file=sys.stderr)
+        print(tr("note: {note}", note=note), file=sys.stderr)
     return dataset
 
 
@@ -136,9 +137,11 @@ class Parents:
     """Argument groups that several subcommands take (argparse `parents=`)."""
 
     def __init__(self) -> None:
-        self.json = argparse.ArgumentParser(add_help=False)
-        self.json.add_argument("--json", action="store_true", help="one JSON object per line")
-        self.data = argparse.ArgumentParser(add_help=False)
-        self.data.add_argument("--data-dir", help="folder holding the dataset's files")
+        # Parsers, so that their groups' headings match the subcommands' (in any language)
+        self.json = Parser(add_help=False)
+        self.json.add_argument("--json", action="store_true",
+                               help=tr("one JSON object per line"))
+        self.data = Parser(add_help=False)
+        self.data.add_argument("--data-dir", help=tr("folder holding the dataset's files"))
         self.data.add_argument("--image-size", type=int,
-                               help="resize folder: images to this size")
+                               help=tr("resize folder: images to this size"))

@@ -173,50 +173,57 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-def _tuning_and_output(p: argparse.ArgumentParser, what: str) -> None:
-    p.add_argument("--lr", type=float, help="fine-tuning learning rate (default: the "
-                   "project's)")
-    p.add_argument("--out", required=True, help=f"save the {what} project here (.cnnviz)")
+def _tuning_and_output(p: argparse.ArgumentParser, out_help: str) -> None:
+    p.add_argument("--lr", type=float, help=tr("fine-tuning learning rate (default: the "
+                                               "project's)"))
+    p.add_argument("--out", required=True, help=out_help)
 
 
 def register(sub: argparse._SubParsersAction, parents: Parents) -> None:
     p = sub.add_parser("prune", parents=[parents.json, parents.data],
-                       help="prune a trained project's weights")
-    p.add_argument("file", help="a trained .cnnviz project")
+                       help=tr("prune a trained project's weights"))
+    p.add_argument("file", help=tr("a trained .cnnviz project"))
     p.add_argument("--sparsity", type=float, required=True,
-                   help="fraction of weights (or filters) to remove, in [0, 1)")
+                   help=tr("fraction of weights (or filters) to remove, in [0, 1)"))
     p.add_argument("--scope", choices=SCOPES, default=GLOBAL,
-                   help="global: one magnitude threshold for all layers; layer: each alike")
-    p.add_argument("--layers", help="comma-separated layers to prune (default: all weighted)")
+                   help=tr("global: one magnitude threshold for all layers; layer: each "
+                           "alike"))
+    p.add_argument("--layers",
+                   help=tr("comma-separated layers to prune (default: all weighted)"))
     p.add_argument("--structured", action="store_true",
-                   help="remove whole filters (smallest L1 norm), which shrinks the compute")
+                   help=tr("remove whole filters (smallest L1 norm), which shrinks the "
+                           "compute"))
     p.add_argument("--fine-tune-epochs", type=int, default=0,
-                   help="epochs of training after each round, the pruned weights held at zero")
+                   help=tr("epochs of training after each round, the pruned weights held at "
+                           "zero"))
     p.add_argument("--rounds", type=int, default=1,
-                   help="prune in this many equal steps, fine-tuning after each")
-    _tuning_and_output(p, "pruned")
+                   help=tr("prune in this many equal steps, fine-tuning after each"))
+    _tuning_and_output(p, tr("save the pruned project here (.cnnviz)"))
     p.set_defaults(func=cmd_prune)
 
     p = sub.add_parser("quantize", parents=[parents.json, parents.data],
-                       help="quantize a trained project's weights (and activations)")
-    p.add_argument("file", help="a trained .cnnviz project")
+                       help=tr("quantize a trained project's weights (and activations)"))
+    p.add_argument("file", help=tr("a trained .cnnviz project"))
     p.add_argument("--scheme", choices=SCHEMES, required=True)
     p.add_argument("--calibrate", type=int, metavar="N",
-                   help="also quantize activations to int8, calibrated on N training images")
+                   help=tr("also quantize activations to int8, calibrated on N training "
+                           "images"))
     p.add_argument("--calibration", choices=CALIBRATIONS, default=MINMAX,
-                   help="the activation range: min/max or a percentile of the values")
+                   help=tr("the activation range: min/max or a percentile of the values"))
     p.add_argument("--percentile", type=float, default=DEFAULT_PERCENTILE)
-    p.add_argument("--keep-float", help="comma-separated layers to leave in float32")
+    p.add_argument("--keep-float", help=tr("comma-separated layers to leave in float32"))
     p.add_argument("--qat-epochs", type=int, default=0,
-                   help="quantization-aware fine-tuning epochs (int8)")
+                   help=tr("quantization-aware fine-tuning epochs (int8)"))
     p.add_argument("--onnx", metavar="FILE.onnx",
-                   help="also write the int8 network as ONNX with QuantizeLinear / "
-                   "DequantizeLinear")
-    _tuning_and_output(p, "quantized")
+                   help=tr("also write the int8 network as ONNX with QuantizeLinear / "
+                           "DequantizeLinear"))
+    _tuning_and_output(p, tr("save the quantized project here (.cnnviz)"))
     p.set_defaults(func=cmd_quantize)
 
     p = sub.add_parser("sweep", parents=[parents.json, parents.data],
-                       help="accuracy against sparsity, for the whole network and each layer")
-    p.add_argument("file", help="a trained .cnnviz project")
-    p.add_argument("--layers", help="comma-separated layers to sweep (default: all weighted)")
+                       help=tr("accuracy against sparsity, for the whole network and each "
+                               "layer"))
+    p.add_argument("file", help=tr("a trained .cnnviz project"))
+    p.add_argument("--layers",
+                   help=tr("comma-separated layers to sweep (default: all weighted)"))
     p.set_defaults(func=cmd_sweep)

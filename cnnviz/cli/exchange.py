@@ -103,26 +103,27 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction, parents: Parents) -> None:
     p = sub.add_parser("export", parents=[parents.json],
-                       help="trained weights as npz / safetensors / ONNX, or as a PyTorch, "
-                            "Keras or JAX script")
-    p.add_argument("file", help="a trained .cnnviz project")
+                       help=tr("trained weights as npz / safetensors / ONNX, or as a PyTorch, "
+                               "Keras or JAX script"))
+    p.add_argument("file", help=tr("a trained .cnnviz project"))
     p.add_argument("--format", default=ALL,
-                   help=f"comma-separated: {', '.join(KNOWN)} ({INT8_ONNX}: int8 weights "
-                        "and QuantizeLinear / DequantizeLinear, for a project quantized to "
-                        f"int8), or {ALL} (the default: every format the project has)")
+                   help=tr("comma-separated: {formats} ({int8}: int8 weights and "
+                           "QuantizeLinear / DequantizeLinear, for a project quantized to "
+                           "int8), or {all} (the default: every format the project has)",
+                           formats=", ".join(KNOWN), int8=INT8_ONNX, all=ALL))
     p.add_argument("--out", required=True,
-                   help="the export's folder, or a .zip file to put that folder in")
+                   help=tr("the export's folder, or a .zip file to put that folder in"))
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("import", parents=[parents.json],
-                       help="a Keras (.keras, .h5), ONNX or cnnviz export as a project")
-    p.add_argument("path", help="a .keras, .h5, .weights.h5, .onnx, .safetensors, .npz or "
-                                ".zip file, or an export folder")
+                       help=tr("a Keras (.keras, .h5), ONNX or cnnviz export as a project"))
+    p.add_argument("path", help=tr("a .keras, .h5, .weights.h5, .onnx, .safetensors, .npz or "
+                                   ".zip file, or an export folder"))
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--network", help="the network a weights-only file belongs to "
-                                       "(.json or .cnnviz)")
+    src.add_argument("--network", help=tr("the network a weights-only file belongs to "
+                                          "(.json or .cnnviz)"))
     src.add_argument("--preset", choices=list(PRESETS),
-                     help="the network a weights-only file belongs to")
-    p.add_argument("--dataset", help="the dataset the project uses (default: one that fits)")
-    p.add_argument("--out", required=True, help="the project to write (.cnnviz)")
+                     help=tr("the network a weights-only file belongs to"))
+    p.add_argument("--dataset", help=tr("the dataset the project uses (default: one that fits)"))
+    p.add_argument("--out", required=True, help=tr("the project to write (.cnnviz)"))
     p.set_defaults(func=cmd_import)

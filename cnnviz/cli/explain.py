@@ -13,7 +13,7 @@ import numpy as np
 from cnnviz.cli.common import CliError, Parents, load_data
 from cnnviz.core import arithmetic as ar
 from cnnviz.core import formulas
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import marked, tr, translate
 from cnnviz.core.inspection import Inspection, PositionError
 from cnnviz.core.layers import Conv2D, Dense
 from cnnviz.io.project import load_project
@@ -42,11 +42,12 @@ def _inspection(args: argparse.Namespace):
         raise CliError(tr("the network takes {shape} images but {name} has {data}",
                           shape=spec.input_shape, name=dataset.name, data=dataset.input_shape))
     spec.check(dataset.num_classes)
-    x, y, split = ((dataset.x_test, dataset.y_test, "test") if len(dataset.x_test)
-                   else (dataset.x_val, dataset.y_val, "validation"))
+    # the split's name stays English in --json and is shown translated
+    x, y, split = ((dataset.x_test, dataset.y_test, marked("test")) if len(dataset.x_test)
+                   else (dataset.x_val, dataset.y_val, marked("validation")))
     if not 0 <= args.image < len(x):
         raise CliError(tr("there is no {split} image {n}; {name} has {count} (0-{last})",
-                          split=split, n=args.image, name=dataset.name, count=len(x),
+                          split=translate(split), n=args.image, name=dataset.name, count=len(x),
                           last=len(x) - 1))
     weights = project.weights
     if weights is None:
@@ -85,7 +86,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print(json.dumps(head | event), flush=True)
         return 0
     print(tr("{split} image {n} (true class {name}), weights after step {step}{untrained}",
-             split=split, n=args.image, name=dataset.class_names[label], step=inspection.step,
+             split=translate(split), n=args.image, name=dataset.class_names[label],
+             step=inspection.step,
              untrained=tr(" (untrained: the project holds no weights)") if untrained else ""))
     print("\n".join(lines))
     return 0
@@ -230,17 +232,20 @@ def _plain(value):
 
 def register(sub: argparse._SubParsersAction, parents: Parents) -> None:
     p = sub.add_parser("explain", parents=[parents.json, parents.data],
-                       help="the arithmetic of one output of a trained network")
-    p.add_argument("file", help="a .cnnviz project")
+                       help=tr("the arithmetic of one output of a trained network"))
+    p.add_argument("file", help=tr("a .cnnviz project"))
     p.add_argument("--image", type=int, default=0,
-                   help="which test image (the validation image where there is no test split)")
+                   help=tr("which test image (the validation image where there is no test "
+                           "split)"))
     p.add_argument("--layer", required=True,
-                   help="a layer name (conv1, maxpool1, dense2, ...) or softmax")
-    p.add_argument("--pixel", help="ROW,COL,CHANNEL of a conv or pool layer's output")
-    p.add_argument("--unit", type=int, help="the unit of a dense layer (the element of "
-                   "flatten, the channel of globalavgpool)")
+                   help=tr("a layer name (conv1, maxpool1, dense2, ...) or softmax"))
+    p.add_argument("--pixel", help=tr("ROW,COL,CHANNEL of a conv or pool layer's output"))
+    p.add_argument("--unit", type=int, help=tr("the unit of a dense layer (the element of "
+                                               "flatten, the channel of globalavgpool)"))
     p.add_argument("--backward", action="store_true",
-                   help="also the gradient flowing back, a weight's gradient and its update")
-    p.add_argument("--weight", help="the weight for --backward: X,Y,C of the pixel's filter "
-                   "(conv; default 0,0,0) or the input J (dense; default the largest term)")
+                   help=tr("also the gradient flowing back, a weight's gradient and its "
+                           "update"))
+    p.add_argument("--weight", help=tr("the weight for --backward: X,Y,C of the pixel's "
+                                       "filter (conv; default 0,0,0) or the input J (dense; "
+                                       "default the largest term)"))
     p.set_defaults(func=cmd_explain)

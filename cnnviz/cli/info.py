@@ -10,6 +10,7 @@ from pathlib import Path
 from cnnviz.cli.common import Parents, emit, network_arg, read_network
 from cnnviz.core.compression import layer_sparsity
 from cnnviz.core.config import TrainConfig
+from cnnviz.core.i18n import tr
 from cnnviz.core.memory import available_memory, training_memory
 from cnnviz.core.network import NetworkSpec
 from cnnviz.core.presets import PRESETS
@@ -62,11 +63,12 @@ def cmd_presets(args: argparse.Namespace) -> int:
         analysis = preset.spec.analyze()
         if args.json:
             emit(args, {"event": "preset", "name": preset.name,
-                        "description": preset.description,
+                        "description": str(preset.description),
                         "input_shape": preset.spec.input_shape,
                         "params": analysis.total_params})
         else:
-            print(f"{preset.name:15} {analysis.total_params:>9,} params  {preset.description}")
+            print(tr("{name:15} {params:>9,} params  {description}", name=preset.name,
+                     params=analysis.total_params, description=preset.description))
     return 0
 
 
@@ -75,29 +77,33 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     for info in list_datasets():
         cached = info.cached(data_dir)
         if args.json:
-            emit(args, {"event": "dataset", "name": info.name, "description": info.description,
+            emit(args, {"event": "dataset", "name": info.name,
+                        "description": str(info.description),
                         "input_shape": info.input_shape, "classes": info.num_classes,
                         "size": info.size, "builtin": info.builtin, "cached": cached})
         else:
-            where = "built-in" if info.builtin else ("cached" if cached else "download")
-            shape = "x".join(map(str, info.input_shape))
-            print(f"{info.name:15} {shape:>9} {info.num_classes:>3} classes {info.size:>7,} "
-                  f"images  {where:9} {info.description}")
+            where = (tr("built-in") if info.builtin else
+                     tr("cached") if cached else tr("download"))
+            print(tr("{name:15} {shape:>9} {classes:>3} classes {images:>7,} images  "
+                     "{where:9} {description}", name=info.name,
+                     shape="x".join(map(str, info.input_shape)), classes=info.num_classes,
+                     images=info.size, where=where, description=info.description))
     return 0
 
 
 def register(sub: argparse._SubParsersAction, parents: Parents) -> None:
     p = sub.add_parser("summary", parents=[parents.json],
-                       help="layer table with shapes and counts")
-    p.add_argument("file", nargs="?", help="a .cnnviz project or network .json")
+                       help=tr("layer table with shapes and counts"))
+    p.add_argument("file", nargs="?", help=tr("a .cnnviz project or network .json"))
     src = p.add_mutually_exclusive_group()
     src.add_argument("--preset", choices=list(PRESETS))
-    src.add_argument("--network", help="network .json file")
+    src.add_argument("--network", help=tr("network .json file"))
     p.set_defaults(func=cmd_summary)
 
-    p = sub.add_parser("presets", parents=[parents.json], help="list the reference networks")
+    p = sub.add_parser("presets", parents=[parents.json],
+                       help=tr("list the reference networks"))
     p.set_defaults(func=cmd_presets)
     p = sub.add_parser("datasets", parents=[parents.json],
-                       help="list datasets and their cache state")
-    p.add_argument("--data-dir", help="also look for files here")
+                       help=tr("list datasets and their cache state"))
+    p.add_argument("--data-dir", help=tr("also look for files here"))
     p.set_defaults(func=cmd_datasets)

@@ -41,8 +41,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction, parents: Parents) -> None:
     p = sub.add_parser("runs", parents=[parents.json],
-                       help="the training runs a project keeps, side by side")
-    p.add_argument("file", help="a .cnnviz project")
+                       help=tr("the training runs a project keeps, side by side"))
+    p.add_argument("file", help=tr("a .cnnviz project"))
     p.add_argument("--against", type=int, metavar="NUMBER",
-                   help="show each figure's difference to this run's")
+                   help=tr("show each figure's difference to this run's"))
     p.set_defaults(func=cmd_runs)

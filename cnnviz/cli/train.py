@@ -87,7 +87,8 @@ def _train(args: argparse.Namespace, trainer, status: StatusLine) -> None:
         if snap.epoch_done:
             stats = trainer.history.epochs[-1]
             rate = "" if config.schedule == "constant" else f" - lr: {stats['learning_rate']:.3g}"
-            status.line(f"Epoch {snap.epoch + 1}/{config.epochs}  " + epoch_line(
+            status.line(tr("Epoch {epoch}/{epochs}", epoch=snap.epoch + 1,
+                           epochs=config.epochs) + "  " + epoch_line(
                 snap.steps_per_epoch, snap.steps_per_epoch, stats["seconds"],
                 {k: stats[k] for k in ("loss", "accuracy", "val_loss", "val_accuracy")})
                 + rate)
@@ -96,7 +97,8 @@ def _train(args: argparse.Namespace, trainer, status: StatusLine) -> None:
         elif snap.state == RUNNING:
             done = snap.step - snap.epoch * snap.steps_per_epoch
             recent = trainer.history.step_loss[-done:] if done else [0.0]
-            status.show(f"Epoch {snap.epoch + 1}/{config.epochs}  " + epoch_line(
+            status.show(tr("Epoch {epoch}/{epochs}", epoch=snap.epoch + 1,
+                           epochs=config.epochs) + "  " + epoch_line(
                 done, snap.steps_per_epoch, 0.0, {"loss": sum(recent) / len(recent)},
                 eta=snap.eta_seconds))
 
@@ -145,8 +147,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         if preset is not None:  # a preset takes the data's input shape and classes
             spec = spec.adapted(dataset.input_shape, dataset.num_classes)
         elif tuple(spec.input_shape) != dataset.input_shape:
-            raise CliError(f"the network takes {spec.input_shape} images but {dataset.name} "
-                           f"has {dataset.input_shape}; change input_shape or pick other data")
+            raise CliError(tr("the network takes {shape} images but {name} has {data}; "
+                              "change input_shape or pick other data", shape=spec.input_shape,
+                              name=dataset.name, data=dataset.input_shape))
     analysis = spec.check(dataset.num_classes)
     problem = too_much(training_memory(analysis, spec.input_shape, config.batch_size,
                                        config.optimizer, len(dataset.x_train)),
@@ -155,8 +158,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CliError(problem)
     status = StatusLine(sys.stdout)
     if not args.json:
-        print(f"{dataset.name}: {len(dataset.x_train):,} train, {len(dataset.x_val):,} "
-              f"validation, {len(dataset.x_test):,} test; {analysis.total_params:,} parameters")
+        print(tr("{name}: {train:,} train, {val:,} validation, {test:,} test; {params:,} "
+                 "parameters", name=dataset.name, train=len(dataset.x_train),
+                 val=len(dataset.x_val), test=len(dataset.x_test),
+                 params=analysis.total_params))
     trainer = Trainer(spec, dataset, config, params=weights)
     with stop_on_interrupt(trainer, status) as interrupted:
         _train(args, trainer, status)
@@ -219,7 +224,8 @@ def _report(status: StatusLine, test_loss: float | None, test_acc: float | None,
     if test_loss is None:
         status.line(tr("no test: the test split is empty"))
     else:
-        status.line(f"test loss: {test_loss:.4f} - test accuracy: {test_acc:.4f}")
+        status.line(tr("test loss: {loss:.4f} - test accuracy: {accuracy:.4f}",
+                       loss=test_loss, accuracy=test_acc))
     if saved and halt is not None:
         status.line(tr("saved {path} with the weights after step {step:,}, the last finite "
                        "ones", path=saved, step=halt.weights_step or 0))
@@ -238,12 +244,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     project = load_project(args.file)
     if project.weights is None:
-        raise CliError(f"{args.file} holds an untrained network (no weights)")
+        raise CliError(tr("{file} holds an untrained network (no weights)", file=args.file))
     name = args.dataset or project.dataset
     dataset = load_data(args, name, project.config.seed, project.config.validation_fraction)
     if tuple(project.spec.input_shape) != dataset.input_shape:
-        raise CliError(f"the network takes {project.spec.input_shape} images but {name} has "
-                       f"{dataset.input_shape}")
+        raise CliError(tr("the network takes {shape} images but {name} has {data}",
+                          shape=project.spec.input_shape, name=name, data=dataset.input_shape))
     project.spec.check(dataset.num_classes)
     if not len(dataset.x_test):
         raise CliError(tr("{name} has no test images (its test split is empty)", name=name))
@@ -258,8 +264,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                     "test_accuracy": acc, "examples": len(dataset.x_test),
                     **({"message": why} if why else {})})
     else:
-        print(f"{name} test set ({len(dataset.x_test):,} images): loss {loss:.4f} - "
-              f"accuracy {acc:.4f}")
+        print(tr("{name} test set ({count:,} images): loss {loss:.4f} - accuracy "
+                 "{accuracy:.4f}", name=name, count=len(dataset.x_test), loss=loss,
+                 accuracy=acc))
         if why:
             print(tr("note: {message}", message=why), file=sys.stderr)
     return 0
@@ -267,59 +274,60 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction, parents: Parents) -> None:
     p = sub.add_parser("train", parents=[parents.json, parents.data],
-                       help="train a network headless")
+                       help=tr("train a network headless"))
     src = p.add_mutually_exclusive_group()
     src.add_argument("--preset", choices=list(PRESETS),
-                     help=f"reference network (default {DEFAULT_PRESET})")
-    src.add_argument("--network", help="network .json or .cnnviz file")
+                     help=tr("reference network (default {preset})", preset=DEFAULT_PRESET))
+    src.add_argument("--network", help=tr("network .json or .cnnviz file"))
     src.add_argument("--from", dest="from_file", metavar="FILE",
-                     help="fine-tune this trained project (or model file, e.g. .keras) "
-                     "on --dataset: a new head when the classes differ, the layers before "
-                     "it frozen")
+                     help=tr("fine-tune this trained project (or model file, e.g. .keras) "
+                             "on --dataset: a new head when the classes differ, the layers before "
+                             "it frozen"))
     p.add_argument("--dataset", default=DEFAULT_DATASET)
-    p.add_argument("--epochs", type=int, help="default: the preset's")
+    p.add_argument("--epochs", type=int, help=tr("default: the preset's"))
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, help="learning rate (default: the preset's)")
+    p.add_argument("--lr", type=float, help=tr("learning rate (default: the preset's)"))
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--validation-fraction", type=float, default=0.1)
-    p.add_argument("--augment", help=f"comma-separated: {','.join(AUGMENTATIONS)}")
+    p.add_argument("--augment", help=tr("comma-separated: {names}",
+                                        names=",".join(AUGMENTATIONS)))
     p.add_argument("--weight-decay", type=float, default=0.0, metavar="WD",
-                   help="decay of the kernels: decoupled (AdamW) for adam and rmsprop, L2 "
-                   "for sgd-momentum (default 0)")
+                   help=tr("decay of the kernels: decoupled (AdamW) for adam and rmsprop, L2 "
+                           "for sgd-momentum (default 0)"))
     p.add_argument("--early-stopping", action="store_true",
-                   help="stop when --monitor has not improved for --patience epochs and "
-                   "keep the best epoch's weights")
+                   help=tr("stop when --monitor has not improved for --patience epochs and "
+                           "keep the best epoch's weights"))
     p.add_argument("--monitor", choices=MONITORS, default="val_loss",
-                   help="what early stopping and --schedule plateau watch")
-    p.add_argument("--patience", type=int, default=3, help="epochs (default 3)")
+                   help=tr("what early stopping and --schedule plateau watch"))
+    p.add_argument("--patience", type=int, default=3, help=tr("epochs (default 3)"))
     p.add_argument("--min-delta", type=float, default=0.0,
-                   help="the least change that counts as an improvement (default 0)")
+                   help=tr("the least change that counts as an improvement (default 0)"))
     p.add_argument("--keep-last", action="store_true",
-                   help="with --early-stopping: keep the last epoch's weights, not the best")
+                   help=tr("with --early-stopping: keep the last epoch's weights, not the best"))
     p.add_argument("--schedule", choices=SCHEDULES, default="constant",
-                   help="the learning rate over the run (default constant)")
+                   help=tr("the learning rate over the run (default constant)"))
     p.add_argument("--decay-factor", type=float, default=0.5,
-                   help="step, exponential, plateau: each decay multiplies the rate by it")
+                   help=tr("step, exponential, plateau: each decay multiplies the rate by it"))
     p.add_argument("--decay-epochs", type=int, default=2,
-                   help="step: epochs between decays; exponential: epochs per factor; "
-                   "plateau: epochs without improvement before a decay")
+                   help=tr("step: epochs between decays; exponential: epochs per factor; "
+                           "plateau: epochs without improvement before a decay"))
     p.add_argument("--warmup-epochs", type=int, default=1,
-                   help="warmup-cosine: epochs of the linear warm-up")
+                   help=tr("warmup-cosine: epochs of the linear warm-up"))
     p.add_argument("--per-class", type=int, metavar="N",
-                   help="train on N images of each class (a seeded slice of the training "
-                   "split; validation and test stay whole)")
+                   help=tr("train on N images of each class (a seeded slice of the training "
+                           "split; validation and test stay whole)"))
     p.add_argument("--freeze", type=int, metavar="K",
-                   help="with --from: the first K layers with weights stay frozen "
-                   "(default: all but the head)")
+                   help=tr("with --from: the first K layers with weights stay frozen "
+                           "(default: all but the head)"))
     p.add_argument("--new-head", action="store_true",
-                   help="with --from: replace the last Dense layer even if the classes "
-                   "are as many")
-    p.add_argument("--out", help="save the trained project here (.cnnviz)")
+                   help=tr("with --from: replace the last Dense layer even if the classes "
+                           "are as many"))
+    p.add_argument("--out", help=tr("save the trained project here (.cnnviz)"))
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", parents=[parents.json, parents.data],
-                       help="test accuracy of a project")
-    p.add_argument("file", help="a trained .cnnviz project")
-    p.add_argument("--dataset", help="default: the one it was trained on")
+                       help=tr("test accuracy of a project"))
+    p.add_argument("file", help=tr("a trained .cnnviz project"))
+    p.add_argument("--dataset", help=tr("default: the one it was trained on"))
     p.set_defaults(func=cmd_evaluate)
