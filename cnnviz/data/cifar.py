@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnviz.core.files import OverLimit, open_regular, os_reason, read_regular
+from cnnviz.core.i18n import Message
 from cnnviz.data.dataset import DatasetError
 
 SIDE = 32
@@ -30,16 +31,18 @@ MAX_MEMBERS = 100  # an archive's members looked at before giving up
 def parse_batch(data: bytes, source: str) -> tuple[np.ndarray, np.ndarray]:
     """Images (N, 32, 32, 3) uint8 and labels (N,) int32 of one batch file's bytes."""
     if not data or len(data) % RECORD_BYTES:
-        raise DatasetError(f"{source}: {len(data)} bytes is not a whole number of "
-                           f"{RECORD_BYTES}-byte CIFAR records (truncated or not CIFAR binary)")
+        raise DatasetError(Message("{source}: {size} bytes is not a whole number of "
+                                   "{record}-byte CIFAR records (truncated or not CIFAR binary)",
+                                   source=source, size=len(data), record=RECORD_BYTES))
     records = np.frombuffer(data, np.uint8).reshape(-1, RECORD_BYTES)
     images = records[:, 1:].reshape(-1, 3, SIDE, SIDE).transpose(0, 2, 3, 1)  # (N, H, W, C)
     return np.ascontiguousarray(images), records[:, 0].astype(np.int32)
 
 
 def _too_big(source: str, size: int) -> DatasetError:
-    return DatasetError(f"{source}: {size:,} bytes, more than the {BATCH_BYTES:,} of a CIFAR-10 "
-                        "batch (10,000 records); not CIFAR-10 binary")
+    return DatasetError(Message("{source}: {size:,} bytes, more than the {batch:,} of a "
+                                "CIFAR-10 batch (10,000 records); not CIFAR-10 binary",
+                                source=source, size=size, batch=BATCH_BYTES))
 
 
 def _batches_from_archive(path: Path) -> dict[str, bytes]:
@@ -56,15 +59,19 @@ def _batches_from_archive(path: Path) -> dict[str, bytes]:
                 if len(found) == len(wanted):
                     break
                 if seen >= MAX_MEMBERS:
-                    raise DatasetError(f"{path}: no CIFAR-10 batches among its first "
-                                       f"{MAX_MEMBERS} members; not the CIFAR-10 archive")
+                    raise DatasetError(Message("{path}: no CIFAR-10 batches among its first "
+                                               "{count} members; not the CIFAR-10 archive",
+                                               path=path, count=MAX_MEMBERS))
     except (tarfile.TarError, EOFError, zlib.error) as exc:
-        raise DatasetError(f"{path}: damaged or truncated archive ({exc})") from None
+        raise DatasetError(Message("{path}: damaged or truncated archive ({reason})",
+                                   path=path, reason=exc)) from None
     except OSError as exc:
-        raise DatasetError(f"{path}: cannot read it: {os_reason(exc)}") from None
+        raise DatasetError(Message("{path}: cannot read it: {reason}", path=path,
+                                   reason=os_reason(exc))) from None
     missing = sorted(wanted - found.keys())
     if missing:
-        raise DatasetError(f"{path}: archive lacks {', '.join(missing)}")
+        raise DatasetError(Message("{path}: archive lacks {names}", path=path,
+                                   names=", ".join(missing)))
     return found
 
 
@@ -76,7 +83,8 @@ def _batches_from_folder(folder: Path) -> dict[str, bytes]:
         except OverLimit as exc:
             raise _too_big(str(folder / name), exc.size) from None
         except OSError as exc:
-            raise DatasetError(f"{folder / name}: cannot read ({os_reason(exc)})") from None
+            raise DatasetError(Message("{path}: cannot read it: {reason}", path=folder / name,
+                                       reason=os_reason(exc))) from None
     return found
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cnnviz.core.i18n import Message
+
 
 class DatasetError(ValueError):
     """A dataset that cannot be loaded or used, with what to do about it."""
@@ -27,28 +29,35 @@ class Dataset:
     y_val: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
-    description: str = ""
+    description: str | Message = ""  # a Message where it is known before it is loaded
     notes: tuple[str, ...] = ()  # things the user should know, e.g. files that were skipped
 
     def __post_init__(self) -> None:
         for split in ("train", "val", "test"):
             x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
             if x.ndim != 4:
-                raise DatasetError(f"{self.name}: {split} images must be (N, H, W, C), "
-                                   f"got shape {x.shape}")
+                raise DatasetError(Message("{name}: {split} images must be (N, H, W, C), got "
+                                           "shape {shape}", name=self.name, split=split,
+                                           shape=x.shape))
             if len(x) != len(y):
-                raise DatasetError(f"{self.name}: {len(x)} {split} images but {len(y)} labels")
+                raise DatasetError(Message("{name}: {images} {split} images but {labels} "
+                                           "labels", name=self.name, images=len(x),
+                                           split=split, labels=len(y)))
             if x.dtype not in (np.uint8, np.float32):
-                raise DatasetError(f"{self.name}: images must be uint8 or float32, got {x.dtype}")
+                raise DatasetError(Message("{name}: images must be uint8 or float32, got "
+                                           "{dtype}", name=self.name, dtype=x.dtype))
             if len(y) and (y.min() < 0 or y.max() >= len(self.class_names)):
-                raise DatasetError(f"{self.name}: {split} labels outside 0..{self.num_classes - 1}")
+                raise DatasetError(Message("{name}: {split} labels outside 0..{last}",
+                                           name=self.name, split=split,
+                                           last=self.num_classes - 1))
         if not self.x_train.shape[1:] == self.x_val.shape[1:] == self.x_test.shape[1:]:
-            raise DatasetError(f"{self.name}: splits have different image shapes")
+            raise DatasetError(Message("{name}: splits have different image shapes",
+                                       name=self.name))
 
     @classmethod
     def from_train_test(cls, name: str, class_names: tuple[str, ...], x: np.ndarray,
                         y: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, *, seed: int,
-                        validation_fraction: float, description: str = "",
+                        validation_fraction: float, description: str | Message = "",
                         notes: tuple[str, ...] = ()) -> Dataset:
         """The dataset with a seeded validation split taken from the training images."""
         x_train, y_train, x_val, y_val = split_off_validation(x, y, validation_fraction, seed)

@@ -13,6 +13,7 @@ from importlib.resources import files
 
 import numpy as np
 
+from cnnviz.core.i18n import Message
 from cnnviz.data.dataset import Dataset, split_off_test
 from cnnviz.data.resize import resize_images
 
@@ -43,4 +44,4 @@ def load_digits(name: str, size: int, *, seed: int = 0,
     return Dataset.from_train_test(
         name, CLASS_NAMES, x, y, x_test, y_test, seed=seed,
         validation_fraction=validation_fraction,
-        description=f"UCI handwritten digits, {size}x{size} gray")
+        description=Message("UCI handwritten digits, {size}x{size} gray", size=size))

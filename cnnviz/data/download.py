@@ -9,12 +9,15 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import socket
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from cnnviz.core.i18n import Message, tr
 from cnnviz.data.dataset import DatasetError
 
 # progress(done_bytes, total_bytes_or_None, message)
@@ -41,12 +44,12 @@ def _fetch(url: str, file: RemoteFile, part: Path, progress: Progress | None) ->
     request = urllib.request.Request(url, headers={"User-Agent": "cnnviz"})
     digest = hashlib.sha256()
     done = 0
-    message = f"downloading {file.name} from {urlsplit(url).hostname}"
+    message = tr("downloading {name} from {host}", name=file.name, host=urlsplit(url).hostname)
     with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response, part.open("wb") as out:
         while chunk := response.read(_CHUNK):
             done += len(chunk)
             if done > file.size:
-                raise _Corrupt(f"more than the expected {file.size} bytes")
+                raise _Corrupt(tr("more than the expected {size} bytes", size=file.size))
             out.write(chunk)
             digest.update(chunk)
             if progress:
@@ -54,9 +57,11 @@ def _fetch(url: str, file: RemoteFile, part: Path, progress: Progress | None) ->
         out.flush()
         os.fsync(out.fileno())
     if done != file.size:
-        raise _Corrupt(f"connection closed after {done} of {file.size} bytes")
+        raise _Corrupt(tr("connection closed after {done} of {size} bytes", done=done,
+                          size=file.size))
     if digest.hexdigest() != file.sha256:
-        raise _Corrupt(f"sha256 {digest.hexdigest()} is not the published {file.sha256}")
+        raise _Corrupt(tr("sha256 {got} is not the published {sha256}", got=digest.hexdigest(),
+                          sha256=file.sha256))
 
 
 def download(file: RemoteFile, mirrors: Sequence[str], directory: Path,
@@ -77,7 +82,8 @@ def download(file: RemoteFile, mirrors: Sequence[str], directory: Path,
             failures.append(f"  {url}: {_reason(exc)}")
         finally:
             part.unlink(missing_ok=True)
-    raise DatasetError(f"could not download {file.name}:\n" + "\n".join(failures))
+    raise DatasetError(Message("could not download {name}:\n{failures}", name=file.name,
+                               failures="\n".join(failures)))
 
 
 def _reason(exc: BaseException) -> str:
@@ -85,8 +91,15 @@ def _reason(exc: BaseException) -> str:
     inner = getattr(exc, "reason", None)
     if isinstance(inner, BaseException):
         return _reason(inner)
+    # the causes met most, in the user's language; the system's own words otherwise
     if isinstance(exc, TimeoutError):
-        return "timed out"
-    if isinstance(exc, OSError) and exc.strerror:  # e.g. "Connection refused"
+        return tr("timed out")
+    if isinstance(exc, ConnectionRefusedError):
+        return tr("Connection refused")
+    if isinstance(exc, socket.gaierror):
+        return tr("the server's name could not be looked up (no network?)")
+    if isinstance(exc, urllib.error.HTTPError):
+        return tr("HTTP Error {code}: {reason}", code=exc.code, reason=exc.reason)
+    if isinstance(exc, OSError) and exc.strerror:  # e.g. "Network is unreachable"
         return exc.strerror
     return str(exc) or type(exc).__name__

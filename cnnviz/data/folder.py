@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from cnnviz.core.i18n import Message, tr
 from cnnviz.core.memory import available_memory, format_bytes
 from cnnviz.data.dataset import Dataset, DatasetError, split_off_test
 from cnnviz.data.download import Progress
@@ -30,7 +31,7 @@ _PROGRESS_EVERY = 50  # images between progress reports
 
 def _class_files(root: Path) -> dict[str, list[Path]]:
     if not root.is_dir():
-        raise DatasetError(f"folder dataset: {root} is not a folder")
+        raise DatasetError(Message("folder dataset: {path} is not a folder", path=root))
     classes = {}
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         images = sorted(p for p in folder.iterdir()
@@ -38,9 +39,10 @@ def _class_files(root: Path) -> dict[str, list[Path]]:
         if images:
             classes[folder.name] = images
     if len(classes) < 2:
-        found = ", ".join(classes) or "none"
-        raise DatasetError(f"folder dataset {root}: needs at least two sub-folders of images, "
-                           f"one per class (PNG, JPEG or BMP); found {len(classes)} ({found})")
+        raise DatasetError(Message("folder dataset {path}: needs at least two sub-folders of "
+                                   "images, one per class (PNG, JPEG or BMP); found {count} "
+                                   "({names})", path=root, count=len(classes),
+                                   names=", ".join(classes) or tr("none")))
     return classes
 
 
@@ -50,8 +52,8 @@ def _read_image(path: Path, size: int) -> np.ndarray:
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with Image.open(path) as image:  # reads the header only
             if image.width * image.height > MAX_PIXELS:
-                raise ValueError(f"{image.width}x{image.height} pixels, more than the "
-                                 f"{MAX_PIXELS:,} read")
+                raise ValueError(tr("{width}x{height} pixels, more than the {limit:,} read",
+                                    width=image.width, height=image.height, limit=MAX_PIXELS))
             upright = ImageOps.exif_transpose(image).convert("RGB")
     square = ImageOps.fit(upright, (size, size), Image.Resampling.BILINEAR)
     return np.asarray(square)
@@ -66,9 +68,11 @@ def load_folder(path: str | Path, *, image_size: int | None = None, seed: int = 
     total = sum(len(paths) for paths in classes.values())
     needed, free = 2 * total * size * size * 3, available_memory()  # the images, and a copy
     if free is not None and needed > free:
-        raise DatasetError(f"folder dataset {root}: {total:,} images of {size}x{size} need about "
-                           f"{format_bytes(needed)} of memory, more than the "
-                           f"{format_bytes(free)} free; choose a smaller image size")
+        raise DatasetError(Message("folder dataset {path}: {count:,} images of {size}x{size} "
+                                   "need about {needed} of memory, more than the {free} free; "
+                                   "choose a smaller image size", path=root, count=total,
+                                   size=size, needed=format_bytes(needed),
+                                   free=format_bytes(free)))
     images, labels, notes = [], [], []
     for label, paths in enumerate(classes.values()):
         for path in paths:
@@ -78,17 +82,19 @@ def load_folder(path: str | Path, *, image_size: int | None = None, seed: int = 
             # Pillow's decoders raise what they like on a damaged file (OSError, ValueError,
             # SyntaxError, struct.error, ...): whatever it is, the file is skipped, not the set
             except Exception as exc:  # noqa: BLE001
-                why = ("damaged, or not a PNG, JPEG or BMP image"
+                why = (tr("damaged, or not a PNG, JPEG or BMP image")
                        if isinstance(exc, UnidentifiedImageError) else str(exc))
-                notes.append(f"skipped {path.relative_to(root)}: cannot read it ({why})")
+                notes.append(tr("skipped {path}: cannot read it ({reason})",
+                                path=path.relative_to(root), reason=why))
                 if progress:
                     progress(len(images) + len(notes), total, notes[-1])
             done = len(images) + len(notes)
             if progress and (done % _PROGRESS_EVERY == 0 or done == total):
-                progress(done, total, f"reading images from {root}")
+                progress(done, total, tr("reading images from {path}", path=root))
     if len(set(labels)) < 2:
-        raise DatasetError(f"folder dataset {root}: images of fewer than two classes could be "
-                           "read:\n" + "\n".join(notes))
+        raise DatasetError(Message("folder dataset {path}: images of fewer than two classes "
+                                   "could be read:\n{notes}", path=root,
+                                   notes="\n".join(notes)))
     x = np.stack(images)  # (N, size, size, 3)
     is_gray = bool((x[..., :1] == x).all())
     if is_gray:
@@ -96,18 +102,20 @@ def load_folder(path: str | Path, *, image_size: int | None = None, seed: int = 
     y = np.asarray(labels, np.int32)
     x_rest, y_rest, x_test, y_test = split_off_test(x, y, _TEST_FRACTION)
     if not len(x_test):
-        notes.append(f"the test split is empty: {_TEST_FRACTION:.0%} of each class is set aside "
-                     "for testing, which is no image with this few per class; add images to "
-                     "test on")
+        notes.append(tr("the test split is empty: {share:.0%} of each class is set aside for "
+                        "testing, which is no image with this few per class; add images to "
+                        "test on", share=_TEST_FRACTION))
     return Dataset.from_train_test(
         f"folder:{root}", tuple(classes), x_rest, y_rest, x_test, y_test, seed=seed,
         validation_fraction=validation_fraction, notes=tuple(notes),
-        description=f"{len(x)} images from {root}, {size}x{size} "
-                    f"{'gray' if is_gray else 'RGB'}")
+        description=(Message("{count} images from {path}, {size}x{size} gray", count=len(x),
+                             path=root, size=size) if is_gray else
+                     Message("{count} images from {path}, {size}x{size} RGB", count=len(x),
+                             path=root, size=size)))
 
 
 def check_image_size(size: int) -> None:
     """DatasetError unless `size` is a side images can be resized to."""
     if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_IMAGE_SIZE:
-        raise DatasetError(f"image size must be a whole number from 1 to {MAX_IMAGE_SIZE}, "
-                           f"got {size!r}")
+        raise DatasetError(Message("image size must be a whole number from 1 to {limit}, got "
+                                   "{size!r}", limit=MAX_IMAGE_SIZE, size=size))

@@ -21,6 +21,7 @@ from typing import BinaryIO
 import numpy as np
 
 from cnnviz.core.files import open_regular, os_reason
+from cnnviz.core.i18n import Message, marked, tr, translate
 from cnnviz.core.memory import format_bytes
 from cnnviz.data.dataset import DatasetError
 
@@ -37,18 +38,23 @@ def _check_dims(path: Path, dims: tuple[int, ...], expected: Expected | None,
     """The data's size in bytes, once the header's dimensions pass the checks."""
     shown = "x".join(map(str, dims))
     if expected is not None and len(dims) != len(expected):
-        s = "" if len(expected) == 1 else "s"
-        raise DatasetError(f"{path}: expected {what} ({len(expected)} dimension{s}), got "
-                           f"{len(dims)} dimensions")
+        raise DatasetError(
+            Message("{path}: expected {what} (1 dimension), got {got} dimensions", path=path,
+                    what=translate(what), got=len(dims)) if len(expected) == 1 else
+            Message("{path}: expected {what} ({n} dimensions), got {got} dimensions",
+                    path=path, what=translate(what), n=len(expected), got=len(dims)))
     if expected is not None and any(want is not None and got != want
                                     for got, want in zip(dims, expected, strict=True)):
         wanted = "x".join("N" if d is None else str(d) for d in expected)
-        raise DatasetError(f"{path}: the header says {what} of {shown}, but this dataset's "
-                           f"{what} are {wanted}")
+        raise DatasetError(Message("{path}: the header says {what} of {shown}, but this "
+                                   "dataset's {what} are {wanted}", path=path,
+                                   what=translate(what), shown=shown, wanted=wanted))
     size = math.prod(dims)  # Python integers: no overflow, whatever the header claims
     if size > max_bytes:
-        raise DatasetError(f"{path}: the header claims {shown} = {size:,} bytes of data, more "
-                           f"than the {format_bytes(max_bytes)} this file can hold")
+        raise DatasetError(Message("{path}: the header claims {shown} = {size:,} bytes of "
+                                   "data, more than the {limit} this file can hold",
+                                   path=path, shown=shown, size=size,
+                                   limit=format_bytes(max_bytes)))
     return size
 
 
@@ -56,14 +62,15 @@ def _read(stream: BinaryIO, path: Path, expected: Expected | None, max_bytes: in
           what: str) -> np.ndarray:
     head = stream.read(4)
     if len(head) < 4 or head[0] != 0 or head[1] != 0:
-        raise DatasetError(f"{path}: not an IDX file (magic number {head.hex() or 'missing'})")
+        raise DatasetError(Message("{path}: not an IDX file (magic number {magic})",
+                                   path=path, magic=head.hex() or tr("missing")))
     if head[2] != _UBYTE:
-        raise DatasetError(f"{path}: IDX element type 0x{head[2]:02x} is not supported "
-                           "(only unsigned bytes, 0x08)")
+        raise DatasetError(Message("{path}: IDX element type 0x{code:02x} is not supported "
+                                   "(only unsigned bytes, 0x08)", path=path, code=head[2]))
     ndim = head[3]
     header = stream.read(4 * ndim)
     if ndim == 0 or len(header) < 4 * ndim:
-        raise DatasetError(f"{path}: truncated IDX header")
+        raise DatasetError(Message("{path}: truncated IDX header", path=path))
     dims = tuple(int(d) for d in np.frombuffer(header, ">u4"))
     size = _check_dims(path, dims, expected, max_bytes, what)
     data = bytearray()
@@ -72,19 +79,22 @@ def _read(stream: BinaryIO, path: Path, expected: Expected | None, max_bytes: in
         if not chunk:  # are an error too
             break
         data += chunk
-    if len(data) != size:
-        problem = "truncated" if len(data) < size else "has trailing bytes"
-        got = f"{len(data):,}" if len(data) <= size else "more"
-        raise DatasetError(f"{path}: {problem}: the header promises {'x'.join(map(str, dims))} "
-                           f"= {size} bytes of data, the file holds {got}")
+    if len(data) < size:
+        raise DatasetError(Message("{path}: truncated: the header promises {shape} = {size} "
+                                   "bytes of data, the file holds {got:,}", path=path,
+                                   shape="x".join(map(str, dims)), size=size, got=len(data)))
+    if len(data) > size:
+        raise DatasetError(Message("{path}: has trailing bytes: the header promises {shape} = "
+                                   "{size} bytes of data, the file holds more", path=path,
+                                   shape="x".join(map(str, dims)), size=size))
     return np.frombuffer(data, np.uint8, size).reshape(dims)
 
 
 def read_idx(path: Path, expected: Expected | None = None, max_bytes: int = MAX_BYTES,
-             what: str = "data") -> np.ndarray:
+             what: str = marked("data")) -> np.ndarray:
     """The uint8 array stored in the IDX file at `path` (.gz or not), whose dimensions must
     be `expected` (None: any) and its data at most `max_bytes`; `what` it holds, for
-    messages."""
+    messages (a message of the catalogue, marked where it is given)."""
     try:
         with open_regular(path) as raw:
             packed = raw.read(2) == _GZIP_MAGIC
@@ -94,9 +104,11 @@ def read_idx(path: Path, expected: Expected | None = None, max_bytes: int = MAX_
             with gzip.GzipFile(fileobj=raw) as stream:
                 return _read(stream, path, expected, max_bytes, what)
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise DatasetError(f"{path}: damaged or truncated gzip file ({exc})") from None
+        raise DatasetError(Message("{path}: damaged or truncated gzip file ({reason})",
+                                   path=path, reason=exc)) from None
     except OSError as exc:
-        raise DatasetError(f"{path}: cannot read it: {os_reason(exc)}") from None
+        raise DatasetError(Message("{path}: cannot read it: {reason}", path=path,
+                                   reason=os_reason(exc))) from None
 
 
 def read_idx_images_labels(images_path: Path, labels_path: Path,
@@ -106,10 +118,12 @@ def read_idx_images_labels(images_path: Path, labels_path: Path,
     `image_shape` and at most `max_count` of them, if given."""
     images = read_idx(images_path, (None, *(image_shape or (None, None))),
                       MAX_BYTES if max_count is None or image_shape is None
-                      else max_count * math.prod(image_shape), "images")
+                      else max_count * math.prod(image_shape), marked("images"))
     labels = read_idx(labels_path, (None,), MAX_BYTES if max_count is None else max_count,
-                      "labels")
+                      marked("labels"))
     if len(images) != len(labels):
-        raise DatasetError(f"{images_path.name} holds {len(images)} images but "
-                           f"{labels_path.name} holds {len(labels)} labels")
+        raise DatasetError(Message("{images_file} holds {images} images but {labels_file} "
+                                   "holds {labels} labels", images_file=images_path.name,
+                                   images=len(images), labels_file=labels_path.name,
+                                   labels=len(labels)))
     return images[..., None], labels.astype(np.int32)

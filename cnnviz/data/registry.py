@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
+from cnnviz.core.i18n import Message
 from cnnviz.core.memory import available_memory, format_bytes
 from cnnviz.data import digits, standard
 from cnnviz.data.dataset import Dataset, DatasetError
@@ -35,7 +36,7 @@ FOLDER_PREFIX = "folder:"
 @dataclass(frozen=True)
 class DatasetInfo:
     name: str
-    description: str
+    description: Message
     input_shape: tuple[int, int, int]
     num_classes: int
     size: int  # images in all splits together
@@ -74,34 +75,38 @@ def _standard_entry(spec: standard.StandardDataset) -> DatasetEntry:
     return DatasetEntry(info, partial(standard.load_standard, spec.name))
 
 
-_DIGITS = "UCI handwritten digits (1,797)"
 DATASETS: dict[str, DatasetEntry] = {
     "shapes": DatasetEntry(
-        DatasetInfo("shapes", "Generated circles, squares, triangles, crosses and lines",
+        DatasetInfo("shapes", Message("Generated circles, squares, triangles, crosses and "
+                                      "lines"),
                     (28, 28, 1), len(SHAPES_CLASSES), SHAPES_TRAIN + SHAPES_TEST, True,
                     SHAPES_CLASSES),
         _load_shapes,
     ),
     "outlines": DatasetEntry(
-        DatasetInfo("outlines", "Generated outlines of the same figures, as other classes "
-                    "(ring, square outline, ...): for fine-tuning a network trained on shapes",
+        DatasetInfo("outlines", Message("Generated outlines of the same figures, as other "
+                                        "classes (ring, square outline, ...): for fine-tuning "
+                                        "a network trained on shapes"),
                     (28, 28, 1), len(OUTLINE_CLASSES), OUTLINE_TRAIN + OUTLINE_TEST, True,
                     OUTLINE_CLASSES),
         _load_outlines,
     ),
     "digits": DatasetEntry(
-        DatasetInfo("digits", f"{_DIGITS}, upscaled from 8x8 to 28x28", (28, 28, 1),
+        DatasetInfo("digits", Message("UCI handwritten digits (1,797), upscaled from 8x8 to "
+                                      "28x28"), (28, 28, 1),
                     len(digits.CLASS_NAMES), digits.SIZE, True, digits.CLASS_NAMES),
         partial(_load_digits, "digits", 28),
     ),
     "digits-32": DatasetEntry(
-        DatasetInfo("digits-32", f"{_DIGITS}, upscaled from 8x8 to 32x32 (the worked "
-                    "example's size)", (32, 32, 1), len(digits.CLASS_NAMES), digits.SIZE, True,
+        DatasetInfo("digits-32", Message("UCI handwritten digits (1,797), upscaled from 8x8 "
+                                         "to 32x32 (the worked example's size)"),
+                    (32, 32, 1), len(digits.CLASS_NAMES), digits.SIZE, True,
                     digits.CLASS_NAMES),
         partial(_load_digits, "digits-32", 32),
     ),
     "digits-8x8": DatasetEntry(
-        DatasetInfo("digits-8x8", f"{_DIGITS} at their native 8x8", (8, 8, 1),
+        DatasetInfo("digits-8x8", Message("UCI handwritten digits (1,797) at their native "
+                                          "8x8"), (8, 8, 1),
                     len(digits.CLASS_NAMES), digits.SIZE, True, digits.CLASS_NAMES),
         partial(_load_digits, "digits-8x8", digits.NATIVE_SIZE),
     ),
@@ -127,9 +132,11 @@ def _resized(dataset: Dataset, size: int) -> Dataset:
     needed = count * size * size * dataset.input_shape[2] * dataset.x_train.itemsize
     free = available_memory()
     if free is not None and needed > free:
-        raise DatasetError(f"{dataset.name}: {count:,} images at {size}x{size} need about "
-                           f"{format_bytes(needed)} of memory, more than the "
-                           f"{format_bytes(free)} free; choose a smaller image size")
+        raise DatasetError(Message("{name}: {count:,} images at {size}x{size} need about "
+                                   "{needed} of memory, more than the {free} free; choose a "
+                                   "smaller image size", name=dataset.name, count=count,
+                                   size=size, needed=format_bytes(needed),
+                                   free=format_bytes(free)))
     return replace(dataset, **{f"x_{split}": resize_images(getattr(dataset, f"x_{split}"), size)
                                for split in ("train", "val", "test")})
 
@@ -155,8 +162,9 @@ def _load(name: str, seed: int, validation_fraction: float, data_dir: str | Path
                            validation_fraction=validation_fraction, progress=progress)
     entry = DATASETS.get(name)
     if entry is None:
-        raise DatasetError(f"unknown dataset {name!r} (known: {', '.join(DATASETS)}, "
-                           f"or {FOLDER_PREFIX}PATH for a folder of your own images)")
+        raise DatasetError(Message("unknown dataset {name!r} (known: {names}, or {prefix}PATH "
+                                   "for a folder of your own images)", name=name,
+                                   names=", ".join(DATASETS), prefix=FOLDER_PREFIX))
     dataset = entry.load(seed=seed, validation_fraction=validation_fraction,
                          data_dir=Path(data_dir).expanduser() if data_dir else None,
                          progress=progress)

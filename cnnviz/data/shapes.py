@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnviz.core.i18n import Message
 from cnnviz.data.dataset import TEST_SEED, Dataset
 
 CLASS_NAMES = ("circle", "square", "triangle", "cross", "line")
@@ -99,7 +100,8 @@ def load_shapes(seed: int = 0, validation_fraction: float = 0.1, train_size: int
     return Dataset.from_train_test(
         "shapes", CLASS_NAMES, x, y, x_test, y_test, seed=seed,
         validation_fraction=validation_fraction,
-        description="Generated circles, squares, triangles, crosses and lines, 28x28 gray.")
+        description=Message("Generated circles, squares, triangles, crosses and lines, 28x28 "
+                            "gray."))
 
 
 OUTLINE_TRAIN, OUTLINE_TEST = 3_000, 1_000
@@ -117,5 +119,5 @@ def load_outlines(seed: int = 0, validation_fraction: float = 0.1) -> Dataset:
     return Dataset.from_train_test(
         "outlines", OUTLINE_CLASSES, x, y, x_test, y_test, seed=seed,
         validation_fraction=validation_fraction,
-        description="Generated outlines of circles, squares, triangles, crosses and lines, "
-        "28x28 gray.")
+        description=Message("Generated outlines of circles, squares, triangles, crosses and "
+                            "lines, 28x28 gray."))

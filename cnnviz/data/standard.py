@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cnnviz.core.i18n import Message
 from cnnviz.data.cache import dataset_cache_dir, is_intact
 from cnnviz.data.cifar import read_cifar10
 from cnnviz.data.dataset import Dataset, DatasetError, split_off_test
@@ -27,7 +28,7 @@ Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # x_train, y_tra
 @dataclass(frozen=True)
 class StandardDataset:
     name: str
-    description: str
+    description: Message
     class_names: tuple[str, ...]
     input_shape: tuple[int, int, int]
     size: int  # images in train and test together
@@ -60,7 +61,7 @@ def _idx_files(sizes_and_sums: tuple[tuple[int, str], ...]) -> tuple[RemoteFile,
 # Datasets records, which match the md5 sums the authors list).
 STANDARD: dict[str, StandardDataset] = {
     "mnist": StandardDataset(
-        "mnist", "Handwritten digits 0-9 (LeCun, Cortes, Burges), 28x28 gray",
+        "mnist", Message("Handwritten digits 0-9 (LeCun, Cortes, Burges), 28x28 gray"),
         tuple("0123456789"), (28, 28, 1), 70_000,
         _idx_files((
             (9_912_422, "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"),
@@ -75,8 +76,8 @@ STANDARD: dict[str, StandardDataset] = {
          "http://yann.lecun.com/exdb/mnist"),
         _read_idx_dataset),
     "fashion-mnist": StandardDataset(
-        "fashion-mnist", "Zalando clothing photos in 10 classes (Xiao, Rasul, Vollgraf), "
-        "28x28 gray",
+        "fashion-mnist", Message("Zalando clothing photos in 10 classes (Xiao, Rasul, "
+                                 "Vollgraf), 28x28 gray"),
         ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
          "Sneaker", "Bag", "Ankle boot"), (28, 28, 1), 70_000,
         _idx_files((
@@ -89,7 +90,7 @@ STANDARD: dict[str, StandardDataset] = {
          "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion"),
         _read_idx_dataset),
     "cifar10": StandardDataset(
-        "cifar10", "Small photos of 10 object classes (Krizhevsky), 32x32 colour",
+        "cifar10", Message("Small photos of 10 object classes (Krizhevsky), 32x32 colour"),
         ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
          "truck"), (32, 32, 3), 60_000,
         (RemoteFile("cifar-10-binary.tar.gz", 170_052_171,
@@ -110,11 +111,14 @@ def _find(spec: StandardDataset, directory: Path) -> list[Path | None]:
 
 
 def _by_hand(spec: StandardDataset, missing: list[RemoteFile], directory: Path,
-             is_cache: bool) -> str:
+             is_cache: bool) -> Message:
     urls = "\n".join(f"  {spec.mirrors[0]}/{file.name}" for file in missing)
-    elsewhere = (" (or into a folder of your choice and give it as the data folder, "
-                 "--data-dir on the command line)") if is_cache else ""
-    return f"To install {spec.name} by hand, download\n{urls}\ninto {directory}{elsewhere}."
+    if is_cache:
+        return Message("To install {name} by hand, download\n{urls}\ninto {folder} (or into "
+                       "a folder of your choice and give it as the data folder, --data-dir on "
+                       "the command line).", name=spec.name, urls=urls, folder=directory)
+    return Message("To install {name} by hand, download\n{urls}\ninto {folder}.",
+                   name=spec.name, urls=urls, folder=directory)
 
 
 def is_cached(name: str, data_dir: Path | None = None) -> bool:
@@ -131,15 +135,17 @@ def locate(spec: StandardDataset, data_dir: Path | None, progress: Progress | No
     missing = [f for f, p in zip(spec.files, found, strict=True) if p is None]
     if missing and data_dir is not None:
         names = ", ".join(f.name for f in missing)
-        raise DatasetError(f"{spec.name}: {names} not found in {data_dir}.\n"
-                           + _by_hand(spec, missing, data_dir, is_cache=False))
+        raise DatasetError(Message("{name}: {files} not found in {folder}.\n{how}",
+                                   name=spec.name, files=names, folder=data_dir,
+                                   how=_by_hand(spec, missing, data_dir, is_cache=False)))
     for i, (file, path) in enumerate(zip(spec.files, found, strict=True)):
         if path is None:
             try:
                 found[i] = download(file, spec.mirrors, directory, progress)
             except DatasetError as exc:
-                raise DatasetError(f"{spec.name}: {exc}\n"
-                                   + _by_hand(spec, missing, directory, is_cache=True)) from None
+                raise DatasetError(Message("{name}: {reason}\n{how}", name=spec.name,
+                                           reason=exc, how=_by_hand(spec, missing, directory,
+                                                                    is_cache=True))) from None
         elif path.name == file.name:  # as its publishers serve it: its sum is known
             _verify(spec, file, path, in_cache=data_dir is None)
     return [p for p in found if p is not None]
@@ -150,13 +156,15 @@ def _verify(spec: StandardDataset, file: RemoteFile, path: Path, in_cache: bool)
     has no published sum; the format's own checks are all it gets.)"""
     if is_intact(path, file.size, file.sha256):
         return
-    what = f"{spec.name}: {path} is not the file its publishers serve (its size or sha256 " \
-           "differs: it is damaged, or another file)."
     if in_cache:
-        raise DatasetError(f"{what} Delete it and load {spec.name} again: a fresh copy is "
-                           "downloaded.")
-    raise DatasetError(f"{what} Replace it with a fresh download of "
-                       f"{spec.mirrors[0]}/{file.name}.")
+        raise DatasetError(Message("{name}: {path} is not the file its publishers serve (its "
+                                   "size or sha256 differs: it is damaged, or another file). "
+                                   "Delete it and load {name} again: a fresh copy is "
+                                   "downloaded.", name=spec.name, path=path))
+    raise DatasetError(Message("{name}: {path} is not the file its publishers serve (its size "
+                               "or sha256 differs: it is damaged, or another file). Replace "
+                               "it with a fresh download of {url}.", name=spec.name, path=path,
+                               url=f"{spec.mirrors[0]}/{file.name}"))
 
 
 def load_standard(name: str, *, seed: int, validation_fraction: float,
@@ -176,11 +184,12 @@ def load_mnist_test_split(directory: Path, *, seed: int = 0, validation_fraction
     spec = STANDARD["mnist"]
     paths = _find(spec, directory)[2:]
     if None in paths:
-        raise DatasetError("mnist test files (t10k-images-idx3-ubyte.gz, "
-                           f"t10k-labels-idx1-ubyte.gz) not found in {directory}")
+        raise DatasetError(Message("mnist test files (t10k-images-idx3-ubyte.gz, "
+                                   "t10k-labels-idx1-ubyte.gz) not found in {folder}",
+                                   folder=directory))
     x, y = read_idx_images_labels(*paths, spec.input_shape[:2], spec.size)  # type: ignore[misc]
     x_train, y_train, x_test, y_test = split_off_test(x, y, test_fraction)
     return Dataset.from_train_test(
         "mnist-test-split", spec.class_names, x_train, y_train, x_test, y_test, seed=seed,
         validation_fraction=validation_fraction,
-        description="The MNIST test set split 80/20 into train and test")
+        description=Message("The MNIST test set split 80/20 into train and test"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnviz.core.i18n import Message
 from cnnviz.core.network import NetworkSpec
 from cnnviz.core.shapes import fmt_shape, layer_param_shapes
 
@@ -26,7 +27,7 @@ def require_finite(flat: dict[str, np.ndarray]) -> None:
     never written, nor read."""
     for name, value in flat.items():
         if not np.all(np.isfinite(value)):
-            raise WeightsError(f"{name} contains NaN or infinite values")
+            raise WeightsError(Message("{name} contains NaN or infinite values", name=name))
 
 
 def from_flat_names(spec: NetworkSpec, flat: dict[str, np.ndarray]) -> Weights:
@@ -40,18 +41,21 @@ def from_flat_names(spec: NetworkSpec, flat: dict[str, np.ndarray]) -> Weights:
             name = f"{info.name}/{key}"
             expected_names.add(name)
             if name not in flat:
-                raise WeightsError(f"missing weights for {name} "
-                                   f"(expected shape {fmt_shape(shape)})")
+                raise WeightsError(Message("missing weights for {name} (expected shape "
+                                           "{shape})", name=name, shape=fmt_shape(shape)))
             value = np.asarray(flat[name])
             if value.shape != shape:
-                raise WeightsError(f"{name} has shape {fmt_shape(value.shape)} but the network "
-                                   f"needs {fmt_shape(shape)}")
+                raise WeightsError(Message("{name} has shape {shape} but the network needs "
+                                           "{needed}", name=name, shape=fmt_shape(value.shape),
+                                           needed=fmt_shape(shape)))
             if not np.issubdtype(value.dtype, np.floating):
-                raise WeightsError(f"{name} holds {value.dtype}, not floating-point numbers")
+                raise WeightsError(Message("{name} holds {dtype}, not floating-point numbers",
+                                           name=name, dtype=value.dtype))
             require_finite({name: value})
             layer_weights[key] = value.astype(np.float32)
         weights.append(layer_weights)
     extra = sorted(set(flat) - expected_names)
     if extra:
-        raise WeightsError(f"weights for layers this network does not have: {', '.join(extra)}")
+        raise WeightsError(Message("weights for layers this network does not have: {names}",
+                                   names=", ".join(extra)))
     return weights
