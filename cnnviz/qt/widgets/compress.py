@@ -20,7 +20,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import marked, tr
 from cnnviz.io.compression import MASKS, RECORD, load_record, read_masks
 from cnnviz.qt import dialogs
 from cnnviz.qt.widgets.compress_controls import PruneControls, QuantizeControls
@@ -35,6 +35,7 @@ from cnnviz.qt.widgets.compress_plots import (
 from cnnviz.qt.widgets.compress_tables import LayerTable, SpeedTable
 
 CONTROLS_WIDTH = 330  # the left column's width where there is room (1280 x 720)
+TITLE = marked("Compress")  # its key, shown translated by the window
 
 
 class JobBar(QWidget):
@@ -181,7 +182,7 @@ def add_compress_workspace(window) -> CompressWorkspace:
     model = CompressModel(window.session, window)
     workspace = CompressWorkspace(model, lambda path: window.files.settle() and
                                   window.open_file(path))
-    window.add_tab(workspace, tr("Compress"))
+    window.add_tab(workspace, TITLE)
     window.add_shutdown(model.shutdown)
     window.file.register_extra(RECORD, model.record_bytes, model.put_record, load_record)
     window.file.register_extra(MASKS, model.masks_bytes, model.put_masks, read_masks)

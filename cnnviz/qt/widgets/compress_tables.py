@@ -14,7 +14,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import marked, tr, translate
 from cnnviz.core.shapes import fmt_shape
 from cnnviz.qt.widgets.compress_model import CompressModel
 from cnnviz.qt.widgets.compress_plots import wrapped_label
@@ -53,13 +53,14 @@ class LayerTable(QWidget):
     of its weights pruned, and from the last quantization its weight scales, its input's
     scale and zero point, its output's relative error and its bytes."""
 
-    COLUMNS = ("Layer", "Kernel", "Pruned", "Weight\nscale", "Input scale,\nzero point",
-               "Output\nerror", "Bytes\nfloat → quantized")
+    COLUMNS = (marked("Layer"), marked("Kernel"), marked("Pruned"), marked("Weight\nscale"),
+               marked("Input scale,\nzero point"), marked("Output\nerror"),
+               marked("Bytes\nfloat → quantized"))
 
     def __init__(self, model: CompressModel, parent: QWidget | None = None):
         super().__init__(parent)
         self.model = model
-        self.table = _table([tr(c) for c in self.COLUMNS])
+        self.table = _table([translate(c) for c in self.COLUMNS])
         self.note = wrapped_label()
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)

@@ -12,6 +12,7 @@ from PyQt6.QtCore import QRectF, Qt
 from PyQt6.QtGui import QColor, QPen
 from PyQt6.QtWidgets import QGraphicsRectItem, QLabel, QSplitter, QVBoxLayout, QWidget
 
+from cnnviz.core.i18n import tr
 from cnnviz.core.mosaic import image_mosaic
 from cnnviz.core.snapshot import Confusion
 from cnnviz.qt.live_model import LiveModel
@@ -22,8 +23,6 @@ from cnnviz.qt.widgets.mosaic_view import GREY_LUT, MosaicPanel, make_lut
 MATRIX_LUT = make_lut("CET-L12")  # white = none of the row's images, blue = all of them
 MAX_SHOWN = 240  # images listed for one cell
 MAX_LABELLED = 20  # classes up to which every cell shows its count
-INTRO = ("Rows: the true class. Columns: the class the network predicted. The diagonal is "
-         "right, the rest are mix-ups; colour = the share of the row's images. Click a cell.")
 
 
 class MatrixPlot(pg.PlotWidget):
@@ -35,8 +34,8 @@ class MatrixPlot(pg.PlotWidget):
         self.setMouseEnabled(False, False)
         self.setAspectLocked(True)
         self.getPlotItem().invertY(True)
-        self.setLabel("left", "true class")
-        self.setLabel("bottom", "predicted class")
+        self.setLabel("left", tr("true class"))
+        self.setLabel("bottom", tr("predicted class"))
         self.image = pg.ImageItem()
         self.addItem(self.image)
         self.texts: list[pg.TextItem] = []
@@ -87,13 +86,16 @@ class MatrixPlot(pg.PlotWidget):
 class ConfusionView(LiveView):
     def __init__(self, model: LiveModel, parent: QWidget | None = None):
         super().__init__(model, parent)
-        self.title = live_label("The confusion matrix appears at the end of the first epoch.",
+        self.title = live_label(tr("The confusion matrix appears at the end of the first epoch."),
                                 lines=2, wrap=True)
-        intro = QLabel(INTRO)
+        intro = QLabel(tr(
+            "Rows: the true class. Columns: the class the network predicted. The diagonal is "
+            "right, the rest are mix-ups; colour = the share of the row's images. Click a "
+            "cell."))
         intro.setWordWrap(True)
         self.matrix = MatrixPlot()
         self.matrix.scene().sigMouseClicked.connect(self._on_matrix_click)
-        self.cell_title = live_label("Click a cell to list its images.", wrap=True)
+        self.cell_title = live_label(tr("Click a cell to list its images."), wrap=True)
         self.members = MosaicPanel()
         self.members.add("members", 0, 0, GREY_LUT)
         self.members.clicked.connect(self._on_member_click)
@@ -118,9 +120,14 @@ class ConfusionView(LiveView):
         if views is None or views.confusion is None or views.confusion is self.confusion:
             return
         confusion = self.confusion = views.confusion
-        when = "now" if confusion.epoch is None else f"after epoch {confusion.epoch + 1}"
-        self.title.setText(f"Validation set {when}: {confusion.accuracy:.1%} right "
-                           f"({len(confusion.true):,} images)")
+        if confusion.epoch is None:
+            title = tr("Validation set now: {accuracy:.1%} right ({n:,} images)",
+                       accuracy=confusion.accuracy, n=len(confusion.true))
+        else:
+            title = tr("Validation set after epoch {epoch}: {accuracy:.1%} right ({n:,} images)",
+                       epoch=confusion.epoch + 1, accuracy=confusion.accuracy,
+                       n=len(confusion.true))
+        self.title.setText(title)
         self.matrix.show_confusion(confusion, views.class_names)
         if self.cell is not None:
             self.show_cell(*self.cell)
@@ -137,9 +144,14 @@ class ConfusionView(LiveView):
         names = self.model.views.class_names
         members = self.confusion.members(true, predicted)
         self._indices = members[:MAX_SHOWN]
-        shown = "" if len(members) <= MAX_SHOWN else f", the first {MAX_SHOWN} shown"
-        self.cell_title.setText(f"{len(members)} images of {names[true]} predicted as "
-                                f"{names[predicted]}{shown}. Click one to probe with it.")
+        if len(members) <= MAX_SHOWN:
+            title = tr("{n} images of {truth} predicted as {guess}. Click one to probe with it.",
+                       n=len(members), truth=names[true], guess=names[predicted])
+        else:
+            title = tr("{n} images of {truth} predicted as {guess}, the first {shown} shown. "
+                       "Click one to probe with it.", n=len(members), truth=names[true],
+                       guess=names[predicted], shown=MAX_SHOWN)
+        self.cell_title.setText(title)
         cell = self.members.cells["members"]
         if len(self._indices):
             cell.set(image_mosaic(self.confusion.images[self._indices], cols=12))

@@ -12,6 +12,7 @@ from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QImage, QPainter
 from PyQt6.QtWidgets import QHBoxLayout, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
+from cnnviz.core.i18n import marked, tr, translate
 from cnnviz.core.snapshot import Views
 from cnnviz.qt.live_model import DRAWING, LiveModel
 from cnnviz.qt.widgets.live_label import live_label
@@ -49,7 +50,7 @@ class DrawCanvas(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setMouseTracking(True)  # moves arrive however the button state is reported
-        self.setToolTip("Draw with the left mouse button.")
+        self.setToolTip(tr("Draw with the left mouse button."))
         self.image = np.zeros(shape, np.uint8)
         self._last: tuple[float, float] | None = None
 
@@ -110,7 +111,7 @@ class DrawCanvas(QWidget):
         painter.end()
 
 
-DRAW_HINT = "Draw something: the prediction and the feature maps follow your strokes."
+DRAW_HINT = marked("Draw something: the prediction and the feature maps follow your strokes.")
 
 
 class DrawView(QWidget):
@@ -121,13 +122,13 @@ class DrawView(QWidget):
         self.model = model
         self.canvas = DrawCanvas()
         self.canvas.changed.connect(model.draw)
-        clear = QPushButton("Clear")
-        clear.setToolTip("Start over with an empty (black) canvas")
+        clear = QPushButton(tr("Clear"))
+        clear.setToolTip(tr("Start over with an empty (black) canvas"))
         clear.clicked.connect(self.canvas.clear)
-        invert = QPushButton("Invert")
-        invert.setToolTip("Swap ink and background: does the network still recognise it?")
+        invert = QPushButton(tr("Invert"))
+        invert.setToolTip(tr("Swap ink and background: does the network still recognise it?"))
         invert.clicked.connect(self.canvas.invert)
-        self.verdict = live_label(DRAW_HINT, lines=2, wrap=True)
+        self.verdict = live_label(translate(DRAW_HINT), lines=2, wrap=True)
         buttons = QHBoxLayout()
         buttons.addWidget(clear)
         buttons.addWidget(invert)
@@ -142,7 +143,7 @@ class DrawView(QWidget):
 
     def _on_dataset(self) -> None:
         """Other data: a clean canvas of its shape, and no verdict in the old classes."""
-        self.verdict.setText(DRAW_HINT)
+        self.verdict.setText(translate(DRAW_HINT))
         if self.model.dataset is not None:
             self.canvas.reset(self.model.dataset.input_shape)
 
@@ -153,7 +154,7 @@ class DrawView(QWidget):
         order = np.argsort(probe.probabilities)[::-1][:3]
         guesses = ", ".join(f"{views.class_names[i]} {probe.probabilities[i]:.0%}"
                             for i in order)
-        self.verdict.setText(f"The network thinks: <b>{guesses}</b>")
+        self.verdict.setText(tr("The network thinks: <b>{guesses}</b>", guesses=guesses))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.core.i18n import tr
+from cnnviz.core.glossary import FirstMention
+from cnnviz.core.i18n import marked, tr, translate
 from cnnviz.core.snapshot import LayerMaps
 from cnnviz.qt.live_model import LiveModel
 from cnnviz.qt.widgets.live_label import live_label
@@ -37,18 +38,21 @@ from cnnviz.qt.widgets.wheel_guard import wheel_only_when_focused
 CELL_WIDTH = 170  # pixels a layer's mosaic needs to stay readable: sets the columns
 DETAIL_MIN_WIDTH = 150  # the enlarged channel and its texts (a few words to a line)
 INPUT = "input"
-SHARED, PER_CHANNEL = "layer-wide", "per channel"
-INTRO = ("Each small square is one channel (feature map) of a layer's output for the probe "
-         "image: bright = strong response, dark = weak. Dense layers are strips of units. "
-         "Click a square to enlarge it.")
-SCALE_TIP = ("Colour scale. Layer-wide: one scale for all channels of a layer, so you can "
-             "compare how strongly channels respond. Per channel: each channel stretched to "
-             "its own min..max, so even weak maps show their pattern.")
+SHARED, PER_CHANNEL = marked("layer-wide"), marked("per channel")
+
+
+def intro_text() -> str:
+    term = FirstMention()
+    return tr("Each small square is one {channel} ({feature_map}) of a layer's output for the "
+              "probe image: bright = strong response, dark = weak. Dense layers are strips of "
+              "units. Click a square to enlarge it.", channel=term("channel"),
+              feature_map=term("feature map"))
 
 
 def layer_title(maps: LayerMaps) -> str:
     shape = "×".join(map(str, maps.values.shape))
-    return f"{maps.name} · {shape}" if maps.spatial else f"{maps.name} · {shape} units"
+    return (f"{maps.name} · {shape}" if maps.spatial
+            else tr("{name} · {shape} units", name=maps.name, shape=shape))
 
 
 class ChannelDetail(QWidget):
@@ -56,7 +60,7 @@ class ChannelDetail(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.title = live_label("Click a feature map to enlarge it.", wrap=True)
+        self.title = live_label(tr("Click a feature map to enlarge it."), wrap=True)
         self.view = pg.GraphicsLayoutWidget()
         self.box = image_view_box(self.view.ci, 0, 0)
         self.item = pg.ImageItem()
@@ -78,17 +82,21 @@ class ChannelDetail(QWidget):
         self.maps, self.channel = maps, channel
         mosaic = maps.per_channel if per_channel else maps.shared
         if maps.spatial:
-            self.title.setText(f"{maps.name}, channel {channel}")
+            self.title.setText(tr("{name}, channel {c}", name=maps.name, c=channel))
             tile = np.ascontiguousarray(mosaic.tile_image(channel))  # pyqtgraph needs it
             lo, hi = ((maps.channel_lo[channel], maps.channel_hi[channel]) if per_channel
                       else (maps.lo, maps.hi))
         else:
-            self.title.setText(f"{maps.name}: all {maps.values.shape[0]} units")
+            self.title.setText(tr("{name}: all {n} units", name=maps.name, n=maps.values.shape[0]))
             tile = mosaic.image
             lo, hi = maps.lo, maps.hi
         self.item.setImage(tile, autoLevels=False, levels=(0, 255), lut=ACTIVATION_LUT)
-        self.scale.setText(f"Colour: dark purple = {lo:.3g}, yellow = {hi:.3g}"
-                           f" ({'this channel' if per_channel and maps.spatial else 'layer'})")
+        if per_channel and maps.spatial:
+            scale = tr("Colour: dark purple = {lo:.3g}, yellow = {hi:.3g} (this channel)",
+                       lo=lo, hi=hi)
+        else:
+            scale = tr("Colour: dark purple = {lo:.3g}, yellow = {hi:.3g} (layer)", lo=lo, hi=hi)
+        self.scale.setText(scale)
         if first:
             self.box.autoRange(padding=0.02)
 
@@ -99,21 +107,26 @@ class ChannelDetail(QWidget):
         r, c = int(p.y()), int(p.x())
         values = self.maps.values
         if self.maps.spatial and 0 <= r < values.shape[0] and 0 <= c < values.shape[1]:
-            self.value.setText(f"row {r}, column {c}: {values[r, c, self.channel]:.4g}")
+            self.value.setText(tr("row {r}, column {c}: {v:.4g}", r=r, c=c,
+                                  v=values[r, c, self.channel]))
         elif not self.maps.spatial and self.maps.shared.cell_at(p.y(), p.x()) is not None:
             unit = self.maps.shared.cell_at(p.y(), p.x())[0]
-            self.value.setText(f"unit {unit}: {values[unit]:.4g}")
+            self.value.setText(tr("unit {i}: {v:.4g}", i=unit, v=values[unit]))
 
 
 class FeatureMapsView(LiveView):
     def __init__(self, model: LiveModel, parent: QWidget | None = None):
         super().__init__(model, parent)
         self.scale = QComboBox()
-        self.scale.addItems([SHARED, PER_CHANNEL])
-        self.scale.setToolTip(SCALE_TIP)
+        for key in (SHARED, PER_CHANNEL):
+            self.scale.addItem(translate(key), key)
+        self.scale.setToolTip(tr(
+            "Colour scale. Layer-wide: one scale for all channels of a layer, so you can "
+            "compare how strongly channels respond. Per channel: each channel stretched to "
+            "its own min..max, so even weak maps show their pattern."))
         self.scale.currentIndexChanged.connect(self.refresh)
         wheel_only_when_focused(self.scale)
-        intro = QLabel(INTRO)
+        intro = QLabel(intro_text())
         intro.setWordWrap(True)
         self.status = live_label()
         self.panel = MosaicPanel()
@@ -155,7 +168,7 @@ class FeatureMapsView(LiveView):
 
     @property
     def per_channel(self) -> bool:
-        return self.scale.currentText() == PER_CHANNEL
+        return self.scale.currentData() == PER_CHANNEL
 
     def _maps(self, name: str) -> LayerMaps:
         return next(m for m in self.model.views.probe.layers if m.name == name)
@@ -177,8 +190,9 @@ class FeatureMapsView(LiveView):
                 self.selected = (views.probe.layers[0].name, 0) if views.probe.layers else None
         probe = views.probe
         names = views.class_names
-        label = f" ({names[probe.input.label]})" if probe.input.label is not None else ""
-        self.panel.cells[INPUT].set(probe.picture, f"input{label}")
+        title = (tr("input ({name})", name=names[probe.input.label])
+                 if probe.input.label is not None else tr("input"))
+        self.panel.cells[INPUT].set(probe.picture, title)
         for maps in probe.layers:
             self.panel.cells[maps.name].set(maps.per_channel if self.per_channel
                                             else maps.shared, layer_title(maps))
@@ -205,10 +219,12 @@ class FeatureMapsView(LiveView):
             return
         maps = self._maps(key)
         if maps.spatial:
-            self.status.setText(f"{key}, channel {tile}, row {row}, column {col}: "
-                                f"{maps.values[row, col, tile]:.4g}")
+            self.status.setText(tr("{name}, channel {c}, row {r}, column {col}: {v:.4g}",
+                                   name=key, c=tile, r=row, col=col,
+                                   v=maps.values[row, col, tile]))
         else:
-            self.status.setText(f"{key}, unit {tile}: {maps.values[tile]:.4g}")
+            self.status.setText(tr("{name}, unit {i}: {v:.4g}", name=key, i=tile,
+                                   v=maps.values[tile]))
 
     def _step_through(self, key: str, tile: int, row: int, col: int, event) -> None:
         """Right-click on a layer's pixel: a menu to step through its arithmetic."""

@@ -9,7 +9,7 @@ from PyQt6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, pyqtSignal
 from PyQt6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
 from PyQt6.QtWidgets import QFrame, QScrollArea, QSplitter, QToolTip, QVBoxLayout, QWidget
 
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import marked, tr, translate
 from cnnviz.core.snapshot import PredictionGrid, ProbeResult
 from cnnviz.qt.live_model import LiveModel
 from cnnviz.qt.widgets.live_label import live_label
@@ -19,11 +19,10 @@ from cnnviz.qt.widgets.step_through.entry import class_menu
 
 RIGHT, WRONG, TRUTH = QColor(40, 160, 70), QColor(220, 50, 40), QColor(128, 128, 128)
 BAR, TOP_BAR = QColor(90, 130, 200), QColor(240, 150, 30)
-BARS_TIP = ("The softmax turns the last layer's scores into probabilities that add up to 1. "
-            "Orange: the class the network picks. A green tick marks the true class.")
 NARROW = 560  # pixels: below this the grid goes under the probe instead of beside it
-GRID_TIP = ("Test images the network never trained on, with the class it predicts, how sure "
-            "it is, and the true class. Red frame: wrong. Click an image to probe with it.")
+GRID_TIP = marked("Test images the network never trained on, with the class it predicts, how "
+                  "sure it is, and the true class. Red frame: wrong. Click an image to probe "
+                  "with it.")
 
 
 class ProbabilityBars(pg.PlotWidget):
@@ -31,12 +30,14 @@ class ProbabilityBars(pg.PlotWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setToolTip(BARS_TIP)
+        self.setToolTip(tr(
+            "The softmax turns the last layer's scores into probabilities that add up to 1. "
+            "Orange: the class the network picks. A green tick marks the true class."))
         self.setMenuEnabled(False)
         self.setMouseEnabled(False, False)
         self.setXRange(0, 1, padding=0.02)
         self.getPlotItem().invertY(True)
-        self.setLabel("bottom", "probability")
+        self.setLabel("bottom", tr("probability"))
         self.bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[])
         self.addItem(self.bars)
         self._names: tuple[str, ...] = ()
@@ -81,7 +82,7 @@ class ImageGrid(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setToolTip(GRID_TIP)
+        self.setToolTip(translate(GRID_TIP))
         self.setMinimumSize(self.MIN_SIDE, self.MIN_SIDE)
         self.grid: PredictionGrid | None = None
         self.names: tuple[str, ...] = ()
@@ -208,8 +209,8 @@ class ImageGrid(QWidget):
     def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.ToolTip and self.grid is not None:
             i = self.cell_at(QPointF(event.pos()))
-            QToolTip.showText(event.globalPos(), GRID_TIP if i is None else self.cell_tip(i),
-                              self)
+            tip = translate(GRID_TIP) if i is None else self.cell_tip(i)
+            QToolTip.showText(event.globalPos(), tip, self)
             return True
         return super().event(event)
 
@@ -288,8 +289,9 @@ class PredictionsView(LiveView):
             return
         probe, names = views.probe, views.class_names
         top = int(np.argmax(probe.probabilities))
-        self.probe_title.setText(f"{probe.input.caption}: the network says <b>{names[top]}</b>"
-                                 f" ({probe.probabilities[top]:.0%})")
+        self.probe_title.setText(tr("{image}: the network says <b>{name}</b> ({p:.0%})",
+                                    image=probe.input.caption, name=names[top],
+                                    p=probe.probabilities[top]))
         if probe.picture is not self._picture:
             reshaped = self._picture is None or (
                 self._picture.image.shape != probe.picture.image.shape)
@@ -302,8 +304,9 @@ class PredictionsView(LiveView):
         if grid is not None and grid is not self.grid.grid:
             self.grid.show_grid(grid, names)
             right = int((grid.true == grid.predicted).sum())
-            self.grid_title.setText(f"{right} of {len(grid.true)} test images right after "
-                                    f"step {views.step:,} (red frame: wrong)")
+            self.grid_title.setText(tr("{right} of {n} test images right after step {step:,} "
+                                       "(red frame: wrong)", right=right, n=len(grid.true),
+                                       step=views.step))
 
     def _step_through(self, event) -> None:
         """Right-click on a class's bar: a menu to step through softmax and the loss, or

@@ -9,6 +9,7 @@ import numpy as np
 from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
+from cnnviz.core.i18n import tr
 from cnnviz.core.replay import Frame, Replay
 from cnnviz.qt.live_model import LiveModel
 from cnnviz.qt.widgets.live_label import live_label
@@ -17,25 +18,25 @@ from cnnviz.qt.widgets.wheel_guard import wheel_only_when_focused
 
 COLUMNS = 4
 PLAY_FPS = 8
-INTRO = ("While it trains, the network is photographed at regular intervals: its filters "
-         "(top, blue = negative, red = positive) and the feature maps of the probe image at "
-         "that moment (layer-wide colour scale). Drag the slider to travel through training.")
 
 
 class ReplayView(QWidget):
     def __init__(self, model: LiveModel, parent: QWidget | None = None):
         super().__init__(parent)
         self.model = model
-        self.play = QPushButton("▶ Play")
-        self.play.setToolTip("Replay the run from the slider's position")
+        self.play = QPushButton(tr("▶ Play"))
+        self.play.setToolTip(tr("Replay the run from the slider's position"))
         self.play.setCheckable(True)
         self.play.toggled.connect(self._on_play)
         self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setToolTip("One position per kept snapshot, oldest on the left")
+        self.slider.setToolTip(tr("One position per kept snapshot, oldest on the left"))
         self.slider.valueChanged.connect(self.show_frame)
         wheel_only_when_focused(self.slider)
-        self.caption = live_label("No replay yet: train the network to record one.")
-        intro = QLabel(INTRO)
+        self.caption = live_label(tr("No replay yet: train the network to record one."))
+        intro = QLabel(tr(
+            "While it trains, the network is photographed at regular intervals: its filters "
+            "(top, blue = negative, red = positive) and the feature maps of the probe image at "
+            "that moment (layer-wide colour scale). Drag the slider to travel through training."))
         intro.setWordWrap(True)
         self.panel = MosaicPanel()
         self.timer = QTimer(self)
@@ -96,23 +97,25 @@ class ReplayView(QWidget):
         if frame is None:
             self.panel.reset()
             self._layout_key = None
-            self.caption.setText("No replay yet: train the network to record one.")
+            self.caption.setText(tr("No replay yet: train the network to record one."))
             return
         key = (tuple(frame.filters), tuple(frame.maps))
         if key != self._layout_key:
             self._layout_key = key
             self._build(frame)
         for name, mosaic in frame.filters.items():
-            self.panel.cells[("filters", name)].set(mosaic, f"{name} filters")
+            self.panel.cells[("filters", name)].set(mosaic, tr("{name} filters", name=name))
         for name, mosaic in frame.maps.items():
             self.panel.cells[("maps", name)].set(mosaic, name)
-        metrics = "" if np.isnan(frame.loss) else (
-            f" · loss {frame.loss:.3f} · batch accuracy {frame.accuracy:.0%}")
-        self.caption.setText(f"Snapshot {index + 1} of {len(self.replay)} · step "
-                             f"{frame.step:,} · epoch {frame.epoch + 1}{metrics}")
+        where = dict(i=index + 1, n=len(self.replay), step=frame.step, epoch=frame.epoch + 1)
+        self.caption.setText(
+            tr("Snapshot {i} of {n} · step {step:,} · epoch {epoch}", **where)
+            if np.isnan(frame.loss) else
+            tr("Snapshot {i} of {n} · step {step:,} · epoch {epoch} · loss {loss:.3f} · batch "
+               "accuracy {accuracy:.0%}", **where, loss=frame.loss, accuracy=frame.accuracy))
 
     def _on_play(self, playing: bool) -> None:
-        self.play.setText("❚❚ Pause" if playing else "▶ Play")
+        self.play.setText(tr("❚❚ Pause") if playing else tr("▶ Play"))
         if playing:
             if self.slider.value() >= self.slider.maximum():
                 self.slider.setValue(0)

@@ -10,7 +10,8 @@ import pyqtgraph as pg
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
-from cnnviz.core.i18n import tr
+from cnnviz.core.glossary import FirstMention
+from cnnviz.core.i18n import marked, tr, translate
 from cnnviz.core.replay import Replay
 from cnnviz.core.snapshot import LayerStats, Views
 from cnnviz.qt.live_model import LiveModel
@@ -18,12 +19,8 @@ from cnnviz.qt.widgets.live_label import live_label
 from cnnviz.qt.widgets.live_view import LiveView
 from cnnviz.qt.widgets.wheel_guard import wheel_only_when_focused
 
-INTRO = ("Left: the size (L2 norm) of each layer's weights and of the loss gradient on them, "
-         "through training, on a log scale. Gradients that are far smaller in the first "
-         "layers than in the last ones vanish (those layers barely learn); ones that keep "
-         "growing explode. Right: how one layer's values are spread right now.")
-KINDS = {"weights": "weights", "gradients": "gradient of the loss",
-         "activations": "outputs for the probe image"}
+KINDS = {"weights": marked("weights"), "gradients": marked("gradient of the loss"),
+         "activations": marked("outputs for the probe image")}
 
 
 def state_kinds() -> dict[str, str]:
@@ -35,32 +32,38 @@ def state_kinds() -> dict[str, str]:
 class WeightStatsView(LiveView):
     def __init__(self, model: LiveModel, parent: QWidget | None = None):
         super().__init__(model, parent)
-        intro = QLabel(INTRO)
+        term = FirstMention()
+        intro = QLabel(tr(
+            "Left: the size (L2 norm) of each layer's weights and of the loss {gradient} on "
+            "them, through training, on a log scale. Gradients that are far smaller in the "
+            "first layers than in the last ones vanish (those layers barely learn); ones that "
+            "keep growing explode. Right: how one layer's values are spread right now.",
+            gradient=term("gradient")))
         intro.setWordWrap(True)
         self.norms = pg.GraphicsLayoutWidget()
-        self.gradient_plot = self.norms.addPlot(row=0, col=0, title="gradient norm ‖∂L/∂W‖")
-        self.weight_plot = self.norms.addPlot(row=1, col=0, title="weight norm ‖W‖")
+        self.gradient_plot = self.norms.addPlot(row=0, col=0, title=tr("gradient norm ‖∂L/∂W‖"))
+        self.weight_plot = self.norms.addPlot(row=1, col=0, title=tr("weight norm ‖W‖"))
         self.weight_plot.setXLink(self.gradient_plot)
         for plot in (self.gradient_plot, self.weight_plot):
             plot.setLogMode(y=True)
             plot.showGrid(x=True, y=True, alpha=0.15)
-            plot.setLabel("bottom", "step")
+            plot.setLabel("bottom", tr("step"))
             plot.setMenuEnabled(False)
         self.gradient_plot.addLegend(offset=(-10, 10))
         self.curves: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}
         self.layer = QComboBox()
-        self.layer.setToolTip("The layer whose values the histogram shows")
+        self.layer.setToolTip(tr("The layer whose values the histogram shows"))
         self.kind = QComboBox()
         for key, text in KINDS.items():
-            self.kind.addItem(text, key)
-        self.kind.setToolTip("Weights, the gradient on them (latest batch), or the layer's "
-                             "outputs for the probe image")
+            self.kind.addItem(translate(text), key)
+        self.kind.setToolTip(tr("Weights, the gradient on them (latest batch), or the layer's "
+                                "outputs for the probe image"))
         self.layer.currentIndexChanged.connect(self.refresh)
         self.kind.currentIndexChanged.connect(self.refresh)
         wheel_only_when_focused(self.layer, self.kind)
         self.histogram = pg.PlotWidget()
         self.histogram.setMenuEnabled(False)
-        self.histogram.setLabel("left", "count")
+        self.histogram.setLabel("left", tr("count"))
         self.bars = self.histogram.plot(stepMode="center", fillLevel=0,
                                         brush=(90, 130, 200, 160), pen=(90, 130, 200))
         self.summary = live_label(lines=2, wrap=True)
@@ -123,7 +126,7 @@ class WeightStatsView(LiveView):
             self.layer.addItems(names)
             self.layer.blockSignals(False)
         if not stats:
-            self.summary.setText("This network has no weighted layers.")
+            self.summary.setText(tr("This network has no weighted layers."))
             return
         layer = stats[max(0, self.layer.currentIndex())]
         self._offer_kinds(layer)
@@ -132,11 +135,11 @@ class WeightStatsView(LiveView):
             layer, kind)
         if histogram is None:
             self.bars.setData([0, 1], [0])
-            self.summary.setText("No gradient yet: it is computed once training has run a "
-                                 "batch.")
+            self.summary.setText(tr("No gradient yet: it is computed once training has run a "
+                                    "batch."))
             return
         self.bars.setData(histogram.edges, histogram.counts)
-        label = f"{layer.name} {({**KINDS, **state_kinds()})[kind]}"
+        label = f"{layer.name} {self.kind.currentText()}"
         if label != self._label:  # only on change: a new label re-lays out the plot
             self._label = label
             self.histogram.setLabel("bottom", label)
@@ -144,7 +147,8 @@ class WeightStatsView(LiveView):
 
     def _offer_kinds(self, layer: LayerStats) -> None:
         """The kinds of values the chosen layer has: a BatchNorm's moving averages too."""
-        kinds = {**KINDS, **{name: state_kinds()[name] for name, _ in layer.state}}
+        kinds = {**{key: translate(text) for key, text in KINDS.items()},
+                 **{name: state_kinds()[name] for name, _ in layer.state}}
         if list(kinds) == [self.kind.itemData(i) for i in range(self.kind.count())]:
             return
         current = self.kind.currentData()

@@ -18,7 +18,7 @@ from PyQt6.QtWidgets import (
 )
 
 from cnnviz.core import formulas
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import marked, tr, translate
 from cnnviz.core.layers import Conv2D, Dense
 from cnnviz.core.mosaic import channel_mosaic, symmetric_range, vector_strip
 from cnnviz.qt.step_model import BATCH, IMAGE, StepModel
@@ -28,6 +28,7 @@ from cnnviz.qt.widgets.step_through.page import Page, Wrap, formula_label, set_l
 from cnnviz.qt.widgets.step_through.table import fill, number_table
 
 COLUMNS = 4  # layers per row of the gradient maps
+PARAMS = (marked("kernel"), marked("bias"))  # a layer's arrays, by their keys in the weights
 
 
 class BackwardPage(Page):
@@ -98,7 +99,7 @@ class BackwardPage(Page):
 
     def _on_weight(self) -> None:
         index = self.model.gradient_layer
-        param = self.param.currentText()
+        param = self.param.currentData()
         shape = self.model.inspection.params[index][param].shape
         element = tuple(min(box.value(), s - 1) for box, s in zip(self.element, shape,
                                                                    strict=False))
@@ -165,10 +166,11 @@ class BackwardPage(Page):
             self.layer.clear()
             self.layer.addItems(names)
         self.layer.setCurrentIndex(weighted.index(index))
-        if self.param.count() != 2:
+        if self.param.count() != len(PARAMS):
             self.param.clear()
-            self.param.addItems(["kernel", "bias"])
-        self.param.setCurrentText(param)
+            for key in PARAMS:
+                self.param.addItem(translate(key), key)
+        self.param.setCurrentIndex(PARAMS.index(param))
         shape = ins.params[index][param].shape
         for box, size, value in zip(self.element, (*shape, 0, 0, 0, 0), (*element, 0, 0, 0, 0),
                                     strict=False):
@@ -190,7 +192,8 @@ class BackwardPage(Page):
         symbol = f"{letter}({', '.join(map(str, element))})"
         of = tr("1 (a bias)") if param == "bias" else (
             tr("the input it multiplied") if conv else f"x({element[0]})")
-        lines = [tr("{name}'s {param} {element} = {w}", name=ins.names[index], param=param,
+        lines = [tr("{name}'s {param} {element} = {w}", name=ins.names[index],
+                    param=translate(param),
                     element=", ".join(map(str, element)),
                     w=formulas.plain(ins.params[index][param][element])),
                  *formulas.gradient_lines(gradient, symbol, of, batch),
@@ -219,7 +222,7 @@ class BackwardPage(Page):
         label = int(before.labels[0])
         plain = formulas.plain
         names = self.model.class_names or tuple(map(str, range(before.logits.shape[1])))
-        rows = [[tr("{name} {param}{element}", name=before.names[index], param=param,
+        rows = [[tr("{name} {param}{element}", name=before.names[index], param=translate(param),
                     element=list(element)), plain(before.params[index][param][element]),
                  plain(after.params[index][param][element])],
                 [tr("loss"), plain(before.loss), plain(after.loss)],

@@ -7,6 +7,7 @@ from __future__ import annotations
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from cnnviz.core import formulas
+from cnnviz.core.glossary import FirstMention
 from cnnviz.core.i18n import tr
 from cnnviz.qt.step_model import StepModel
 from cnnviz.qt.widgets.step_through.maps import MapView
@@ -21,11 +22,12 @@ class BatchNormPage(Page):
         self.channel_label = QLabel()
         self.input_map = MapView()
         self.output_map = MapView()
+        term = FirstMention()
         self.note = QLabel(tr(
-            "While training, each channel is normalised with the batch's own mean and "
+            "While training, each {channel} is normalised with the {batch}'s own mean and "
             "variance, and the moving averages shown here follow them; once trained (and "
             "here) the moving averages are used, so an image's output does not depend on "
-            "the other images in its batch."))
+            "the other images in its batch.", channel=term("channel"), batch=term("batch")))
         self.note.setWordWrap(True)
         self.formula = formula_label(4)
         controls = QHBoxLayout()

@@ -9,6 +9,7 @@ import pyqtgraph as pg
 from PyQt6.QtCore import QRectF
 from PyQt6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from cnnviz.core.glossary import FirstMention
 from cnnviz.core.i18n import tr
 from cnnviz.core.layers import Conv2D
 from cnnviz.core.mosaic import channel_mosaic, display_images
@@ -77,10 +78,12 @@ class LooksPage(Page):
         self.bar_item = pg.BarGraphItem(x=[], height=[], width=0.8)
         self.bars.addItem(self.bar_item)
         self.maps = MosaicPanel()
+        term = FirstMention()
         self.about = QLabel(tr(
             "Saliency: how much a small change of each pixel would change the class's score "
-            "(the largest |gradient| over its channels). Grad-CAM: the layer's maps weighted "
-            "by how much the score rises with each (the bars), summed, negatives dropped."))
+            "(the largest |{gradient}| over its channels). Grad-CAM: the layer's maps weighted "
+            "by how much the score rises with each (the bars), summed, negatives dropped.",
+            gradient=term("gradient")))
         self.about.setWordWrap(True)
         controls = Wrap([tr("class"), self.cls], [tr("Grad-CAM layer"), self.layer, self.smooth])
         pictures = QHBoxLayout()

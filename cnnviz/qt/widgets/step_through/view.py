@@ -9,7 +9,7 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QKeySequence, QShortcut
 from PyQt6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import marked, tr, translate
 from cnnviz.core.layers import (
     AvgPool2D,
     BatchNorm,
@@ -35,7 +35,7 @@ from cnnviz.qt.widgets.step_through.page import Page
 from cnnviz.qt.widgets.step_through.pool import PoolPage
 from cnnviz.qt.widgets.step_through.softmax import SoftmaxPage
 
-WAITING = ("The step-through appears once the data and JAX have loaded and the network is "
+WAITING = marked("The step-through appears once the data and JAX have loaded and the network is "
            "valid; it works on the probe image (pick one above, in Predictions or in Draw).")
 
 
@@ -65,7 +65,7 @@ class StepThroughView(QWidget):
         self.next.setToolTip(tr("The next stage (Right)"))
         self.chain = ChainStrip()
         self.weights = live_label()
-        self.status = live_label(WAITING, wrap=True)
+        self.status = live_label(translate(WAITING), wrap=True)
         self.pages = {cls: cls(model) for cls in
                       (InputPage, ConvPage, PoolPage, FlattenPage, DensePage, BatchNormPage,
                        DropoutPage, SoftmaxPage, BackwardPage, LooksPage)}
@@ -115,7 +115,7 @@ class StepThroughView(QWidget):
     def _on_inspected(self) -> None:
         ins = self.model.inspection
         if ins is None:
-            self.status.setText(tr(WAITING))
+            self.status.setText(translate(WAITING))
             return
         if not self.model.status:
             self.status.setText("")
