@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import Message
 from cnnviz.core.layers import BatchNorm, Conv2D, Dense, Flatten
 from cnnviz.core.network import NetworkSpec
 
@@ -38,8 +38,8 @@ def check_sparsity(sparsity: object) -> float:
     """The sparsity as a float, or CompressionError if it is not in [0, 1)."""
     if isinstance(sparsity, bool) or not isinstance(sparsity, int | float) or not (
             0 <= sparsity < 1):
-        raise CompressionError(tr("sparsity must be at least 0 and below 1 (0.8 prunes 80 %), "
-                                  "got {value}", value=sparsity))
+        raise CompressionError(Message("sparsity must be at least 0 and below 1 (0.8 prunes 80 %), "
+                                       "got {value}", value=sparsity))
     return float(sparsity)
 
 
@@ -57,8 +57,8 @@ def check_layers(spec: NetworkSpec, layers: list[str] | tuple[str, ...] | None) 
         return known
     for name in layers:
         if name not in known:
-            raise CompressionError(tr("the network has no weighted layer {name} (it has: "
-                                      "{known})", name=name, known=", ".join(known)))
+            raise CompressionError(Message("the network has no weighted layer {name} (it has: "
+                                           "{known})", name=name, known=", ".join(known)))
     return [name for name in known if name in layers]
 
 
@@ -83,7 +83,7 @@ def magnitude_masks(spec: NetworkSpec, weights: Weights, sparsity: float,
     all of its weights."""
     sparsity = check_sparsity(sparsity)
     if scope not in SCOPES:
-        raise CompressionError(tr("scope must be global or layer, got {scope}", scope=scope))
+        raise CompressionError(Message("scope must be global or layer, got {scope}", scope=scope))
     chosen = check_layers(spec, layers)
     masks: Masks = [{"kernel": np.ones(w["kernel"].shape, bool)} if "kernel" in w else {}
                     for w in weights]
@@ -107,8 +107,8 @@ def prune_schedule(sparsity: float, rounds: int) -> list[float]:
     `sparsity` (prune a bit, fine-tune, repeat)."""
     sparsity = check_sparsity(sparsity)
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
-        raise CompressionError(tr("rounds must be a whole number of at least 1, got {value}",
-                                  value=rounds))
+        raise CompressionError(Message("rounds must be a whole number of at least 1, got {value}",
+                                       value=rounds))
     return [sparsity * (r + 1) / rounds for r in range(rounds)]
 
 

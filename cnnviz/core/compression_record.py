@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from cnnviz.core.compression import SCOPES, CompressionError
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import Message, tr
 from cnnviz.core.quantization import CALIBRATIONS, SCHEMES
 
 RECORD_VERSION = 1
@@ -119,17 +119,17 @@ def step_from_dict(data: object) -> Step:
     """A step read from JSON, each field checked; CompressionError says what is wrong."""
     kind = data.get("kind") if isinstance(data, dict) else None
     if not isinstance(kind, str) or kind not in STEP_TYPES:
-        raise CompressionError(tr("a compression step must be an object whose kind is one "
-                                  "of {known}", known=", ".join(STEP_TYPES)))
+        raise CompressionError(Message("a compression step must be an object whose kind is one "
+                                       "of {known}", known=", ".join(STEP_TYPES)))
     cls = STEP_TYPES[kind]
     names = {f.name for f in fields(cls)}
     if set(data) - {"kind"} != names:
-        raise CompressionError(tr("a {kind} step needs exactly the fields {names}",
-                                  kind=cls.kind, names=", ".join(sorted(names))))
+        raise CompressionError(Message("a {kind} step needs exactly the fields {names}",
+                                       kind=cls.kind, names=", ".join(sorted(names))))
     for name in names:
         if not _CHECKS[name](data[name]):
-            raise CompressionError(tr("a {kind} step has an invalid {name}: {value}",
-                                      kind=cls.kind, name=name, value=repr(data[name])[:80]))
+            raise CompressionError(Message("a {kind} step has an invalid {name}: {value}",
+                                           kind=cls.kind, name=name, value=repr(data[name])[:80]))
     return cls(**{name: data[name] for name in names})
 
 
@@ -147,8 +147,8 @@ class CompressionRecord:
     def from_dict(cls, data: object) -> CompressionRecord:
         if not isinstance(data, dict) or data.get("version") != RECORD_VERSION or not (
                 isinstance(data.get("steps"), list)):
-            raise CompressionError(tr("not a compression record this cnnviz reads (version "
-                                      "{version})", version=RECORD_VERSION))
+            raise CompressionError(Message("not a compression record this cnnviz reads (version "
+                                           "{version})", version=RECORD_VERSION))
         return cls(tuple(step_from_dict(s) for s in data["steps"]))
 
 

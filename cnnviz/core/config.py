@@ -6,7 +6,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar
 
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import Message, tr
 from cnnviz.core.json_text import brief
 
 OPTIMIZERS = ("adam", "sgd-momentum", "rmsprop")
@@ -24,6 +24,14 @@ MAX_LEARNING_RATE = 10.0  # and above 0
 
 class ConfigError(ValueError):
     pass
+
+
+# The settings' names as error messages say them, in the learner's language.
+_LABELS = {"batch_size": Message("batch size"), "epochs": Message("epochs"),
+           "seed": Message("seed"), "schedule": Message("schedule"),
+           "monitor": Message("monitor"), "early_stopping": Message("early stopping"),
+           "restore_best": Message("restore best"), "patience": Message("patience"),
+           "decay_epochs": Message("decay epochs"), "warmup_epochs": Message("warmup epochs")}
 
 
 def _is_number(value: object) -> bool:
@@ -65,62 +73,61 @@ class TrainConfig:
             object.__setattr__(self, "augment", tuple(a for a in self.augment.split(",") if a))
         if not isinstance(self.augment, list | tuple) or not all(
                 isinstance(a, str) for a in self.augment):
-            raise ConfigError(tr("augment must be a list of names ({known}), got {value}",
-                                 known=", ".join(AUGMENTATIONS), value=brief(self.augment)))
+            raise ConfigError(Message("augment must be a list of names ({known}), got {value}",
+                                      known=", ".join(AUGMENTATIONS), value=brief(self.augment)))
         object.__setattr__(self, "augment", tuple(self.augment))
         if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, "
-                              f"got {self.optimizer!r}")
+            raise ConfigError(Message("optimizer must be one of {known}, got {value}",
+                                      known=", ".join(OPTIMIZERS), value=repr(self.optimizer)))
         if not (_is_number(self.learning_rate) and 0 < self.learning_rate <= MAX_LEARNING_RATE):
-            raise ConfigError(f"learning rate must be in (0, {MAX_LEARNING_RATE:g}], got "
-                              f"{self.learning_rate!r}")
+            raise ConfigError(Message("learning rate must be in (0, {most:g}], got {value}",
+                                      most=MAX_LEARNING_RATE, value=repr(self.learning_rate)))
         for name, low, high in (("batch_size", 1, MAX_BATCH_SIZE), ("epochs", 1, MAX_EPOCHS),
                                 ("seed", 0, MAX_SEED)):
-            value, name = getattr(self, name), name.replace("_", " ")
+            value, label = getattr(self, name), _LABELS[name]
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ConfigError(tr("{name} must be a whole number >= {low}, got {value}",
-                                     name=name, low=low, value=brief(value)))
+                raise ConfigError(Message("{name} must be a whole number >= {low}, got {value}",
+                                          name=label, low=low, value=brief(value)))
             if value > high:
-                raise ConfigError(tr("{name} must be at most {high:,}, got {value:,}",
-                                     name=name, high=high, value=value))
+                raise ConfigError(Message("{name} must be at most {high:,}, got {value:,}",
+                                          name=label, high=high, value=value))
         if not (_is_number(self.validation_fraction) and 0 <= self.validation_fraction < 1):
-            raise ConfigError("validation fraction must be in [0, 1), "
-                              f"got {self.validation_fraction!r}")
+            raise ConfigError(Message("validation fraction must be in [0, 1), got {value}",
+                                      value=repr(self.validation_fraction)))
         unknown = [a for a in self.augment if a not in AUGMENTATIONS]
         if unknown:
-            raise ConfigError(f"unknown augmentation {', '.join(unknown)} "
-                              f"(known: {', '.join(AUGMENTATIONS)})")
+            raise ConfigError(Message("unknown augmentation {names} (known: {known})",
+                                      names=", ".join(unknown), known=", ".join(AUGMENTATIONS)))
         self._check_cures()
 
     def _check_cures(self) -> None:
         """Weight decay, early stopping and the schedule."""
         for name, choices in (("schedule", SCHEDULES), ("monitor", MONITORS)):
             if getattr(self, name) not in choices:
-                raise ConfigError(tr("{name} must be one of {known}, got {value}", name=name,
-                                     known=", ".join(choices),
-                                     value=brief(getattr(self, name))))
+                raise ConfigError(Message("{name} must be one of {known}, got {value}",
+                                          name=_LABELS[name], known=", ".join(choices),
+                                          value=brief(getattr(self, name))))
         for name in ("early_stopping", "restore_best"):
             if not isinstance(getattr(self, name), bool):
-                raise ConfigError(tr("{name} must be true or false, got {value}",
-                                     name=name.replace("_", " "),
-                                     value=brief(getattr(self, name))))
+                raise ConfigError(Message("{name} must be true or false, got {value}",
+                                          name=_LABELS[name], value=brief(getattr(self, name))))
         if not (_is_number(self.weight_decay) and 0 <= self.weight_decay <= 1):
-            raise ConfigError(tr("weight decay must be in [0, 1], got {value}",
-                                 value=brief(self.weight_decay)))
+            raise ConfigError(Message("weight decay must be in [0, 1], got {value}",
+                                      value=brief(self.weight_decay)))
         if not (_is_number(self.min_delta) and 0 <= self.min_delta < math.inf):
-            raise ConfigError(tr("min delta must be a number >= 0, got {value}",
-                                 value=brief(self.min_delta)))
+            raise ConfigError(Message("min delta must be a number >= 0, got {value}",
+                                      value=brief(self.min_delta)))
         if not (_is_number(self.decay_factor) and 0 < self.decay_factor < 1):
-            raise ConfigError(tr("the decay factor must be in (0, 1): each decay multiplies "
-                                 "the learning rate by it, got {value}",
-                                 value=brief(self.decay_factor)))
+            raise ConfigError(Message("the decay factor must be in (0, 1): each decay "
+                                      "multiplies the learning rate by it, got {value}",
+                                      value=brief(self.decay_factor)))
         for name, low in (("patience", 1), ("decay_epochs", 1), ("warmup_epochs", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not (
                     low <= value <= MAX_EPOCHS):
-                raise ConfigError(tr("{name} must be a whole number of epochs from {low} to "
-                                     "{high:,}, got {value}", name=name.replace("_", " "),
-                                     low=low, high=MAX_EPOCHS, value=brief(value)))
+                raise ConfigError(Message("{name} must be a whole number of epochs from {low} "
+                                          "to {high:,}, got {value}", name=_LABELS[name],
+                                          low=low, high=MAX_EPOCHS, value=brief(value)))
 
     @property
     def watches_validation(self) -> bool:
@@ -146,7 +153,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: Any) -> TrainConfig:
         if not isinstance(data, dict):
-            raise ConfigError(tr("the training config must be a JSON object, not {kind}",
-                                 kind=type(data).__name__))
+            raise ConfigError(Message("the training config must be a JSON object, not {kind}",
+                                      kind=type(data).__name__))
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})

@@ -14,7 +14,7 @@ import stat
 from pathlib import Path
 from typing import BinaryIO
 
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import Message, tr
 from cnnviz.core.memory import format_bytes
 
 
@@ -22,16 +22,16 @@ class NotARegularFile(OSError):
     """A path that names a folder, FIFO, device or socket instead of a file."""
 
 
-def _kind(mode: int) -> str:
+def _kind(mode: int) -> Message:
     if stat.S_ISDIR(mode):
-        return tr("a folder")
+        return Message("a folder")
     if stat.S_ISFIFO(mode):
-        return tr("a pipe (FIFO)")
+        return Message("a pipe (FIFO)")
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return tr("a device")
+        return Message("a device")
     if stat.S_ISSOCK(mode):
-        return tr("a socket")
-    return tr("not a regular file")
+        return Message("a socket")
+    return Message("not a regular file")
 
 
 def os_reason(exc: OSError) -> str:
@@ -58,8 +58,8 @@ def open_regular(path: str | Path) -> BinaryIO:
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise NotARegularFile(errno.EINVAL, tr("{path} is {kind}, not a file",
-                                                   path=path, kind=_kind(mode)))
+            raise NotARegularFile(errno.EINVAL, Message("{path} is {kind}, not a file",
+                                                        path=path, kind=_kind(mode)))
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
@@ -84,6 +84,6 @@ class OverLimit(ValueError):
 
     def __init__(self, size: int, limit: int):
         self.size, self.limit = size, limit
-        super().__init__(tr("{size} is more than the {limit} this reads",
-                            size=format_bytes(size), limit=format_bytes(limit)))
+        super().__init__(Message("{size} is more than the {limit} this reads",
+                                 size=format_bytes(size), limit=format_bytes(limit)))
 

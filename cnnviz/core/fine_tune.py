@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import Message
 from cnnviz.core.layers import Dense, is_frozen
 from cnnviz.core.network import NetworkSpec
 from cnnviz.core.shapes import Shape, fmt_shape, layer_param_shapes
@@ -73,7 +73,7 @@ def head_index(spec: NetworkSpec) -> int:
     for i in range(len(spec.layers) - 1, -1, -1):
         if isinstance(spec.layers[i], Dense):
             return i
-    raise FineTuneError(tr("the network has no Dense layer to score the new classes"))
+    raise FineTuneError(Message("the network has no Dense layer to score the new classes"))
 
 
 def plan_fine_tune(spec: NetworkSpec, weights: Weights, input_shape: Shape, num_classes: int,
@@ -91,8 +91,8 @@ def plan_fine_tune(spec: NetworkSpec, weights: Weights, input_shape: Shape, num_
         target = target.adapted(input_shape, num_classes)
     analysis = target.analyze(num_classes)
     if not analysis.ok:
-        raise InputMismatch(tr("the trained network does not take {shape} images: {problem}",
-                               shape=fmt_shape(input_shape), problem=analysis.errors[0]))
+        raise InputMismatch(Message("the trained network does not take {shape} images: {problem}",
+                                    shape=fmt_shape(input_shape), problem=analysis.errors[0]))
     kept = _fitted_weights(spec, weights, target, head if new_head else None)
     if new_head:
         info = analysis.layers[head]
@@ -101,10 +101,10 @@ def plan_fine_tune(spec: NetworkSpec, weights: Weights, input_shape: Shape, num_
     names = target.names
     count = weighted.index(head) if frozen is None else frozen
     if not 0 <= count < len(weighted):
-        raise FineTuneError(tr("freezing {count} of the {total} layers with weights leaves "
-                               "nothing to train: keep at least the last one ({head}) "
-                               "trainable", count=count, total=len(weighted),
-                               head=names[weighted[-1]]))
+        raise FineTuneError(Message("freezing {count} of the {total} layers with weights leaves "
+                                    "nothing to train: keep at least the last one ({head}) "
+                                    "trainable", count=count, total=len(weighted),
+                                    head=names[weighted[-1]]))
     layers = list(target.layers)
     for position, index in enumerate(weighted):
         layers[index] = replace(layers[index], trainable=position >= count)
@@ -123,13 +123,13 @@ def _fitted_weights(spec: NetworkSpec, weights: Weights, target: NetworkSpec,
         for key, needed in layer_param_shapes(info.layer, info.in_shape).items():
             have = trained.get(key)
             if have is None or tuple(have.shape) != tuple(needed):
-                raise InputMismatch(tr(
-                    "{layer} was trained on {trained} images and its {key} has shape {have}; "
-                    "on {new} images it needs {needed}. Pick data of {trained} images, or "
-                    "resize the new images to that size", layer=info.name,
-                    trained=trained_input, key=key,
-                    have="none" if have is None else fmt_shape(have.shape),
-                    new=fmt_shape(target.input_shape), needed=fmt_shape(needed)))
+                raise InputMismatch(Message(
+                         "{layer} was trained on {trained} images and its {key} has shape {have}; "
+                         "on {new} images it needs {needed}. Pick data of {trained} images, or "
+                         "resize the new images to that size", layer=info.name,
+                         trained=trained_input, key=key,
+                         have=Message("none") if have is None else fmt_shape(have.shape),
+                         new=fmt_shape(target.input_shape), needed=fmt_shape(needed)))
     return [dict(layer) for layer in weights]
 
 

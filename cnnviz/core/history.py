@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import Message
 from cnnviz.core.json_text import brief
 
 EPOCH_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "seconds")
@@ -73,16 +73,16 @@ class History:
     def from_dict(cls, data: Any) -> History:
         """The history `data` records (as to_dict writes it); HistoryError if it is not."""
         if not isinstance(data, dict):
-            raise HistoryError(tr("the history must be a JSON object, not {kind}",
-                                  kind=type(data).__name__))
+            raise HistoryError(Message("the history must be a JSON object, not {kind}",
+                                       kind=type(data).__name__))
         losses = _numbers(data, "step_loss")
         accs = _numbers(data, "step_accuracy")
         if len(losses) != len(accs):
-            raise HistoryError(tr("history: step_loss and step_accuracy differ in length"))
+            raise HistoryError(Message("history: step_loss and step_accuracy differ in length"))
         epochs = []
         for e in _list(data, "epochs"):
             if not isinstance(e, dict):
-                raise HistoryError(tr("history: each epoch must be an object"))
+                raise HistoryError(Message("history: each epoch must be an object"))
             epochs.append({k: None if e.get(k) is None else _number(e[k], k)
                            for k in EPOCH_KEYS + tuple(k for k in OPTIONAL_EPOCH_KEYS
                                                        if k in e)})
@@ -97,8 +97,8 @@ def _finite_or_none(value: float | None) -> float | None:
 def _list(data: dict, key: str) -> list:
     value = data.get(key, [])
     if not isinstance(value, list):
-        raise HistoryError(tr("history: {key} must be a list, got {value}", key=key,
-                              value=brief(value)))
+        raise HistoryError(Message("history: {key} must be a list, got {value}", key=key,
+                                   value=brief(value)))
     return value
 
 
@@ -106,8 +106,8 @@ def _number(value: object, key: str) -> float:
     try:
         return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise HistoryError(tr("history: {key} holds {value}, not a number", key=key,
-                              value=brief(value))) from None
+        raise HistoryError(Message("history: {key} holds {value}, not a number", key=key,
+                                   value=brief(value))) from None
 
 
 def _numbers(data: dict, key: str) -> list[float]:
@@ -117,19 +117,19 @@ def _numbers(data: dict, key: str) -> list[float]:
 
 def _halt(data: object) -> Halt:
     if not isinstance(data, dict) or data.get("reason") not in HALT_REASONS:
-        raise HistoryError(tr("history: a halt must be an object whose reason is one of "
-                              "{reasons}, got {value}", reasons=", ".join(HALT_REASONS),
-                              value=brief(data)))
+        raise HistoryError(Message("history: a halt must be an object whose reason is one of "
+                                   "{reasons}, got {value}", reasons=", ".join(HALT_REASONS),
+                                   value=brief(data)))
     step, weights_step, best = data.get("step"), data.get("weights_step"), data.get("best_step")
     for value in (step, weights_step, best):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                   or value < 0):
-            raise HistoryError(tr("history: a halt's step must be a whole number >= 0, "
-                                  "got {value}", value=brief(value)))
+            raise HistoryError(Message("history: a halt's step must be a whole number >= 0, "
+                                       "got {value}", value=brief(value)))
     optimizer = data.get("optimizer")
     if optimizer is not None and not isinstance(optimizer, str):
-        raise HistoryError(tr("history: a halt's optimizer must be a name, got {value}",
-                              value=brief(optimizer)))
+        raise HistoryError(Message("history: a halt's optimizer must be a name, got {value}",
+                                   value=brief(optimizer)))
     rate, largest = (None if data.get(k) is None else _number(data[k], k)
                      for k in ("learning_rate", "largest_weight"))
     return Halt(data["reason"], step if step is not None else 0, rate, optimizer,

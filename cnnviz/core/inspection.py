@@ -15,7 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from cnnviz.core import arithmetic
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import Message
 from cnnviz.core.layers import (
     AvgPool2D,
     BatchNorm,
@@ -97,8 +97,8 @@ class Inspection:
         try:
             return self.names.index(name)
         except ValueError:
-            raise PositionError(tr("there is no layer {name}; the layers are {names}",
-                                   name=name, names=", ".join(self.names))) from None
+            raise PositionError(Message("there is no layer {name}; the layers are {names}",
+                                        name=name, names=", ".join(self.names))) from None
 
     def layer_input(self, index: int) -> np.ndarray:
         return self.images if index == 0 else self.post[index - 1]
@@ -153,7 +153,7 @@ class Inspection:
         name, shape = self.names[index], self.post[index].shape[1:]
         if len(position) != len(shape) or not all(0 <= p < s for p, s in zip(
                 position, shape, strict=True)):
-            raise PositionError(tr(
+            raise PositionError(Message(
                 "{position} is not an output of {name}, whose output is {shape} ({axes})",
                 position=_fmt(position), name=name, shape=fmt_shape(shape),
                 axes=_axes(self.spec.layers[index], shape)))
@@ -190,26 +190,28 @@ class Inspection:
     def check_weight(self, index: int, param: str, element: tuple[int, ...]) -> None:
         weights = self.params[index]
         if param not in weights:
-            raise PositionError(tr("{name} has no weights", name=self.names[index]) if not
-                                weights else tr("{name} has no {param}; it has {params}",
-                                                name=self.names[index], param=param,
-                                                params=", ".join(weights)))
+            raise PositionError(
+                Message("{name} has no weights", name=self.names[index]) if not weights
+                else Message("{name} has no {param}; it has {params}", name=self.names[index],
+                             param=param, params=", ".join(weights)))
         shape = weights[param].shape
         if len(element) != len(shape) or not all(0 <= e < s for e, s in zip(
                 element, shape, strict=True)):
-            raise PositionError(tr("{element} is not a weight of {name}'s {param}, which is "
-                                   "{shape}", element=_fmt(element), name=self.names[index],
-                                   param=param, shape=fmt_shape(shape)))
+            raise PositionError(Message("{element} is not a weight of {name}'s {param}, which "
+                                        "is {shape}", element=_fmt(element),
+                                        name=self.names[index], param=param,
+                                        shape=fmt_shape(shape)))
 
 
 def _fmt(position: tuple[int, ...]) -> str:
     return ",".join(str(p) for p in position)
 
 
-def _axes(layer, shape: tuple[int, ...]) -> str:
+def _axes(layer, shape: tuple[int, ...]) -> Message:
     """What each index of an output runs over, e.g. 'rows 0-29, columns 0-29, filters 0-3'."""
     if len(shape) == 3:
-        third = tr("filters") if isinstance(layer, Conv2D) else tr("channels")
-        return tr("rows 0-{r}, columns 0-{c}, {third} 0-{k}", r=shape[0] - 1, c=shape[1] - 1,
-                  third=third, k=shape[2] - 1)
-    return tr("units 0-{u}", u=shape[0] - 1)
+        values = dict(r=shape[0] - 1, c=shape[1] - 1, k=shape[2] - 1)
+        return (Message("rows 0-{r}, columns 0-{c}, filters 0-{k}", **values)
+                if isinstance(layer, Conv2D) else
+                Message("rows 0-{r}, columns 0-{c}, channels 0-{k}", **values))
+    return Message("units 0-{u}", u=shape[0] - 1)

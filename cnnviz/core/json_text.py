@@ -12,7 +12,7 @@ import json
 import reprlib
 from typing import Any
 
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import Message, tr
 
 _BRIEF = reprlib.Repr()
 _BRIEF.maxlevel, _BRIEF.maxlist, _BRIEF.maxdict, _BRIEF.maxstring, _BRIEF.maxother = (
@@ -27,13 +27,13 @@ def parse_json(text: str | bytes) -> Any:
     try:
         return json.loads(text)
     except UnicodeDecodeError:
-        raise JsonError(tr("not UTF-8 text")) from None
+        raise JsonError(Message("not UTF-8 text")) from None
     except json.JSONDecodeError as exc:
-        raise JsonError(tr("not valid JSON ({reason} at line {line}, column {column})",
-                           reason=exc.msg, line=exc.lineno, column=exc.colno)) from None
+        raise JsonError(Message("not valid JSON ({reason} at line {line}, column {column})",
+                                reason=exc.msg, line=exc.lineno, column=exc.colno)) from None
     except RecursionError:
-        raise JsonError(tr("nested too deeply to read (lists or objects inside each other "
-                           "hundreds of levels deep)")) from None
+        raise JsonError(Message("nested too deeply to read (lists or objects inside each other "
+                                "hundreds of levels deep)")) from None
 
 
 def brief(value: object) -> str:

@@ -7,10 +7,10 @@ shape (see ``core.shapes``) and how many parameters and multiply-accumulates it 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any, ClassVar, Literal
 
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import Message
 from cnnviz.core.json_text import brief, listed
 
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "none")
@@ -155,20 +155,22 @@ class LayerFormatError(ValueError):
 
 def layer_from_dict(data: dict[str, Any]) -> Layer:
     if not isinstance(data, dict) or "type" not in data:
-        raise LayerFormatError(tr("a layer must be an object with a 'type', got {value}",
-                                  value=brief(data)))
+        raise LayerFormatError(Message("a layer must be an object with a 'type', got {value}",
+                                       value=brief(data)))
     kind = data["type"]
     cls = LAYER_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         known = ", ".join(LAYER_TYPES)
-        raise LayerFormatError(tr("unknown layer type {kind} (known: {known})",
-                                  kind=brief(kind), known=known))
+        raise LayerFormatError(Message("unknown layer type {kind} (known: {known})",
+                                       kind=brief(kind), known=known))
     names = {f.name for f in fields(cls)}
     extra = set(data) - names - {"type"}
     if extra:
-        raise LayerFormatError(tr("{kind}: unknown field(s) {names}", kind=kind,
-                                  names=listed(sorted(map(str, extra)))))
-    try:
-        return cls(**{k: v for k, v in data.items() if k != "type"})
-    except TypeError as exc:  # a required field is missing
-        raise LayerFormatError(f"{kind}: {exc}") from None
+        raise LayerFormatError(Message("{kind}: unknown field(s) {names}", kind=kind,
+                                       names=listed(sorted(map(str, extra)))))
+    missing = sorted(f.name for f in fields(cls) if f.name not in data
+                     and f.default is MISSING and f.default_factory is MISSING)
+    if missing:
+        raise LayerFormatError(Message("{kind}: missing field(s) {names}", kind=kind,
+                                       names=", ".join(missing)))
+    return cls(**{k: v for k, v in data.items() if k != "type"})

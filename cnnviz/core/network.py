@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import Message, message_of, tr
 from cnnviz.core.json_text import JsonError, brief, parse_json
 from cnnviz.core.layers import (
     Dense,
@@ -42,24 +42,33 @@ class NetworkError(ValueError):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
+    def __str__(self) -> str:  # in the language of the moment it is read
+        return "\n".join(str(p) for p in self.problems)
+
 
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a network. `index` is the layer position or None for the
-    network as a whole; warnings do not stop training, errors do."""
+    network as a whole; warnings do not stop training, errors do. `text` is a Message
+    (or text already in words), `message` renders it in the language of the moment."""
 
-    message: str
+    text: str | Message
     index: int | None = None
     name: str = "network"
     severity: str = "error"
 
+    @property
+    def message(self) -> str:
+        return str(self.text)
+
     def __str__(self) -> str:
-        return f"{self.name}: {self.message}"
+        return tr("{name}: {problem}", name=self.name, problem=self.text)
 
 
 @dataclass(frozen=True)
 class LayerInfo:
-    """What analysis knows of one layer; out_shape is None past the first error."""
+    """What analysis knows of one layer; out_shape is None past the first error, and
+    `failure` (a Message) says why at the layer that failed (`error` in words)."""
 
     index: int
     name: str
@@ -68,7 +77,11 @@ class LayerInfo:
     out_shape: Shape | None
     params: int
     macs: int
-    error: str | None = None
+    failure: str | Message | None = None
+
+    @property
+    def error(self) -> str | None:
+        return None if self.failure is None else str(self.failure)
 
 
 @dataclass(frozen=True)
@@ -109,9 +122,9 @@ class Analysis:
         return self.layers[-1].out_shape if self.layers else None
 
 
-def all_frozen_message() -> str:
-    return tr("every layer is frozen: training would change nothing; make at least one "
-              "layer trainable")
+def all_frozen_message() -> Message:
+    return Message("every layer is frozen: training would change nothing; make at least one "
+                   "layer trainable")
 
 
 def trainable_flags_only(a: NetworkSpec, b: NetworkSpec) -> bool:
@@ -162,9 +175,9 @@ class NetworkSpec:
             not isinstance(d, int) or isinstance(d, bool) or not 1 <= d <= MAX_INT
             for d in self.input_shape
         ):
-            problems.append(Problem(tr("input shape must be (H, W, C) of positive whole "
-                                       "numbers up to {most:,}, got {shape}", most=MAX_INT,
-                                       shape=brief(self.input_shape))))
+            problems.append(Problem(Message("input shape must be (H, W, C) of positive whole "
+                                            "numbers up to {most:,}, got {shape}",
+                                            most=MAX_INT, shape=brief(self.input_shape))))
             shape = None
         for i, (name, layer) in enumerate(zip(self.names, self.layers, strict=True)):
             if shape is None:
@@ -173,8 +186,9 @@ class NetworkSpec:
             try:
                 out = layer_output_shape(layer, shape)
             except ShapeError as exc:
-                problems.append(Problem(str(exc), i, name))
-                infos.append(LayerInfo(i, name, layer, shape, None, 0, 0, str(exc)))
+                why = message_of(exc) or str(exc)
+                problems.append(Problem(why, i, name))
+                infos.append(LayerInfo(i, name, layer, shape, None, 0, 0, why))
                 shape = None
                 continue
             infos.append(LayerInfo(i, name, layer, shape, out, layer_param_count(layer, shape),
@@ -190,22 +204,25 @@ class NetworkSpec:
     def _head_problems(self, infos: list[LayerInfo], shape: Shape | None,
                        num_classes: int | None) -> list[Problem]:
         if not self.layers:
-            return [Problem("the network has no layers; it needs at least a Dense output layer")]
+            return [Problem(Message("the network has no layers; it needs at least a Dense "
+                                    "output layer"))]
         if shape is None:
             return []
         last = infos[-1]
         if len(shape) != 1:
-            return [Problem(f"the network ends in {fmt_shape(shape)}, not a vector of class "
-                            "scores; end with Flatten (or GlobalAvgPool) and Dense", last.index,
-                            last.name)]
+            return [Problem(Message("the network ends in {shape}, not a vector of class "
+                                    "scores; end with Flatten (or GlobalAvgPool) and Dense",
+                                    shape=fmt_shape(shape)), last.index, last.name)]
         problems = []
         if num_classes is not None and shape[0] != num_classes:
-            problems.append(Problem(f"the output has {shape[0]} values but the data has "
-                                    f"{num_classes} classes; set units to {num_classes}",
+            problems.append(Problem(Message("the output has {values} values but the data has "
+                                            "{classes} classes; set units to {classes}",
+                                            values=shape[0], classes=num_classes),
                                     last.index, last.name))
         if isinstance(last.layer, Dense) and last.layer.activation != "none":
-            problems.append(Problem(f"the output layer applies {last.layer.activation}, but "
-                                    "the loss expects raw scores (logits); use activation none",
+            problems.append(Problem(Message("the output layer applies {activation}, but the "
+                                            "loss expects raw scores (logits); use activation "
+                                            "none", activation=last.layer.activation),
                                     last.index, last.name, "warning"))
         return problems
 
@@ -238,17 +255,18 @@ class NetworkSpec:
     @classmethod
     def from_dict(cls, data: Any) -> NetworkSpec:
         if not isinstance(data, dict):
-            raise LayerFormatError("a network must be a JSON object")
+            raise LayerFormatError(Message("a network must be a JSON object"))
         version = data.get("schema_version")
         if version != SCHEMA_VERSION:
-            raise LayerFormatError(f"unsupported network schema_version {version!r} "
-                                   f"(this cnnviz reads {SCHEMA_VERSION})")
+            raise LayerFormatError(Message("unsupported network schema_version {version} (this "
+                                           "cnnviz reads {known})", version=repr(version),
+                                           known=SCHEMA_VERSION))
         shape = data.get("input_shape")
         if not isinstance(shape, list) or len(shape) != 3:
-            raise LayerFormatError("input_shape must be a list [H, W, C]")
+            raise LayerFormatError(Message("input_shape must be a list [H, W, C]"))
         layers = data.get("layers")
         if not isinstance(layers, list):
-            raise LayerFormatError("layers must be a list")
+            raise LayerFormatError(Message("layers must be a list"))
         return cls(tuple(shape), tuple(layer_from_dict(d) for d in layers))
 
     @classmethod
@@ -256,5 +274,5 @@ class NetworkSpec:
         try:
             data = parse_json(text)
         except JsonError as exc:
-            raise LayerFormatError(str(exc)) from None
+            raise LayerFormatError(message_of(exc) or str(exc)) from None
         return cls.from_dict(data)

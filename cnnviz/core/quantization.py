@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnnviz.core.compression import CompressionError, Weights, check_layers
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import Message, tr
 from cnnviz.core.network import NetworkSpec
 
 INT8_PER_TENSOR, INT8_PER_CHANNEL, FLOAT16 = "int8-per-tensor", "int8-per-channel", "float16"
@@ -33,8 +33,8 @@ ACT_MIN, ACT_MAX = -128, 127
 
 def check_scheme(scheme: object) -> str:
     if scheme not in SCHEMES:
-        raise CompressionError(tr("unknown scheme {scheme} (known: {known})", scheme=scheme,
-                                  known=", ".join(SCHEMES)))
+        raise CompressionError(Message("unknown scheme {scheme} (known: {known})", scheme=scheme,
+                                       known=", ".join(SCHEMES)))
     return scheme  # type: ignore[return-value]
 
 
@@ -63,17 +63,17 @@ def activation_range(samples: np.ndarray, method: str = MINMAX,
     samples' min and max, or their `percentile` and 100 - `percentile` (outliers are
     clipped, and the rest get a finer grid)."""
     if samples.size == 0:
-        raise CompressionError(tr("calibration needs at least one image, got none"))
+        raise CompressionError(Message("calibration needs at least one image, got none"))
     if method == MINMAX:
         lo, hi = float(samples.min()), float(samples.max())
     elif method == PERCENTILE:
         if not 50 < percentile <= 100:
-            raise CompressionError(tr("percentile must be above 50 and at most 100, got "
-                                      "{value}", value=percentile))
+            raise CompressionError(Message("percentile must be above 50 and at most 100, got "
+                                           "{value}", value=percentile))
         lo, hi = (float(v) for v in np.percentile(samples, [100 - percentile, percentile]))
     else:
-        raise CompressionError(tr("unknown calibration {method} (known: {known})",
-                                  method=method, known=", ".join(CALIBRATIONS)))
+        raise CompressionError(Message("unknown calibration {method} (known: {known})",
+                                       method=method, known=", ".join(CALIBRATIONS)))
     return min(lo, 0.0), max(hi, 0.0)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from cnnviz.core.config import ConfigError, TrainConfig
 from cnnviz.core.history import History, HistoryError
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import Message, marked, message_of, tr, translate
 from cnnviz.core.json_text import brief
 from cnnviz.core.layers import Dropout, LayerFormatError, is_frozen
 from cnnviz.core.network import NetworkError, NetworkSpec
@@ -98,15 +98,16 @@ class Run:
         """The run `data` records (as to_dict writes it), without weights; RunError,
         naming the run, if it is not one."""
         if not isinstance(data, dict):
-            raise RunError(tr("a run must be a JSON object, got {value}", value=brief(data)))
+            raise RunError(Message("a run must be a JSON object, got {value}",
+                                   value=brief(data)))
         if not isinstance(data.get("has_weights", False), bool):
-            raise RunError(tr("has_weights must be true or false, got {value}",
-                              value=brief(data.get("has_weights"))))
+            raise RunError(Message("has_weights must be true or false, got {value}",
+                                   value=brief(data.get("has_weights"))))
         number = data.get("number")
         if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= (
                 1 << 31):
-            raise RunError(tr("a run's number must be a whole number from 1, got {value}",
-                              value=brief(number)))
+            raise RunError(Message("a run's number must be a whole number from 1, got {value}",
+                                   value=brief(number)))
         try:
             return cls(number, _text(data, "name", required=True),
                        NetworkSpec.from_dict(data.get("network")),
@@ -118,7 +119,8 @@ class Run:
                        _metric(data, "test_accuracy"), _steps(data.get("steps_per_epoch")))
         except (RunError, LayerFormatError, NetworkError, ConfigError, HistoryError,
                 TypeError) as exc:
-            raise RunError(tr("run {number}: {reason}", number=number, reason=exc)) from None
+            raise RunError(Message("run {number}: {reason}", number=number,
+                                   reason=message_of(exc) or exc)) from None
 
 
 def _finite_or_none(value: float | None) -> float | None:
@@ -128,8 +130,8 @@ def _finite_or_none(value: float | None) -> float | None:
 def _text(data: dict, key: str, required: bool = False) -> str:
     value = data.get(key, None if required else "")
     if not isinstance(value, str) or len(value) > MAX_NAME or (required and not value):
-        raise RunError(tr("{key} must be text of 1 to {most} characters, got {value}",
-                          key=key, most=MAX_NAME, value=brief(value)))
+        raise RunError(Message("{key} must be text of 1 to {most} characters, got {value}",
+                               key=key, most=MAX_NAME, value=brief(value)))
     return value
 
 
@@ -138,16 +140,16 @@ def check_per_class(value: object) -> int | None:
     images per class, 1 to MAX_PER_CLASS; else RunError."""
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                               or not 1 <= value <= MAX_PER_CLASS):
-        raise RunError(tr("images per class must be a whole number from 1 to {most:,}, "
-                          "got {value}", most=MAX_PER_CLASS, value=brief(value)))
+        raise RunError(Message("images per class must be a whole number from 1 to {most:,}, "
+                               "got {value}", most=MAX_PER_CLASS, value=brief(value)))
     return value
 
 
 def _steps(value: object) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                               or not 1 <= value <= 1 << 40):
-        raise RunError(tr("steps_per_epoch must be a whole number from 1, or null, got "
-                          "{value}", value=brief(value)))
+        raise RunError(Message("steps_per_epoch must be a whole number from 1, or null, got "
+                               "{value}", value=brief(value)))
     return value
 
 
@@ -161,8 +163,8 @@ def epoch_ends(run: Run) -> list[int]:
 
 def _kind(value: object) -> str:
     if value not in KINDS:
-        raise RunError(tr("kind must be one of {kinds}, got {value}", kinds=", ".join(KINDS),
-                          value=brief(value)))
+        raise RunError(Message("kind must be one of {kinds}, got {value}", kinds=", ".join(KINDS),
+                               value=brief(value)))
     return value  # type: ignore[return-value]
 
 
@@ -172,8 +174,8 @@ def _metric(data: dict, key: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
             value):
-        raise RunError(tr("{key} must be a number or null, got {value}", key=key,
-                          value=brief(value)))
+        raise RunError(Message("{key} must be a number or null, got {value}", key=key,
+                               value=brief(value)))
     return float(value)
 
 
@@ -184,14 +186,15 @@ def runs_to_list(runs: list[Run]) -> list[dict[str, Any]]:
 def runs_from_list(data: Any) -> list[Run]:
     """The runs a project records: at most MAX_RUNS, their numbers all different."""
     if not isinstance(data, list):
-        raise RunError(tr("the runs must be a JSON list, not {kind}", kind=type(data).__name__))
+        raise RunError(Message("the runs must be a JSON list, not {kind}",
+                               kind=type(data).__name__))
     if len(data) > MAX_RUNS:
-        raise RunError(tr("{count:,} runs, more than the {most:,} a project may keep",
-                          count=len(data), most=MAX_RUNS))
+        raise RunError(Message("{count:,} runs, more than the {most:,} a project may keep",
+                               count=len(data), most=MAX_RUNS))
     runs = [Run.from_dict(item) for item in data]
     numbers = [run.number for run in runs]
     if len(set(numbers)) != len(numbers):
-        raise RunError(tr("two runs have the same number"))
+        raise RunError(Message("two runs have the same number"))
     return runs
 
 
@@ -207,7 +210,7 @@ def renamed(run: Run, name: str) -> Run:
     """`run` under `name` (stripped); RunError if that is empty or too long."""
     name = name.strip()
     if not name or len(name) > MAX_NAME:
-        raise RunError(tr("a run's name must be 1 to {most} characters", most=MAX_NAME))
+        raise RunError(Message("a run's name must be 1 to {most} characters", most=MAX_NAME))
     return replace(run, name=name)
 
 
@@ -302,15 +305,16 @@ def about(run: Run) -> str:
     return "; ".join(parts)
 
 
-HEADERS = {"loss": "train loss", "accuracy": "train acc", "val_loss": "val loss",
-           "val_accuracy": "val acc", "test_loss": "test loss", "test_accuracy": "test acc"}
+HEADERS = {"loss": marked("train loss"), "accuracy": marked("train acc"),
+           "val_loss": marked("val loss"), "val_accuracy": marked("val acc"),
+           "test_loss": marked("test loss"), "test_accuracy": marked("test acc")}
 
 
 def runs_table(runs: list[Run], against: Run | None = None) -> str:
     """The runs as a text table: number, name, data, epochs and the final figures (with
     `against`, each figure's difference to that run's instead), then a line per run on
     how it came about."""
-    head = ["#", tr("name"), tr("data"), tr("epochs"), *(tr(HEADERS[k]) for k in METRICS)]
+    head = ["#", tr("name"), tr("data"), tr("epochs"), *(translate(HEADERS[k]) for k in METRICS)]
     rows = []
     for run in runs:
         figures = (differences(against, run) if against is not None else run.final())

@@ -22,7 +22,7 @@ import numpy as np
 
 from cnnviz.core.config import TrainConfig
 from cnnviz.core.early_stopping import Watch
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import Message
 
 
 def schedule_factors(config: TrainConfig, steps: np.ndarray, steps_per_epoch: int
@@ -85,8 +85,8 @@ class LearningRate:
         """From step `step` on, the rate is `value` there and the schedule follows in
         proportion. The factors are never 0 before the run's last step (see module doc)."""
         if not value > 0:
-            raise ValueError(tr("the learning rate must be above 0, got {value}",
-                                value=value))
+            raise ValueError(Message("the learning rate must be above 0, got {value}",
+                                     value=value))
         factor = float(schedule_factors(self.config, np.array([step]),
                                         self.steps_per_epoch)[0])
         self.base, self.anchor = value, max(factor, 1e-12)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import Message
 from cnnviz.core.json_text import brief
 from cnnviz.core.layers import (
     ACTIVATIONS,
@@ -52,50 +52,56 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
 
 def _check_int(name: str, value: object, minimum: int = 1) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ShapeError(tr("{name} must be a whole number >= {minimum}, got {value}",
-                            name=name, minimum=minimum, value=brief(value)))
+        raise ShapeError(Message("{name} must be a whole number >= {minimum}, got {value}",
+                                 name=name, minimum=minimum, value=brief(value)))
     if value > MAX_INT:
-        raise ShapeError(tr("{name} must be at most {most:,}, got {value:,}", name=name,
-                            most=MAX_INT, value=value))
+        raise ShapeError(Message("{name} must be at most {most:,}, got {value:,}", name=name,
+                                 most=MAX_INT, value=value))
 
 
 def _check_activation(activation: object) -> None:
     if activation not in ACTIVATIONS:
-        raise ShapeError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
+        raise ShapeError(Message("activation must be one of {known}, got {value}",
+                                 known=", ".join(ACTIVATIONS), value=repr(activation)))
 
 
 def _need_image(layer_kind: str, shape: Shape) -> tuple[int, int, int]:
     if len(shape) != 3:
-        raise ShapeError(
-            f"{layer_kind} needs an image-shaped input (H, W, C) but gets a flat vector of "
-            f"{fmt_shape(shape)} values; put it before Flatten / GlobalAvgPool"
-        )
+        raise ShapeError(Message(
+            "{layer} needs an image-shaped input (H, W, C) but gets a flat vector of "
+            "{size} values; put it before Flatten / GlobalAvgPool", layer=layer_kind,
+            size=fmt_shape(shape)))
     return shape  # type: ignore[return-value]
 
 
 def _window_out(size: int, window: int, stride: int, pad: int, axis: str, what: str) -> int:
     out = (size - window + 2 * pad) // stride + 1
     if out < 1:
-        raise ShapeError(
-            f"{what} {window} > input {axis} {size}; out = floor(({axis} - K + 2P) / S) + 1 "
-            f"= floor(({size} - {window} + {2 * pad}) / {stride}) + 1 = {out}"
-        )
+        # a conv's kernel and a pool's window: a whole sentence each, as languages word
+        # them differently
+        values = dict(window=window, axis=axis, size=size, pad=2 * pad, stride=stride, out=out)
+        raise ShapeError(Message(
+            "kernel {window} > input {axis} {size}; out = floor(({axis} - K + 2P) / S) + 1 "
+            "= floor(({size} - {window} + {pad}) / {stride}) + 1 = {out}", **values)
+            if what == "kernel" else Message(
+            "pool {window} > input {axis} {size}; out = floor(({axis} - K + 2P) / S) + 1 "
+            "= floor(({size} - {window} + {pad}) / {stride}) + 1 = {out}", **values))
     return out
 
 
 def _check_trainable(layer: Layer) -> None:
     trainable = getattr(layer, "trainable", True)
     if not isinstance(trainable, bool):
-        raise ShapeError(tr("trainable must be true or false, got {value}",
-                            value=brief(trainable)))
+        raise ShapeError(Message("trainable must be true or false, got {value}",
+                                 value=brief(trainable)))
 
 
 def _check_fraction(name: str, value: object, low: float, high: float) -> None:
     """`value` a number with low <= value < high."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not (
             low <= value < high):
-        raise ShapeError(tr("{name} must be a number in [{low}, {high}), got {value}",
-                            name=name, low=low, high=high, value=brief(value)))
+        raise ShapeError(Message("{name} must be a number in [{low}, {high}), got {value}",
+                                 name=name, low=low, high=high, value=brief(value)))
 
 
 def layer_output_shape(layer: Layer, shape: Shape) -> Shape:
@@ -109,7 +115,8 @@ def layer_output_shape(layer: Layer, shape: Shape) -> Shape:
         for name in ("filters", "kernel_size", "stride"):
             _check_int(name, getattr(layer, name))
         if layer.padding not in PADDINGS:
-            raise ShapeError(f"padding must be 'valid' or 'same', got {layer.padding!r}")
+            raise ShapeError(Message("padding must be 'valid' or 'same', got {value}",
+                                     value=repr(layer.padding)))
         _check_activation(layer.activation)
         h, w, _ = _need_image("Conv2D", shape)
         k, s = layer.kernel_size, layer.stride
@@ -133,7 +140,7 @@ def layer_output_shape(layer: Layer, shape: Shape) -> Shape:
         )
     if isinstance(layer, Flatten):
         if len(shape) == 1:
-            raise ShapeError("input is already flat; remove this Flatten")
+            raise ShapeError(Message("input is already flat; remove this Flatten"))
         return (math.prod(shape),)
     if isinstance(layer, GlobalAvgPool):
         return (_need_image("GlobalAvgPool", shape)[2],)
@@ -141,17 +148,15 @@ def layer_output_shape(layer: Layer, shape: Shape) -> Shape:
         _check_int("units", layer.units)
         _check_activation(layer.activation)
         if len(shape) != 1:
-            raise ShapeError(
-                f"Dense needs a flat input but gets {fmt_shape(shape)}; "
-                "add Flatten or GlobalAvgPool before it"
-            )
+            raise ShapeError(Message("Dense needs a flat input but gets {shape}; add Flatten "
+                                     "or GlobalAvgPool before it", shape=fmt_shape(shape)))
         return (layer.units,)
     if isinstance(layer, Dropout):
         rate = layer.rate
         if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate < 1:
-            raise ShapeError(f"rate must be in [0, 1), got {rate!r}")
+            raise ShapeError(Message("rate must be in [0, 1), got {value}", value=repr(rate)))
         return shape
-    raise ShapeError(f"unknown layer {layer!r}")
+    raise ShapeError(Message("unknown layer {layer}", layer=repr(layer)))
 
 
 def layer_param_count(layer: Layer, in_shape: Shape) -> int:
