@@ -14,7 +14,23 @@ from cnnviz.i18n_tools.extract import Found, calls_in, extract
 # once all are, the whole catalogue's test below no longer skips.
 DONE = ("cnnviz/core/lessons.py", "cnnviz/core/lesson_vocabulary.py",
         "cnnviz/qt/language.py", "cnnviz/qt/lessons.py", "cnnviz/qt/lesson_host.py",
-        "cnnviz/qt/lesson_parts.py", "cnnviz/qt/widgets/lessons.py")
+        "cnnviz/qt/lesson_parts.py", "cnnviz/qt/widgets/lessons.py",
+        "cnnviz/qt/widgets/compress.py", "cnnviz/qt/widgets/compress_controls.py",
+        "cnnviz/qt/widgets/compress_model.py", "cnnviz/qt/widgets/compress_plots.py",
+        "cnnviz/qt/widgets/compress_tables.py", "cnnviz/qt/widgets/confusion.py",
+        "cnnviz/qt/widgets/draw_canvas.py", "cnnviz/qt/widgets/feature_maps.py",
+        "cnnviz/qt/widgets/filters.py", "cnnviz/qt/widgets/predictions.py",
+        "cnnviz/qt/widgets/replay.py", "cnnviz/qt/widgets/weight_stats.py",
+        "cnnviz/qt/widgets/step_through/backward.py",
+        "cnnviz/qt/widgets/step_through/batch_norm.py",
+        "cnnviz/qt/widgets/step_through/cells.py", "cnnviz/qt/widgets/step_through/chain.py",
+        "cnnviz/qt/widgets/step_through/conv.py", "cnnviz/qt/widgets/step_through/dense.py",
+        "cnnviz/qt/widgets/step_through/entry.py",
+        "cnnviz/qt/widgets/step_through/flatten.py",
+        "cnnviz/qt/widgets/step_through/input_page.py",
+        "cnnviz/qt/widgets/step_through/looks.py", "cnnviz/qt/widgets/step_through/pool.py",
+        "cnnviz/qt/widgets/step_through/softmax.py",
+        "cnnviz/qt/widgets/step_through/view.py")
 
 
 def found(source: str) -> tuple[list[str], list[str]]:
