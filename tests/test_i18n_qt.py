@@ -109,7 +109,7 @@ def test_the_command_line_speaks_the_locales_language(monkeypatch, tmp_path, cap
     finally:
         i18n.install("en")
     error = capsys.readouterr().err
-    assert "cnnviz summary: error:" in error and "未知的层类型 'conv9'" in error
+    assert "cnnviz summary：错误：" in error and "未知的层类型 'conv9'" in error
 
 
 def test_a_project_that_cannot_be_kept_leaves_window_and_language_as_they_were(
