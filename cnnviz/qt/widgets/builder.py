@@ -28,12 +28,6 @@ from cnnviz.qt.widgets.layer_editor import LayerEditor
 from cnnviz.qt.widgets.layer_palette import LayerPalette
 from cnnviz.qt.widgets.layer_table import LayerTable, shape_label
 
-TOTALS_TIP = ("Parameters: every weight and bias that training adjusts.\n"
-              "Multiply-adds: the arithmetic of one image's forward pass, a rough measure of "
-              "how long the network takes to run.\n"
-              "Training needs: an estimate of the memory a training step holds (weights, "
-              "optimizer state, gradients, every layer's outputs for the batch, the training "
-              "images); red when it is more than this machine has free.")
 ERROR_COLOR, WARNING_COLOR = "#d64541", "#c08000"
 TABLE_MIN_ROWS = 6  # a longer network's list scrolls
 
@@ -56,23 +50,29 @@ class ArchitectureBuilder(QWidget):
         self.table = LayerTable(network)
         self.editor = LayerEditor(network)
         self._input = QLabel()
-        self._input.setToolTip("The shape of one image of the chosen dataset: height x width "
-                               "x channels (1 for grey, 3 for colour).")
+        self._input.setToolTip(tr("The shape of one image of the chosen dataset: height x "
+                                  "width x channels (1 for grey, 3 for colour)."))
         self._totals = QLabel()
-        self._totals.setToolTip(TOTALS_TIP)
+        self._totals.setToolTip(tr(
+            "Parameters: every weight and bias that training adjusts.\n"
+            "Multiply-adds: the arithmetic of one image's forward pass, a rough measure of "
+            "how long the network takes to run.\n"
+            "Training needs: an estimate of the memory a training step holds (weights, "
+            "optimizer state, gradients, every layer's outputs for the batch, the training "
+            "images); red when it is more than this machine has free."))
         self._totals.setWordWrap(True)
         self._problems = QLabel()
         self._problems.setWordWrap(True)
         self._problems.setTextFormat(Qt.TextFormat.RichText)
-        self.remove_action = self._action("Remove layer", QKeySequence.StandardKey.Delete,
-                                          "Remove the selected layer", self._remove)
-        self.duplicate_action = self._action("Duplicate layer", "Ctrl+D",
-                                             "Insert a copy of the selected layer after it",
+        self.remove_action = self._action(tr("Remove layer"), QKeySequence.StandardKey.Delete,
+                                          tr("Remove the selected layer"), self._remove)
+        self.duplicate_action = self._action(tr("Duplicate layer"), "Ctrl+D",
+                                             tr("Insert a copy of the selected layer after it"),
                                              self._duplicate)
-        self.up_action = self._action("Move layer up", "Alt+Up", "Move the selected layer "
-                                      "one place earlier", lambda: self._move(-1))
-        self.down_action = self._action("Move layer down", "Alt+Down", "Move the selected "
-                                        "layer one place later", lambda: self._move(+1))
+        self.up_action = self._action(tr("Move layer up"), "Alt+Up", tr(
+            "Move the selected layer one place earlier"), lambda: self._move(-1))
+        self.down_action = self._action(tr("Move layer down"), "Alt+Down", tr(
+            "Move the selected layer one place later"), lambda: self._move(+1))
         self.layer_actions = (self.remove_action, self.duplicate_action, self.up_action,
                               self.down_action)
         self._layout()
@@ -89,7 +89,8 @@ class ArchitectureBuilder(QWidget):
         action = QAction(text, self)
         action.setShortcut(QKeySequence(key))
         action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        action.setToolTip(f"{tip} ({QKeySequence(key).toString()})")
+        action.setToolTip(tr("{tip} ({shortcut})", tip=tip,
+                             shortcut=QKeySequence(key).toString()))
         action.setStatusTip(tip)
         action.triggered.connect(slot)
         self.addAction(action)
@@ -97,7 +98,7 @@ class ArchitectureBuilder(QWidget):
 
     def _layout(self) -> None:
         buttons = QHBoxLayout()
-        for action, label in zip(self.layer_actions, ("Remove", "Duplicate", "▲", "▼"),
+        for action, label in zip(self.layer_actions, (tr("Remove"), tr("Duplicate"), "▲", "▼"),
                                  strict=True):
             action.setIconText(label)  # what the button shows; menus show the full text
             button = QToolButton()
@@ -122,7 +123,7 @@ class ArchitectureBuilder(QWidget):
             widget.setEnabled(editable)
         self.table.setDragEnabled(editable)
         self.table.locks_editable = editable
-        self.setToolTip("" if editable else "Stop training to change the network.")
+        self.setToolTip("" if editable else tr("Stop training to change the network."))
         self._update_actions()
 
     def _add(self, layer: Layer) -> None:
@@ -195,17 +196,21 @@ class ArchitectureBuilder(QWidget):
     def _refresh(self) -> None:
         spec, analysis = self.network.spec, self.network.analysis
         classes = self.network.num_classes
-        self._input.setText(f"Input  {shape_label(spec.input_shape)}"
-                            + (f"   →   {classes} classes" if classes else ""))
-        self._totals.setText(f"<b>{analysis.total_params:,}</b> parameters"
+        shape = shape_label(spec.input_shape)
+        self._input.setText(tr("Input  {shape}   →   {classes} classes", shape=shape,
+                               classes=classes) if classes else tr("Input  {shape}",
+                                                                   shape=shape))
+        self._totals.setText(tr("<b>{params:,}</b> parameters", params=analysis.total_params)
                              + self._frozen_text(analysis) + " · "
-                             f"{_count(analysis.total_macs)} multiply-adds per image"
+                             + html.escape(tr("{macs} multiply-adds per image",
+                                              macs=_count(analysis.total_macs)))
                              + self._memory_text() + self._preset_text())
         lines = [f'<span style="color:{ERROR_COLOR if p.severity == "error" else WARNING_COLOR}">'
                  f'{"✖" if p.severity == "error" else "⚠"} {html.escape(str(p))}</span>'
                  for p in analysis.problems]
         if not analysis.ok:
-            lines.append("<i>Training is disabled until the errors are fixed.</i>")
+            lines.append("<i>" + html.escape(tr("Training is disabled until the errors are "
+                                                "fixed.")) + "</i>")
         self._problems.setText("<br>".join(lines))
         self._problems.setVisible(bool(lines))
         rows = min(len(spec.layers), TABLE_MIN_ROWS)  # the list shows them before it scrolls

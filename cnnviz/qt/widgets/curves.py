@@ -25,7 +25,7 @@ from PyQt6.QtWidgets import (
 
 from cnnviz.core.divergence import explain_divergence
 from cnnviz.core.history import BEST_RESTORED, DIVERGED, EARLY_STOPPED, Halt
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import Message, tr
 from cnnviz.core.runs import Run
 from cnnviz.core.snapshot import Snapshot
 from cnnviz.qt.session import Session
@@ -42,12 +42,13 @@ PRESENTING_LINES = 2.0  # how much thicker the lines are in presentation mode
 TRAIN_COLOR, VAL_COLOR = QColor(31, 119, 180), QColor(230, 110, 20)
 PREVIOUS_COLOR = QColor(150, 150, 150)
 DIVERGED_COLOR = QColor(214, 39, 40)
-HOVER_HINT = "Hover over a curve to read its values."
-EMPTY_HINT = ("Press Start (Space) to train: loss and accuracy appear here, step by step, "
-              "as the network learns.")
-SMOOTHING_TIP = ("How much the bold curve averages over past steps (an exponential moving "
-                 "average, as in TensorBoard): 0 shows every step as it is, 0.99 is very "
-                 "smooth. The thin curve is always the raw per-batch value.")
+HOVER_HINT = Message("Hover over a curve to read its values.")
+EMPTY_HINT = Message("Press Start (Space) to train: loss and accuracy appear here, step by "
+                     "step, as the network learns.")
+SMOOTHING_TIP = Message("How much the bold curve averages over past steps (an exponential "
+                        "moving average, as in TensorBoard): 0 shows every step as it is, "
+                        "0.99 is very smooth. The thin curve is always the raw per-batch "
+                        "value.")
 
 
 def _finite_max(values: np.ndarray) -> float:
@@ -62,7 +63,8 @@ class MetricPlot:
     def __init__(self, plot: pg.PlotItem, name: str, smoothing: float,
                  top: float | None = None, fmt: str = ".4g"):
         """`top`: a fixed upper limit of the y axis (1 for accuracy), else it grows;
-        `fmt`: how the hover readout writes a value."""
+        `name`: the metric as the plot shows it; `fmt`: how the hover readout writes a
+        value."""
         self.plot, self.name, self.fmt = plot, name, fmt
         self.raw, self.smooth, self.val = Series(), Series(), Series()
         self.ema = Ema(smoothing)
@@ -71,15 +73,16 @@ class MetricPlot:
         self._val_shown = -1  # validation points drawn; they change once an epoch
         self._line_scale, self._background = 1.0, QColor("white")
         plot.setLabel("left", name)
-        plot.setLabel("bottom", "step")
+        plot.setLabel("bottom", tr("step"))
         plot.disableAutoRange()
         plot.setYRange(0, self._top, padding=0.02)
         plot.setClipToView(True)  # draw only the visible points
         # The raw curve gets a point per pixel column (its min and max there); the
         # smoothed one, which changes slowly, one every few columns: it looks the same,
         # and its bold pen (drawn by Qt's slow stroker) costs per segment.
-        self.raw_curve = GrowingCurve(plot, pg.mkPen(TRAIN_COLOR), f"training {name}")
-        self.smooth_curve = GrowingCurve(plot, pg.mkPen(TRAIN_COLOR, width=2), "smoothed",
+        self.raw_curve = GrowingCurve(plot, pg.mkPen(TRAIN_COLOR), tr("training {name}",
+                                                                      name=name))
+        self.smooth_curve = GrowingCurve(plot, pg.mkPen(TRAIN_COLOR, width=2), tr("smoothed"),
                                          method="mean", pixels=SMOOTH_PIXELS, z=1)
         self.val_item = plot.plot(pen=pg.mkPen(VAL_COLOR, width=2), symbol="o", symbolSize=7,
                                   symbolBrush=VAL_COLOR, symbolPen=None)
@@ -175,11 +178,13 @@ class MetricPlot:
         parts, f = [], self.fmt
         if len(self.raw):
             i = int(np.clip(np.searchsorted(self.raw.x, step), 0, len(self.raw) - 1))
-            parts.append(f"{self.name} {self.raw.y[i]:{f}} (smoothed {self.smooth.y[i]:{f}})")
+            parts.append(tr("{name} {value} (smoothed {smoothed})", name=self.name,
+                            value=format(self.raw.y[i], f), smoothed=format(self.smooth.y[i], f)))
         if len(self.val):
             j = int(np.argmin(np.abs(self.val.x - step)))
-            parts.append(f"validation {self.val.y[j]:{f}} at step {int(self.val.x[j]):,}")
-        return ", ".join(parts)
+            parts.append(tr("validation {value} at step {step:,}", value=format(self.val.y[j], f),
+                            step=int(self.val.x[j])))
+        return tr(", ").join(parts)
 
 
 def legend_text(previous: bool = False) -> str:
@@ -210,8 +215,8 @@ class CurvesPanel(QWidget):
         loss_plot = self.view.addPlot(row=0, col=0)
         acc_plot = self.view.addPlot(row=1, col=0)
         acc_plot.setXLink(loss_plot)
-        self.metrics = (MetricPlot(loss_plot, "loss", smoothing),
-                        MetricPlot(acc_plot, "accuracy", smoothing, top=1.0, fmt=".1%"))
+        self.metrics = (MetricPlot(loss_plot, tr("loss"), smoothing),
+                        MetricPlot(acc_plot, tr("accuracy"), smoothing, top=1.0, fmt=".1%"))
         # the rate each step trained with, in a small plot shown when it moves
         self.rate = RateCurve(self.view.addPlot(row=2, col=0))
         self.rate.plot.setXLink(loss_plot)
@@ -227,7 +232,7 @@ class CurvesPanel(QWidget):
         self.smoothing.setRange(0.0, 0.99)
         self.smoothing.setSingleStep(0.05)
         self.smoothing.setValue(smoothing)
-        self.smoothing.setToolTip(SMOOTHING_TIP)
+        self.smoothing.setToolTip(str(SMOOTHING_TIP))
         self.smoothing.valueChanged.connect(self._resmooth)
         wheel_only_when_focused(self.smoothing)
         self.readout = live_label(lines=2, wrap=True)  # a line per metric
@@ -236,7 +241,7 @@ class CurvesPanel(QWidget):
         self.legend.setWordWrap(True)
         bar = QHBoxLayout()
         bar.addWidget(self.legend, 1)
-        bar.addWidget(QLabel("Smoothing"))
+        bar.addWidget(QLabel(tr("Smoothing")))
         bar.addWidget(self.smoothing)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
@@ -427,7 +432,8 @@ class CurvesPanel(QWidget):
             metric.cursor.setPos(step)
             metric.cursor.show()
         if any(texts):
-            self.readout.setText(f"step {max(step, 0):,.0f}:  " + "\n".join(t for t in texts if t))
+            self.readout.setText(tr("step {step:,.0f}:  {values}", step=max(step, 0),
+                                    values="\n".join(t for t in texts if t)))
         else:
             self._show_hint()
 
@@ -443,7 +449,7 @@ class CurvesPanel(QWidget):
                 layout.removeItem(self.rate.plot)
 
     def _show_hint(self) -> None:
-        self.readout.setText(HOVER_HINT if len(self.metrics[0].raw) else EMPTY_HINT)
+        self.readout.setText(str(HOVER_HINT if len(self.metrics[0].raw) else EMPTY_HINT))
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

@@ -21,21 +21,21 @@ from cnnviz.qt import dialogs
 from cnnviz.qt.session import Session
 from cnnviz.qt.widgets.wheel_guard import wheel_only_when_focused
 
-FOLDER_ITEM = "Folder of images…"
-FOLDER_TIP = ("Your own images: one sub-folder per class (e.g. cats/, dogs/), resized to "
-              "32 x 32.")
-PER_CLASS_TIP = ("Train on only this many images of each class (a slice drawn with the "
-                 "seed; validation and test stay whole): how fine-tuning meets a new task, "
-                 "and how a big network overfits. \"all\": every training image.")
 MAX_PER_CLASS_FIELD = 100_000
 
 
 def describe(info: DatasetInfo) -> str:
     h, w, c = info.input_shape
-    where = ("built in" if info.builtin else
-             "downloaded" if info.cached() else "downloads once, then works offline")
-    return (f"{info.description}. {h} × {w} × {c}, {info.num_classes} classes, "
-            f"{info.size:,} images; {where}.")
+    values = dict(description=info.description, h=h, w=w, c=c, classes=info.num_classes,
+                  size=info.size)
+    if info.builtin:
+        return tr("{description}. {h} × {w} × {c}, {classes} classes, {size:,} images; "
+                  "built in.", **values)
+    if info.cached():
+        return tr("{description}. {h} × {w} × {c}, {classes} classes, {size:,} images; "
+                  "downloaded.", **values)
+    return tr("{description}. {h} × {w} × {c}, {classes} classes, {size:,} images; "
+              "downloads once, then works offline.", **values)
 
 
 class DataPicker(QWidget):
@@ -44,15 +44,17 @@ class DataPicker(QWidget):
         self.session = session
         self._infos = {info.name: info for info in list_datasets()}
         self.combo = QComboBox()
-        self.combo.setToolTip("The images to train on. The network's input shape and its "
-                              "number of outputs follow the dataset you pick.")
+        self.combo.setToolTip(tr("The images to train on. The network's input shape and its "
+                                 "number of outputs follow the dataset you pick."))
         for name, info in self._infos.items():
             self.combo.addItem(name, name)
             self.combo.setItemData(self.combo.count() - 1, describe(info),
                                    Qt.ItemDataRole.ToolTipRole)
-        self.combo.addItem(FOLDER_ITEM, None)
+        self.combo.addItem(tr("Folder of images…"), None)
         wheel_only_when_focused(self.combo)
-        self.combo.setItemData(self.combo.count() - 1, FOLDER_TIP, Qt.ItemDataRole.ToolTipRole)
+        self.combo.setItemData(self.combo.count() - 1, tr(
+            "Your own images: one sub-folder per class (e.g. cats/, dogs/), resized to "
+            "32 x 32."), Qt.ItemDataRole.ToolTipRole)
         self.about = QLabel()
         self.about.setWordWrap(True)
         self.progress = QProgressBar()
@@ -61,7 +63,10 @@ class DataPicker(QWidget):
         self.per_class.setRange(0, MAX_PER_CLASS_FIELD)
         self.per_class.setSpecialValueText(tr("all"))
         self.per_class.setKeyboardTracking(False)
-        self.per_class.setToolTip(tr(PER_CLASS_TIP))
+        self.per_class.setToolTip(tr(
+            "Train on only this many images of each class (a slice drawn with the seed; "
+            "validation and test stay whole): how fine-tuning meets a new task, and how a "
+            "big network overfits. \"all\": every training image."))
         wheel_only_when_focused(self.per_class)
         per_class = QFormLayout()
         per_class.setContentsMargins(0, 0, 0, 0)
@@ -81,8 +86,8 @@ class DataPicker(QWidget):
     def _on_activated(self, index: int) -> None:
         name = self.combo.itemData(index)
         if name is None:
-            folder = QFileDialog.getExistingDirectory(self, "Folder of images, one sub-folder "
-                                                      "per class")
+            folder = QFileDialog.getExistingDirectory(self, tr("Folder of images, one "
+                                                         "sub-folder per class"))
             if not folder:
                 self._refresh()  # back to the dataset in use
                 return
@@ -112,24 +117,26 @@ class DataPicker(QWidget):
         info = self._infos.get(name)
         if dataset is not None:
             h, w, c = dataset.input_shape
-            self.about.setText(
-                f"{info.description if info else dataset.description}. {h} × {w} × {c}, "
-                f"{dataset.num_classes} classes: {len(dataset.x_train):,} training, "
-                f"{len(dataset.x_val):,} validation, {len(dataset.x_test):,} test images.")
+            self.about.setText(tr(
+                "{description}. {h} × {w} × {c}, {classes} classes: {train:,} training, "
+                "{val:,} validation, {test:,} test images.",
+                description=info.description if info else dataset.description, h=h, w=w, c=c,
+                classes=dataset.num_classes, train=len(dataset.x_train),
+                val=len(dataset.x_val), test=len(dataset.x_test)))
             self.progress.hide()
         elif error:
-            self.about.setText(f"Could not load {name}: {error}")
+            self.about.setText(tr("Could not load {name}: {error}", name=name, error=error))
             self.progress.hide()
         else:
-            self.about.setText(describe(info) if info else f"Reading {name}…")
+            self.about.setText(describe(info) if info else tr("Reading {name}…", name=name))
             self.progress.setRange(0, 0)  # busy until the first progress report
-            self.progress.setFormat(f"Loading {name}…")
+            self.progress.setFormat(tr("Loading {name}…", name=name))
             self.progress.show()
 
     def _on_progress(self, done: int, total: int | None, message: str) -> None:
         if total:
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(1000 * done / total))
-            self.progress.setFormat(f"{message}: %p%")
+            self.progress.setFormat(tr("{message}: {percent}", message=message, percent="%p%"))
         else:
             self.progress.setFormat(message)

@@ -24,6 +24,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from cnnviz.core.i18n import tr
 from cnnviz.core.layers import Layer
 from cnnviz.qt.network_model import NetworkModel
 from cnnviz.qt.widgets.layer_help import FIELDS, POOL_STRIDE_TIP, layer_tip
@@ -55,8 +56,8 @@ def _field_editor(name: str, hint: object) -> QWidget:
     box.setToolTip(str(help_.tip))
     if isinstance(hint, types.UnionType):  # `int | None`: 0 stands for None
         box.setMinimum(0)
-        box.setSpecialValueText("pool size")
-        box.setToolTip(POOL_STRIDE_TIP)
+        box.setSpecialValueText(tr("pool size"))
+        box.setToolTip(str(POOL_STRIDE_TIP))
     box.setKeyboardTracking(False)  # typing "128" is one edit, not three
     return box
 
@@ -125,9 +126,9 @@ class LayerEditor(QWidget):
         if type(layer) is not self._type:
             self._rebuild(layer)
         if layer is None:
-            self._title.setText("No layer selected")
-            self._doc.setText("Select a layer in the list to change its settings, or add one "
-                              "from the palette above.")
+            self._title.setText(tr("No layer selected"))
+            self._doc.setText(tr("Select a layer in the list to change its settings, or add "
+                                 "one from the palette above."))
             return
         self._title.setText(f"{self._network.spec.names[self._row]}: {type(layer).__name__}")
         for name, box in self._editors.items():
@@ -157,7 +158,7 @@ class LayerEditor(QWidget):
                 self._form.addRow(str(FIELDS[f.name].label), box)
             self._editors[f.name] = box
         self._doc.setText(layer_tip(type(layer)) if fields(layer) else
-                          f"{layer_tip(type(layer))}\n\nIt has no settings.")
+                          layer_tip(type(layer)) + "\n\n" + tr("It has no settings."))
 
     def _edited(self, name: str) -> None:
         layer = self._layer()

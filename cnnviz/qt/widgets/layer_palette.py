@@ -5,6 +5,7 @@ from __future__ import annotations
 from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import QGridLayout, QSizePolicy, QToolButton, QWidget
 
+from cnnviz.core.i18n import tr
 from cnnviz.core.layers import LAYER_TYPES, Conv2D, Dense, Layer
 from cnnviz.qt.widgets.layer_help import layer_tip
 
@@ -26,7 +27,7 @@ class LayerPalette(QWidget):
         for i, (kind, layer_type) in enumerate(LAYER_TYPES.items()):
             button = QToolButton()
             button.setText(f"+ {layer_type.__name__}")
-            button.setToolTip(f"Add after the selected layer.\n\n{layer_tip(layer_type)}")
+            button.setToolTip(tr("Add after the selected layer.") + "\n\n" + layer_tip(layer_type))
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             button.clicked.connect(lambda _checked, t=layer_type: self.chosen.emit(NEW_LAYER[t]))
             grid.addWidget(button, i // COLUMNS, i % COLUMNS)

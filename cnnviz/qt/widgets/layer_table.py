@@ -14,7 +14,7 @@ from PyQt6.QtCore import QAbstractTableModel, QMimeData, QModelIndex, Qt, pyqtSi
 from PyQt6.QtGui import QColor
 from PyQt6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTableView, QWidget
 
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import Message, tr
 from cnnviz.core.layers import WEIGHTED, is_frozen
 from cnnviz.core.summary import describe_layer
 from cnnviz.qt.network_model import NetworkModel
@@ -22,14 +22,14 @@ from cnnviz.qt.widgets.layer_help import params_formula, shape_formula
 from cnnviz.qt.widgets.lock import lock_icon
 
 LOCK, NAME, OUTPUT, PARAMS = range(4)
-HEADERS = ("", "Layer", "Output", "Params")
+HEADERS = ("", Message("Layer"), Message("Output"), Message("Params"))
 HEADER_TIPS = (
     "",  # lock_tip()
-    "Layers in the order the image flows through them; drag a row to move it.",
-    "The shape each layer hands on: height x width x channels, or a flat vector. "
-    "Hover a row for the formula.",
-    "Weights and biases of each layer (a frozen layer's too, and BatchNorm's moving averages, "
-    "which are not trained). Hover a row for where the number comes from.",
+    Message("Layers in the order the image flows through them; drag a row to move it."),
+    Message("The shape each layer hands on: height x width x channels, or a flat vector. "
+            "Hover a row for the formula."),
+    Message("Weights and biases of each layer (a frozen layer's too, and BatchNorm's moving "
+            "averages, which are not trained). Hover a row for where the number comes from."),
 )
 ROW_MIME = "application/x-cnnviz-layer-row"
 ERROR_TINT = QColor(230, 60, 60, 70)  # translucent, so it reads on light and dark themes
@@ -65,9 +65,9 @@ class LayerTableModel(QAbstractTableModel):
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if orientation == Qt.Orientation.Horizontal:
             if role == Qt.ItemDataRole.DisplayRole:
-                return HEADERS[section]
+                return str(HEADERS[section])
             if role == Qt.ItemDataRole.ToolTipRole:
-                return lock_tip() if section == LOCK else HEADER_TIPS[section]
+                return lock_tip() if section == LOCK else str(HEADER_TIPS[section])
         return None
 
     def _problem(self, row: int):

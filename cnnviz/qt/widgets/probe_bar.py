@@ -4,40 +4,44 @@ from __future__ import annotations
 
 from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from cnnviz.core.i18n import tr
 from cnnviz.core.snapshot import ProbeImage
 from cnnviz.qt.live_model import LiveModel
 from cnnviz.qt.widgets.live_label import live_label
 from cnnviz.qt.widgets.wheel_guard import wheel_only_when_focused
 
 CAPTION_MIN_WIDTH = 110  # pixels: "validation image 1234" and its class in two lines
-PROBE_TIP = ("The probe image is the one example the live views send through the network. "
-             "Pick another from the test set here, click an image in Predictions or the "
-             "confusion matrix, or draw your own.")
 
 
 class ProbeBar(QWidget):
     def __init__(self, model: LiveModel, parent: QWidget | None = None):
         super().__init__(parent)
         self.model = model
-        self.setToolTip(PROBE_TIP)
+        self.setToolTip(tr("The probe image is the one example the live views send through "
+                           "the network. Pick another from the test set here, click an image "
+                           "in Predictions or the confusion matrix, or draw your own."))
         buttons = []
-        for text, tip, slot in (("◀", "previous image", lambda: model.step(-1)),
-                                ("▶", "next image", lambda: model.step(+1)),
-                                ("Random", "a random image", model.random)):
+        for text, tip, slot in (
+                ("◀", tr("Probe with the previous image (of the chosen class)"),
+                 lambda: model.step(-1)),
+                ("▶", tr("Probe with the next image (of the chosen class)"),
+                 lambda: model.step(+1)),
+                (tr("Random"), tr("Probe with a random image (of the chosen class)"),
+                 model.random)):
             button = QPushButton(text)
             button.setMaximumWidth(button.fontMetrics().horizontalAdvance(text) + 24)
-            button.setToolTip(f"Probe with the {tip} (of the chosen class)")
+            button.setToolTip(tip)
             button.clicked.connect(slot)
             buttons.append(button)
         self.classes = QComboBox()
-        self.classes.setToolTip("Step only through images of this class")
+        self.classes.setToolTip(tr("Step only through images of this class"))
         self.classes.activated.connect(self._on_class)
         wheel_only_when_focused(self.classes)
         self.caption = live_label(lines=2, wrap=True)  # two lines beside narrow views
         self.caption.setMinimumWidth(CAPTION_MIN_WIDTH)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("Probe image:"))
+        layout.addWidget(QLabel(tr("Probe image:")))
         for button in buttons:
             layout.addWidget(button)
         layout.addWidget(self.classes)
@@ -50,7 +54,7 @@ class ProbeBar(QWidget):
 
     def _fill_classes(self) -> None:
         self.classes.clear()
-        self.classes.addItem("any class", None)
+        self.classes.addItem(tr("any class"), None)
         names = self.model.dataset.class_names if self.model.dataset is not None else ()
         for label, name in enumerate(names):
             self.classes.addItem(name, label)
@@ -60,5 +64,5 @@ class ProbeBar(QWidget):
 
     def _show_probe(self, probe: ProbeImage) -> None:
         names = self.model.dataset.class_names if self.model.dataset is not None else ()
-        truth = f" · true class: {names[probe.label]}" if probe.label is not None else ""
-        self.caption.setText(f"{probe.caption}{truth}")
+        self.caption.setText(str(probe.caption) if probe.label is None else tr(
+            "{caption} · true class: {name}", caption=probe.caption, name=names[probe.label]))

@@ -25,7 +25,7 @@ class RateCurve:
         self.plot = plot
         self.series = Series()
         plot.setLabel("left", tr("learning rate"))
-        plot.setLabel("bottom", "step")
+        plot.setLabel("bottom", tr("step"))
         plot.setMenuEnabled(False)
         plot.setMaximumHeight(130)
         self.curve = plot.plot(pen=pg.mkPen(RATE_COLOR, width=2), stepMode=None)

@@ -21,7 +21,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import Message, tr
 from cnnviz.core.runs import Run, RunError, about, data_text, format_metric
 from cnnviz.qt import dialogs
 from cnnviz.qt.session import Session
@@ -29,9 +29,9 @@ from cnnviz.qt.widgets.curves import TRAIN_COLOR
 from cnnviz.qt.widgets.run_curves import run_colors
 from cnnviz.qt.widgets.run_table import RunTable
 
-EMPTY_HINT = ("Every training run is kept here, with its network, data, settings and "
-              "results. Tick runs to compare them: their curves overlaid, their final "
-              "figures side by side.")
+EMPTY_HINT = Message("Every training run is kept here, with its network, data, settings "
+                     "and results. Tick runs to compare them: their curves overlaid, their "
+                     "final figures side by side.")
 SHOW, NAME, VAL, TEST = range(4)
 
 
@@ -39,7 +39,7 @@ class RunsPanel(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
         self.session = session
-        self.hint = QLabel(tr(EMPTY_HINT))
+        self.hint = QLabel(str(EMPTY_HINT))
         self.hint.setWordWrap(True)
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["", tr("Run"), tr("val acc"), tr("test acc")])

@@ -27,7 +27,7 @@ from PyQt6.QtWidgets import (
 )
 
 from cnnviz.core.config import AUGMENTATIONS, MAX_BATCH_SIZE, MAX_EPOCHS, MAX_SEED, OPTIMIZERS
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import Message, tr
 from cnnviz.core.progress import format_duration
 from cnnviz.core.snapshot import COMPILING, FINISHED, PAUSED, RUNNING, STOPPED, Snapshot
 from cnnviz.qt.session import IDLE, Session
@@ -39,19 +39,20 @@ from cnnviz.qt.widgets.training_options import OverfittingBox, ScheduleBox
 from cnnviz.qt.widgets.wheel_guard import wheel_only_when_focused
 
 TIPS = {
-    "optimizer": "How the gradient turns into a weight update.\n"
-                 "adam: a step size per weight, from running averages of its gradients; a "
-                 "robust default.\nsgd-momentum: plain gradient descent that keeps part of its "
-                 "last direction.\nrmsprop: steps scaled by a running average of squared "
-                 "gradients.",
-    "learning_rate": "How far each update moves the weights along the gradient. Too high and "
-                     "the loss jumps about or blows up; too low and it creeps down. You can "
-                     "change it while training runs.",
-    "batch_size": "Images per update step. Larger batches give smoother but fewer updates "
-                  "per epoch.",
-    "epochs": "Passes over the whole training set.",
-    "seed": "Fixes everything random (initial weights, the validation split, the order of "
-            "the images), so the same settings give the same curves again.",
+    "optimizer": Message(
+        "How the gradient turns into a weight update.\n"
+        "adam: a step size per weight, from running averages of its gradients; a robust "
+        "default.\nsgd-momentum: plain gradient descent that keeps part of its last "
+        "direction.\nrmsprop: steps scaled by a running average of squared gradients."),
+    "learning_rate": Message(
+        "How far each update moves the weights along the gradient. Too high and the loss "
+        "jumps about or blows up; too low and it creeps down. You can change it while "
+        "training runs."),
+    "batch_size": Message("Images per update step. Larger batches give smoother but fewer "
+                          "updates per epoch."),
+    "epochs": Message("Passes over the whole training set."),
+    "seed": Message("Fixes everything random (initial weights, the validation split, the "
+                    "order of the images), so the same settings give the same curves again."),
 }
 
 
@@ -62,12 +63,13 @@ def augment_choices() -> dict[str, tuple[str, str]]:
             "rotate": (tr("Rotate"), tr("Turn by up to 15 degrees either way")),
             "noise": (tr("Noise"), tr("Add a little random noise to every pixel"))}
 STATE_TEXT = {
-    IDLE: "Ready",
-    COMPILING: "Compiling… (JAX turns the network into machine code before the first step)",
-    RUNNING: "Training",
-    PAUSED: "Paused",
-    FINISHED: "Finished",
-    STOPPED: "Stopped",
+    IDLE: Message("Ready"),
+    COMPILING: Message("Compiling… (JAX turns the network into machine code before the "
+                       "first step)"),
+    RUNNING: Message("Training"),
+    PAUSED: Message("Paused"),
+    FINISHED: Message("Finished"),
+    STOPPED: Message("Stopped"),
 }
 
 
@@ -87,14 +89,14 @@ class TrainingPanel(QWidget):
         self.data = DataPicker(session)
         self.optimizer = QComboBox()
         self.optimizer.addItems(OPTIMIZERS)
-        self.optimizer.setToolTip(TIPS["optimizer"])
+        self.optimizer.setToolTip(str(TIPS["optimizer"]))
         self.learning_rate = RateBox()  # the config's whole range, 1e-06 as such
-        self.learning_rate.setToolTip(TIPS["learning_rate"])
+        self.learning_rate.setToolTip(str(TIPS["learning_rate"]))
         self.learning_rate.setKeyboardTracking(False)
         # the ranges are the config's: a project's values always show as they are
-        self.batch_size = _spin(1, MAX_BATCH_SIZE, TIPS["batch_size"])
-        self.epochs = _spin(1, MAX_EPOCHS, TIPS["epochs"])
-        self.seed = _spin(0, MAX_SEED, TIPS["seed"])
+        self.batch_size = _spin(1, MAX_BATCH_SIZE, str(TIPS["batch_size"]))
+        self.epochs = _spin(1, MAX_EPOCHS, str(TIPS["epochs"]))
+        self.seed = _spin(0, MAX_SEED, str(TIPS["seed"]))
         self.overfitting = OverfittingBox(session)
         self.schedule = ScheduleBox(session)
         self.augment: dict[str, QCheckBox] = {}
@@ -110,8 +112,8 @@ class TrainingPanel(QWidget):
         self.pruned = live_label(wrap=True)  # a pruned model: its zeros are held
         self.metrics = live_label(lines=2, wrap=True)  # loss, accuracy, validation, speed
         self.device = live_label()
-        self.device.setToolTip("Where JAX runs the training: the CPU, or a GPU if JAX finds "
-                               "one (install cnnviz[cuda] for NVIDIA GPUs).")
+        self.device.setToolTip(tr("Where JAX runs the training: the CPU, or a GPU if JAX "
+                                  "finds one (install cnnviz[cuda] for NVIDIA GPUs)."))
         self._metrics: dict[str, str] = {}  # the latest loss, validation and speed texts
         self._latest: Snapshot | None = None
         self._redraw = Throttle(self._show_snapshot, parent=self)
@@ -122,14 +124,14 @@ class TrainingPanel(QWidget):
         self._show_device(session.worker.device)
 
     def _layout(self, run_actions: Sequence[QAction]) -> None:
-        data = QGroupBox("Data")
+        data = QGroupBox(tr("Data"))
         QVBoxLayout(data).addWidget(self.data)
         params = QWidget()
         form = QFormLayout(params)
-        for label, widget in (("Optimizer", self.optimizer),
-                              ("Learning rate", self.learning_rate),
-                              ("Batch size", self.batch_size), ("Epochs", self.epochs),
-                              ("Seed", self.seed)):
+        for label, widget in ((tr("Optimizer"), self.optimizer),
+                              (tr("Learning rate"), self.learning_rate),
+                              (tr("Batch size"), self.batch_size), (tr("Epochs"), self.epochs),
+                              (tr("Seed"), self.seed)):
             form.addRow(label, widget)
         augment = QGridLayout()
         for i, box in enumerate(self.augment.values()):
@@ -140,7 +142,7 @@ class TrainingPanel(QWidget):
             "used, so the network sees more variety than the data set holds and overfits "
             "less. Validation and test images stay as they are."))
         form.addRow(augment_label, augment)
-        run = QGroupBox("Run")
+        run = QGroupBox(tr("Run"))
         grid = QGridLayout(run)
         for i, action in enumerate(run_actions):
             button = QToolButton()
@@ -204,7 +206,8 @@ class TrainingPanel(QWidget):
             widget.blockSignals(False)
 
     def _show_device(self, device: str | None) -> None:
-        self.device.setText(f"Device: {device}" if device else "Device: loading JAX…")
+        self.device.setText(tr("Device: {device}", device=device) if device
+                            else tr("Device: loading JAX…"))
 
     def _show_run(self) -> None:
         """Enable what may change now and show the progress the history records."""
@@ -214,8 +217,8 @@ class TrainingPanel(QWidget):
             widget.setEnabled(not s.active)
         self.overfitting.set_enabled(not s.active)
         self.schedule.set_enabled(not s.active)
-        state = (STATE_TEXT[s.state] if s.dataset is not None or s.active
-                 else "Waiting for the data")
+        state = (str(STATE_TEXT[s.state]) if s.dataset is not None or s.active
+                 else tr("Waiting for the data"))
         self.state.setText(f"{state}\n{s.warning}" if s.warning else state)
         share = s.pruned_share()
         self.pruned.setVisible(share is not None)
@@ -241,21 +244,28 @@ class TrainingPanel(QWidget):
         epoch = min(step // steps_per_epoch + 1, epochs)
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(min(step, total))
-        text = f"Epoch {epoch}/{epochs} · step {step:,}/{total:,}"
-        self.progress.setFormat(text + (f" · ETA {format_duration(eta)}" if eta else ""))
+        if eta:
+            text = tr("Epoch {epoch}/{epochs} · step {step:,}/{total:,} · ETA {eta}",
+                      epoch=epoch, epochs=epochs, step=step, total=total,
+                      eta=format_duration(eta))
+        else:
+            text = tr("Epoch {epoch}/{epochs} · step {step:,}/{total:,}", epoch=epoch,
+                      epochs=epochs, step=step, total=total)
+        self.progress.setFormat(text)
 
     def _on_snapshot(self, snap: Snapshot) -> None:
         """Note what the snapshot says; the widgets repaint at the throttle's pace."""
         self._latest = snap
         if snap.loss is not None:  # a snapshot at rest may have no new steps
-            self._metrics["loss"] = f"loss {snap.loss:.3f} · accuracy {snap.accuracy:.1%}"
+            self._metrics["loss"] = tr("loss {loss:.3f} · accuracy {accuracy:.1%}",
+                                       loss=snap.loss, accuracy=snap.accuracy)
             if snap.weight_decay_loss is not None:  # L2: its part of what is minimised
                 self._metrics["loss"] += tr(" · + weight decay {part:.3f} (L2)",
                                             part=snap.weight_decay_loss)
         if snap.val_accuracy is not None:
-            self._metrics["val"] = f"validation {snap.val_accuracy:.1%}"
+            self._metrics["val"] = tr("validation {accuracy:.1%}", accuracy=snap.val_accuracy)
         if snap.images_per_second:
-            self._metrics["speed"] = f"{snap.images_per_second:,.0f} images/s"
+            self._metrics["speed"] = tr("{speed:,.0f} images/s", speed=snap.images_per_second)
         self._redraw.request()
 
     def _show_snapshot(self) -> None:
