@@ -13,7 +13,17 @@ from cnnviz.i18n_tools.extract import Found, calls_in, extract
 # Modules whose every message is translated; each module converted joins the list, and
 # once all are, the whole catalogue's test below no longer skips.
 DONE = ("cnnviz/core/lessons.py", "cnnviz/core/lesson_vocabulary.py",
+        *(f"cnnviz/core/{name}.py" for name in (
+            "compression", "compression_record", "config", "divergence", "early_stopping",
+            "examples", "files", "fine_tune", "formulas", "history", "inspection",
+            "json_text", "layers", "memory", "network", "presets", "quantization", "runs",
+            "schedules", "shapes", "summary")),
         "cnnviz/qt/language.py", "cnnviz/qt/lessons.py", "cnnviz/qt/lesson_host.py",
+        *(f"cnnviz/qt/{name}.py" for name in (
+            "actions", "app", "dialogs", "error_dialog", "examples", "export_dialog",
+            "file_commands", "fine_tune_dialog", "import_command", "live_model", "live_views",
+            "main_window", "network_model", "presentation", "project_file", "session",
+            "step_controller", "step_model", "step_through", "theme", "worker")),
         "cnnviz/qt/lesson_parts.py", "cnnviz/qt/widgets/lessons.py",
         "cnnviz/qt/widgets/compress.py", "cnnviz/qt/widgets/compress_controls.py",
         "cnnviz/qt/widgets/compress_model.py", "cnnviz/qt/widgets/compress_plots.py",

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from PyQt6.QtGui import QAction, QKeySequence
 from PyQt6.QtWidgets import QStyle, QWidget
 
+from cnnviz.core.i18n import tr
+
 Key = QKeySequence.StandardKey
 Icon = QStyle.StandardPixmap
 
@@ -36,7 +38,8 @@ def _action(parent: QWidget, text: str, keys: list, tip: str,
     action = QAction(text, parent)
     action.setShortcuts([QKeySequence(k) for k in keys])
     shortcut = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-    action.setToolTip(f"{tip} ({shortcut})" if shortcut else tip)
+    action.setToolTip(tr("{action} ({shortcut})", action=tip, shortcut=shortcut) if shortcut
+                      else tip)
     action.setStatusTip(tip)
     if icon is not None:
         action.setIcon(parent.style().standardIcon(icon))
@@ -45,28 +48,28 @@ def _action(parent: QWidget, text: str, keys: list, tip: str,
 
 def make_actions(window: QWidget) -> Actions:
     actions = Actions(
-        new=_action(window, "&New", [Key.New], "Start a new project from the default network",
-                    Icon.SP_FileIcon),
-        open=_action(window, "&Open…", [Key.Open], "Open a saved project",
+        new=_action(window, tr("&New"), [Key.New],
+                    tr("Start a new project from the default network"), Icon.SP_FileIcon),
+        open=_action(window, tr("&Open…"), [Key.Open], tr("Open a saved project"),
                      Icon.SP_DialogOpenButton),
-        save=_action(window, "&Save", [Key.Save], "Save the network, weights, settings and "
-                     "curves", Icon.SP_DialogSaveButton),
-        save_as=_action(window, "Save &As…", ["Ctrl+Shift+S"], "Save under a new name"),
-        quit=_action(window, "&Quit", [Key.Quit], "Close cnnviz"),
-        undo=_action(window, "&Undo", [Key.Undo], "Undo the last change to the network",
+        save=_action(window, tr("&Save"), [Key.Save], tr("Save the network, weights, settings "
+                     "and curves"), Icon.SP_DialogSaveButton),
+        save_as=_action(window, tr("Save &As…"), ["Ctrl+Shift+S"], tr("Save under a new name")),
+        quit=_action(window, tr("&Quit"), [Key.Quit], tr("Close cnnviz")),
+        undo=_action(window, tr("&Undo"), [Key.Undo], tr("Undo the last change to the network"),
                      Icon.SP_ArrowBack),
-        redo=_action(window, "&Redo", ["Ctrl+Shift+Z", "Ctrl+Y"], "Redo the change just "
-                     "undone", Icon.SP_ArrowForward),
-        start_pause=_action(window, "Start", ["Space"], "Start or pause training",
+        redo=_action(window, tr("&Redo"), ["Ctrl+Shift+Z", "Ctrl+Y"], tr("Redo the change just "
+                     "undone"), Icon.SP_ArrowForward),
+        start_pause=_action(window, tr("Start"), ["Space"], tr("Start or pause training"),
                             Icon.SP_MediaPlay),
-        step=_action(window, "Step", ["."], "Train on one batch, then pause",
+        step=_action(window, tr("Step"), ["."], tr("Train on one batch, then pause"),
                      Icon.SP_MediaSkipForward),
-        stop=_action(window, "Stop", ["Ctrl+."], "End the run; Start continues from here",
-                     Icon.SP_MediaStop),
-        reset_weights=_action(window, "Reset weights", ["Ctrl+R"], "Forget what the network "
-                              "learned: fresh random weights and empty curves",
-                              Icon.SP_BrowserReload),
+        stop=_action(window, tr("Stop"), ["Ctrl+."],
+                     tr("End the run; Start continues from here"), Icon.SP_MediaStop),
+        reset_weights=_action(window, tr("Reset weights"), ["Ctrl+R"], tr(
+            "Forget what the network learned: fresh random weights and empty curves"),
+            Icon.SP_BrowserReload),
     )
-    for action, short in ((actions.undo, "Undo"), (actions.redo, "Redo")):
+    for action, short in ((actions.undo, tr("Undo")), (actions.redo, tr("Redo"))):
         action.setIconText(short)  # the toolbar keeps a short label; menus name the change
     return actions

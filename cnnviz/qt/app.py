@@ -43,10 +43,10 @@ def build_window(settings: QSettings) -> tuple[MainWindow, LiveViews]:
     # the Compress tab, after the live views' tabs; it adds int8 to the conv close-up
     step.model.conv_notes = add_compress_workspace(window).model.int8_notes
     window.presentation.add_control(ProbeBar(live.model))
-    all_at_once = QAction("&All Views at Once", window, checkable=True,
+    all_at_once = QAction(tr("&All Views at Once"), window, checkable=True,
                           checked=live.layout == DOCKS)
-    all_at_once.setStatusTip("Every live view in a dock of its own, all visible together "
-                             "(for a large screen); off: the big views are tabs")
+    all_at_once.setStatusTip(tr("Every live view in a dock of its own, all visible together "
+                                "(for a large screen); off: the big views are tabs"))
 
     def set_layout(on: bool) -> None:
         note = live.set_layout(DOCKS if on else TABS)
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     missing = missing_display()
     if missing:
-        print(f"cnnviz: error: {missing}", file=sys.stderr)
+        print(tr("cnnviz: error: {message}", message=missing), file=sys.stderr)
         return 2
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setOrganizationName(ORGANIZATION)

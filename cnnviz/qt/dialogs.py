@@ -15,15 +15,19 @@ from cnnviz.core.i18n import tr
 from cnnviz.io.project import SUFFIX
 
 SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
-PROJECT_FILTER = f"cnnviz projects (*{SUFFIX});;All files (*)"
+
+
+def project_filter() -> str:
+    """The file dialogs' choice of files: projects, or any."""
+    return tr("cnnviz projects (*{suffix});;All files (*)", suffix=SUFFIX)
 
 
 def ask_save_changes(parent: QWidget, name: str, training: bool) -> str:
     """SAVE, DISCARD or CANCEL."""
-    box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
-                      f"Save the changes to {name}?", parent=parent)
+    box = QMessageBox(QMessageBox.Icon.Warning, tr("Unsaved changes"),
+                      tr("Save the changes to {name}?", name=name), parent=parent)
     box.setInformativeText(tr("The training run will be stopped first.") if training else
-                           "Your changes are lost if you don't save them.")
+                           tr("Your changes are lost if you don't save them."))
     box.setStandardButtons(QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
                            | QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(QMessageBox.StandardButton.Save)
@@ -54,19 +58,21 @@ def show_error(parent: QWidget, title: str, message: str) -> QMessageBox:
 
 
 def open_path(parent: QWidget, directory: str) -> str | None:
-    path, _ = QFileDialog.getOpenFileName(parent, "Open project", directory, PROJECT_FILTER)
+    path, _ = QFileDialog.getOpenFileName(parent, tr("Open project"), directory,
+                                          project_filter())
     return path or None
 
 
 def save_path(parent: QWidget, suggested: str) -> str | None:
-    path, _ = QFileDialog.getSaveFileName(parent, "Save project", suggested, PROJECT_FILTER)
+    path, _ = QFileDialog.getSaveFileName(parent, tr("Save project"), suggested,
+                                          project_filter())
     if not path:
         return None
     return path if Path(path).suffix else path + SUFFIX
 
 
 def show_about(parent: QWidget) -> None:
-    QMessageBox.about(parent, "About cnnviz", (
+    QMessageBox.about(parent, tr("About cnnviz"), tr(
         "<h3>cnnviz</h3><p>Build a convolutional neural network, train it with JAX and "
         "watch it learn.</p><p>Hover over any control for what it does; the Output and "
         "Params columns explain their numbers.</p>"))

@@ -101,7 +101,8 @@ class ExportDialog(QDialog):
             kinds.addButton(button)
         as_zip = settings.value(ZIP_KEY, False, type=bool)
         (self.zip if as_zip else self.folder).setChecked(True)
-        base = Path(str(settings.value(DIR_KEY, str(Path.home())))) / f"{Path(name).stem}-export"
+        base = Path(str(settings.value(DIR_KEY, str(Path.home())))) / tr(
+            "{name}-export", name=Path(name).stem)  # a folder's name, in the user's words
         self.path = QLineEdit(str(base.with_suffix(".zip") if as_zip else base))
         self.path.setMinimumWidth(420)
         browse = QPushButton(tr("Browse…"))

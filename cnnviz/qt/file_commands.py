@@ -51,7 +51,7 @@ class FileCommands(QObject):
     def new(self) -> None:
         if self.settle():
             self.file.new(get_preset(DEFAULT_PRESET))
-            self._status("New project")
+            self._status(tr("New project"))
 
     def open(self) -> None:
         if self.settle():
@@ -74,7 +74,7 @@ class FileCommands(QObject):
                                   kind=type(exc).__name__, reason=exc))
             return False
         self.settings.setValue(LAST_DIR, str(Path(path).parent))
-        self._status(f"Opened {path}")
+        self._status(tr("Opened {path}", path=path))
         return True
 
     def _fill_recent(self) -> None:
@@ -84,7 +84,7 @@ class FileCommands(QObject):
             action.setStatusTip(path)
             action.triggered.connect(lambda _checked, p=path: self._open_recent(p))
         if not self.file.recent():
-            self.recent_menu.addAction("No recent projects").setEnabled(False)
+            self.recent_menu.addAction(tr("No recent projects")).setEnabled(False)
 
     def _open_recent(self, path: str) -> None:
         if self.settle() and not self.open_path(path):
@@ -108,10 +108,11 @@ class FileCommands(QObject):
             return False
         except (OSError, WeightsError) as exc:
             dialogs.show_error(self.window, tr("Could not save the project"),
-                               f"{path}: {getattr(exc, 'strerror', None) or exc}")
+                               tr("{path}: {reason}", path=path,
+                                  reason=getattr(exc, "strerror", None) or exc))
             return False
         self.settings.setValue(LAST_DIR, str(path.parent))
-        self._status(f"Saved {path}")
+        self._status(tr("Saved {path}", path=path))
         return True
 
     def _last_dir(self) -> str:

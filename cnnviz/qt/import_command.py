@@ -83,7 +83,7 @@ class ImportCommand(QObject):
         tip = tr("Open a network made in Keras (.keras, .h5), exported to ONNX, or exported "
                  "by this app")
         self.action.setStatusTip(tip)
-        self.action.setToolTip(f"{tip} (Ctrl+I)")
+        self.action.setToolTip(tr("{action} ({shortcut})", action=tip, shortcut="Ctrl+I"))
         self.action.triggered.connect(self.run)
 
     def run(self) -> None:

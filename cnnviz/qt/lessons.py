@@ -11,7 +11,7 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QDockWidget
 
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import marked, tr
 from cnnviz.core.lessons import LESSONS_DIR, load_lessons
 from cnnviz.qt.lesson_host import LessonHost
 from cnnviz.qt.lesson_model import LessonModel
@@ -44,7 +44,7 @@ def add_lessons(window: MainWindow, live: LiveViews, folder: Path = LESSONS_DIR)
     model = LessonModel(catalogue, host, window.settings, window)
     panel = LessonsPanel(model)
     right = Qt.DockWidgetArea.RightDockWidgetArea
-    dock = window.add_dock(panel, tr("Lessons"), right)
+    dock = window.add_dock(panel, marked("Lessons"), right)
     dock.setObjectName(DOCK_NAME)
     # a column of its own at the right edge: the learner reads the step beside the
     # panels it is about, whichever of them it brings forward

@@ -13,11 +13,14 @@ from dataclasses import replace
 import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
 
+from cnnviz.core.i18n import Message, tr
 from cnnviz.core.replay import Replay
 from cnnviz.core.snapshot import ProbeImage, Views
 from cnnviz.data.dataset import Dataset
 
-DRAWING = "your drawing"
+# the caption of a drawn probe, which the views compare with (a Message: equal whatever the
+# language, shown in the current one)
+DRAWING = Message("your drawing")
 _SLOW_PARTS = ("stats", "grid", "confusion", "replay")  # computed less often than the probe
 
 
@@ -87,10 +90,6 @@ class LiveModel(QObject):
 
     # -- choosing the probe ---------------------------------------------------------------
     @property
-    def pool_name(self) -> str:
-        return "test" if self.dataset is not None and len(self.dataset.x_test) else "validation"
-
-    @property
     def pool(self) -> tuple[np.ndarray, np.ndarray]:
         """(images, labels) the probe is picked from: the test split (or validation)."""
         d = self.dataset
@@ -105,13 +104,15 @@ class LiveModel(QObject):
     def choose(self, index: int) -> None:
         x, y = self.pool
         self.index = int(index) % len(x)
-        self.request_probe(ProbeImage(x[self.index], int(y[self.index]),
-                                      f"{self.pool_name} image {self.index}"))
+        test = self.dataset is not None and len(self.dataset.x_test)
+        caption = (tr("test image {index}", index=self.index) if test else
+                   tr("validation image {index}", index=self.index))
+        self.request_probe(ProbeImage(x[self.index], int(y[self.index]), caption))
 
     def choose_validation(self, index: int) -> None:
         d = self.dataset
         self.request_probe(ProbeImage(d.x_val[index], int(d.y_val[index]),
-                                      f"validation image {index}"))
+                                      tr("validation image {index}", index=index)))
 
     def _candidates(self) -> np.ndarray:
         labels = self.pool[1]

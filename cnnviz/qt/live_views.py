@@ -20,7 +20,7 @@ from PyQt6.QtCore import QObject, QSize, Qt, QTimer
 from PyQt6.QtWidgets import QApplication, QDockWidget, QTabWidget, QWidget
 
 from cnnviz.core.commands import SetProbe, SetReplay
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import marked, tr
 from cnnviz.core.replay import Replay
 from cnnviz.core.snapshot import COMPILING, RUNNING, ProbeImage, Snapshot
 from cnnviz.io.replay import load_replay, replay_bytes
@@ -205,11 +205,12 @@ class ViewHost(Protocol):
     def tab_panel(self, panel: QWidget, title: str, index: int = -1) -> None: ...
 
 
-# The big views are tabs beside the training curves; the small ones share a dock.
-BIG = (("Feature maps", FeatureMapsView), ("Filters", FiltersView), ("Replay", ReplayView),
-       ("Weights and gradients", WeightStatsView))
-SMALL = (("Predictions", PredictionsView), ("Confusion matrix", ConfusionView),
-         ("Draw", DrawView))
+# The big views are tabs beside the training curves; the small ones share a dock. Their
+# titles are keys (English), shown translated (see MainWindow.add_dock).
+BIG = ((marked("Feature maps"), FeatureMapsView), (marked("Filters"), FiltersView),
+       (marked("Replay"), ReplayView), (marked("Weights and gradients"), WeightStatsView))
+SMALL = ((marked("Predictions"), PredictionsView), (marked("Confusion matrix"), ConfusionView),
+         (marked("Draw"), DrawView))
 TABS, DOCKS = "tabs", "docks"
 LAYOUTS = (TABS, DOCKS)
 # TABS: the side columns' shares of the window's width (the central view keeps at least

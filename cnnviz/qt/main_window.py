@@ -15,7 +15,7 @@ from PyQt6.QtCore import QSettings, QSize, Qt, QTimer
 from PyQt6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PyQt6.QtWidgets import QApplication, QDockWidget, QMainWindow, QTabWidget, QWidget
 
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import marked, tr, translate
 from cnnviz.core.presets import DEFAULT_PRESET, PRESETS, get_preset
 from cnnviz.core.snapshot import COMPILING, PAUSED, RUNNING
 from cnnviz.data.dataset import Dataset
@@ -39,14 +39,16 @@ from cnnviz.qt.widgets.runs import RunsPanel
 from cnnviz.qt.widgets.training_panel import TrainingPanel
 from cnnviz.qt.worker import TrainingWorker
 
-START_TEXT = {CONTINUE: "Continue", AGAIN: "Train again"}
+START_TEXT = {CONTINUE: marked("Continue"), AGAIN: marked("Train again")}
 # The version of the saved dock layout: a layout saved by an older version (with other
 # columns) is not restored, the current default is used instead.
 LAYOUT_VERSION = 1
 FONT_SCALE_KEY = "view/font_scale"
 # Short tab titles, so that every tab of the central area fits a 1024 px window; the
-# whole title is the tab's tooltip
-TAB_TITLES = {"Training curves": "Curves", "Weights and gradients": "Weights"}
+# whole title is the tab's tooltip. A view's title is its key (in `panels`, in a dock's
+# objectName, which the saved layout refers to): English, marked where it is defined and
+# shown translated, so that a layout saved in one language is restored in another.
+TAB_TITLES = {"Training curves": marked("Curves"), "Weights and gradients": marked("Weights")}
 SHUTDOWN_S = 1.5  # closing must end within 2 s; a training dispatch takes far less
 
 
@@ -86,15 +88,15 @@ class MainWindow(QMainWindow):
         self.presentation = Presentation(self, self.tabs, self.panels,
                                          (self.actions.start_pause, self.actions.step))
         self._build_menus()
-        self.add_tab(self.curves, "Training curves")
+        self.add_tab(self.curves, marked("Training curves"))
         # the network and the training panel share the left column, as tabs: the one is
         # for building, the other for training (the network is locked meanwhile)
         left = Qt.DockWidgetArea.LeftDockWidgetArea
-        self.network_dock = self.add_dock(self.builder, "Network", left)
-        self.training_dock = self.add_dock(self.training, "Training", left)
+        self.network_dock = self.add_dock(self.builder, marked("Network"), left)
+        self.training_dock = self.add_dock(self.training, marked("Training"), left)
         self.tabifyDockWidget(self.network_dock, self.training_dock)
         self.runs_panel = RunsPanel(self.session)  # every run kept, to compare
-        self.runs_dock = self.add_dock(self.runs_panel, "Runs", left)
+        self.runs_dock = self.add_dock(self.runs_panel, marked("Runs"), left)
         self.add_shutdown(self.session.runs.shutdown)  # a run's test figures being worked out
         self.tabifyDockWidget(self.training_dock, self.runs_dock)
         self.network_dock.raise_()
@@ -121,8 +123,9 @@ class MainWindow(QMainWindow):
 
     # -- extension points ---------------------------------------------------------------
     def add_dock(self, widget: QWidget, title: str, area: Qt.DockWidgetArea) -> QDockWidget:
-        """Dock `widget`; it gets a View menu entry and its place is remembered."""
-        dock = QDockWidget(title, self)
+        """Dock `widget` under `title` (its English key, shown translated); it gets a View
+        menu entry and its place is remembered."""
+        dock = QDockWidget(translate(title), self)
         dock.setObjectName(f"dock-{title.lower().replace(' ', '-')}")  # key for saveState
         dock.setWidget(scrollable(widget))
         self.panels[title] = dock.widget()
@@ -137,8 +140,8 @@ class MainWindow(QMainWindow):
     def tab_panel(self, panel: QWidget, title: str, index: int = -1) -> None:
         """`panel` a tab of the central area (at `index`; -1: the end), under its short
         title if it has one."""
-        index = self.tabs.insertTab(index, panel, TAB_TITLES.get(title, title))
-        self.tabs.setTabToolTip(index, title)
+        index = self.tabs.insertTab(index, panel, translate(TAB_TITLES.get(title, title)))
+        self.tabs.setTabToolTip(index, translate(title))
 
     def show_tab(self, widget: QWidget) -> None:
         """Bring the tab that holds `widget` to the front."""
@@ -157,41 +160,41 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         a = self.actions
         bar = self.menuBar()
-        file = bar.addMenu("&File")
+        file = bar.addMenu(tr("&File"))
         file.addActions([a.new, a.open])
         self.files = FileCommands(self, self.file, self.worker, self.settings,
-                                  file.addMenu("Open &Recent"))
+                                  file.addMenu(tr("Open &Recent")))
         file.addActions([a.save, a.save_as])
         file.addSeparator()
         self.importer, self.exporter = add_import_export(self, file)
         file.addSeparator()
         file.addAction(a.quit)
-        edit = bar.addMenu("&Edit")
+        edit = bar.addMenu(tr("&Edit"))
         edit.addActions([a.undo, a.redo])
         edit.addSeparator()
         edit.addActions(self.builder.layer_actions)
-        network = bar.addMenu("&Network")
-        presets = network.addMenu("&Presets")
+        network = bar.addMenu(tr("&Network"))
+        presets = network.addMenu(tr("&Presets"))
         self.preset_actions = []
         for preset in PRESETS.values():
-            action = presets.addAction(preset.name)
-            action.setStatusTip(preset.description)
-            action.setToolTip(preset.description)
+            action = presets.addAction(preset.name)  # a name the CLI takes too: as it is
+            action.setStatusTip(str(preset.description))
+            action.setToolTip(str(preset.description))
             action.triggered.connect(lambda _checked, p=preset: self._use_preset(p))
             self.preset_actions.append(action)
         presets.setToolTipsVisible(True)
-        train = bar.addMenu("&Train")
+        train = bar.addMenu(tr("&Train"))
         train.addActions(list(a.run))
         train.addSeparator()
         self.fine_tune_action = train.addAction(tr("&Fine-tune…"), self._fine_tune)
         self.fine_tune_action.setStatusTip(tr("Reuse a trained network on other data: a new "
                                               "head, its first layers frozen"))
         self.examples = add_examples(self, train.addMenu(tr("&Examples")), self.session)
-        self.view_menu = bar.addMenu("&View")
+        self.view_menu = bar.addMenu(tr("&View"))
         self._view_separator = self.view_menu.addSeparator()
         self._build_theme_menu()
-        self.help_menu = help_menu = bar.addMenu("&Help")
-        help_menu.addAction("&About cnnviz", lambda: dialogs.show_about(self))
+        self.help_menu = help_menu = bar.addMenu(tr("&Help"))
+        help_menu.addAction(tr("&About cnnviz"), lambda: dialogs.show_about(self))
         toolbar = self.addToolBar(tr("Toolbar"))
         toolbar.setObjectName("toolbar-main")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -231,19 +234,19 @@ class MainWindow(QMainWindow):
                                      3000)
 
     def _build_theme_menu(self) -> None:
-        themes = self.view_menu.addMenu("&Theme")
+        themes = self.view_menu.addMenu(tr("&Theme"))
         group = QActionGroup(self)
         current = str(self.settings.value("view/theme", "system"))
-        for name in THEMES:
-            action = themes.addAction(name.capitalize())
+        for name in THEMES:  # the name is the setting's value, its label is shown
+            action = themes.addAction(translate(THEMES[name]))
             action.setCheckable(True)
             action.setChecked(name == current)
             action.triggered.connect(lambda _checked, n=name: self._set_theme(n))
             group.addAction(action)
 
     def _build_status_bar(self) -> None:
-        self.statusBar().showMessage("Loading JAX in the background; you can build the "
-                                     "network meanwhile.", 5000)
+        self.statusBar().showMessage(tr("Loading JAX in the background; you can build the "
+                                        "network meanwhile."), 5000)
 
     def _connect(self) -> None:
         a, s = self.actions, self.session
@@ -309,16 +312,16 @@ class MainWindow(QMainWindow):
         blocker = s.blocker()
         if s.active:
             paused = s.state == PAUSED
-            a.start_pause.setText("Resume" if paused else "Pause")
+            a.start_pause.setText(tr("Resume") if paused else tr("Pause"))
             a.start_pause.setIcon(self.style().standardIcon(
                 Icon.SP_MediaPlay if paused else Icon.SP_MediaPause))
             a.start_pause.setEnabled(s.state in (RUNNING, PAUSED, COMPILING))
         else:
-            a.start_pause.setText(START_TEXT.get(s.start_mode(), "Start"))
+            a.start_pause.setText(translate(START_TEXT.get(s.start_mode(), "Start")))
             a.start_pause.setIcon(self.style().standardIcon(Icon.SP_MediaPlay))
             a.start_pause.setEnabled(blocker is None)
-        why = f"Cannot train: {blocker}" if blocker and not s.active else ""
-        a.start_pause.setToolTip(why or "Start, pause or resume training (Space)")
+        why = tr("Cannot train: {reason}", reason=blocker) if blocker and not s.active else ""
+        a.start_pause.setToolTip(why or tr("Start, pause or resume training (Space)"))
         a.step.setEnabled(s.state == PAUSED if s.active else blocker is None)
         a.stop.setEnabled(s.active)
         a.reset_weights.setEnabled(not s.active and (s.weights is not None
@@ -330,7 +333,7 @@ class MainWindow(QMainWindow):
         self.builder.set_editable(not s.active)
         self._update_undo_actions()
         if blocker and not s.active and s.dataset is not None:
-            self._blocked_message = f"Cannot train: {blocker}"
+            self._blocked_message = tr("Cannot train: {reason}", reason=blocker)
             self.statusBar().showMessage(self._blocked_message, 8000)
         elif self.statusBar().currentMessage() == self._blocked_message:
             self.statusBar().clearMessage()  # training can start: the reason is gone
@@ -338,25 +341,30 @@ class MainWindow(QMainWindow):
     def _update_undo_actions(self) -> None:
         """Undo/redo name what they would do, and rest while a run trains the network."""
         stack, editable = self.network.undo_stack, not self.session.active
-        for action, verb, can, text in ((self.actions.undo, "Undo", stack.canUndo(),
-                                         stack.undoText()),
-                                        (self.actions.redo, "Redo", stack.canRedo(),
-                                         stack.redoText())):
+        for action, can, text in ((self.actions.undo, stack.canUndo(),
+                                   tr("Undo {change}", change=stack.undoText())
+                                   if stack.canUndo() else tr("Undo")),
+                                  (self.actions.redo, stack.canRedo(),
+                                   tr("Redo {change}", change=stack.redoText())
+                                   if stack.canRedo() else tr("Redo"))):
             action.setEnabled(editable and can)
-            action.setText(f"{verb} {text}" if can else verb)
+            action.setText(text)
             key = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-            action.setToolTip(f"{action.text()} ({key})")
+            action.setToolTip(tr("{action} ({shortcut})", action=text, shortcut=key))
 
     def _use_preset(self, preset) -> None:
-        self.network.edit(self.network.fitted(preset.spec).layers, f"Use preset {preset.name}")
+        self.network.edit(self.network.fitted(preset.spec).layers,
+                          tr("Use preset {name}", name=preset.name))
         self.session.set_config(learning_rate=preset.learning_rate, epochs=preset.epochs)
-        self.statusBar().showMessage(f"{preset.name}: {preset.description}", 8000)
+        self.statusBar().showMessage(tr("{name}: {description}", name=preset.name,
+                                        description=preset.description), 8000)
 
     def _on_device(self, device: str) -> None:
         # Exempt everything loaded so far (JAX brings ~100k objects) from the garbage
         # collector: a full collection walks them all, a 40+ ms stall of the GUI.
         gc.freeze()
-        self.statusBar().showMessage(f"JAX is ready; training runs on {device}.", 5000)
+        self.statusBar().showMessage(tr("JAX is ready; training runs on {device}.",
+                                        device=device), 5000)
 
     def _show_error(self, title: str, message: str) -> None:
         dialogs.show_error(self, title, message)

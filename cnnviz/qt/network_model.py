@@ -10,11 +10,19 @@ from __future__ import annotations
 from PyQt6.QtCore import QObject, pyqtSignal
 from PyQt6.QtGui import QUndoCommand, QUndoStack
 
+from cnnviz.core.i18n import tr
 from cnnviz.core.layers import Layer
 from cnnviz.core.network import Analysis, NetworkSpec
 from cnnviz.core.shapes import Shape
+from cnnviz.qt.widgets.layer_help import FIELDS
 
 _MERGE_ID = 1  # QUndoCommand.id() shared by edits that may merge
+
+
+def field_name(field: str) -> str:
+    """A layer field as the layer editor labels it, within a sentence ("kernel size")."""
+    label = str(FIELDS[field].label) if field in FIELDS else field.replace("_", " ")
+    return label[:1].lower() + label[1:]
 
 
 class _SetLayers(QUndoCommand):
@@ -86,33 +94,34 @@ class NetworkModel(QObject):
     def insert(self, index: int, layer: Layer) -> None:
         layers = list(self._spec.layers)
         layers.insert(index, layer)
-        self.edit(tuple(layers), f"Add {type(layer).__name__}")
+        self.edit(tuple(layers), tr("Add {layer}", layer=type(layer).__name__))
 
     def remove(self, index: int) -> None:
         layers = list(self._spec.layers)
         name = self._spec.names[index]
         del layers[index]
-        self.edit(tuple(layers), f"Remove {name}")
+        self.edit(tuple(layers), tr("Remove {layer}", layer=name))
 
     def duplicate(self, index: int) -> None:
         layers = list(self._spec.layers)
         layers.insert(index + 1, layers[index])
-        self.edit(tuple(layers), f"Duplicate {self._spec.names[index]}")
+        self.edit(tuple(layers), tr("Duplicate {layer}", layer=self._spec.names[index]))
 
     def move(self, source: int, target: int) -> None:
         """Move the layer at `source` so that it ends up at index `target`."""
         layers = list(self._spec.layers)
         name = self._spec.names[source]
         layers.insert(target, layers.pop(source))
-        self.edit(tuple(layers), f"Move {name}")
+        self.edit(tuple(layers), tr("Move {layer}", layer=name))
 
     def replace(self, index: int, layer: Layer, field: str | None = None) -> None:
         """Set the layer at `index`; edits of one `field` in a row undo as one step."""
         layers = list(self._spec.layers)
         layers[index] = layer
         name = self._spec.names[index]
-        what = f"{name} {field.replace('_', ' ')}" if field else name
-        self.edit(tuple(layers), f"Change {what}", (index, field) if field else None)
+        text = tr("Change {layer} {field}", layer=name, field=field_name(field)) if field else (
+            tr("Change {layer}", layer=name))
+        self.edit(tuple(layers), text, (index, field) if field else None)
 
     def fitted(self, spec: NetworkSpec) -> NetworkSpec:
         """`spec` (e.g. a preset) on this network's input, its output sized to the classes."""
@@ -140,4 +149,4 @@ class NetworkModel(QObject):
         if first:
             self._update(adapted)
         else:
-            self.edit(adapted.layers, f"Set output units to {num_classes} classes")
+            self.edit(adapted.layers, tr("Set output units to {n} classes", n=num_classes))

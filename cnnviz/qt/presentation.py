@@ -33,7 +33,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import tr, translate
 from cnnviz.qt.widgets.wheel_guard import wheel_only_when_focused
 
 TEXT_SCALE = 1.5  # the presented view's text, relative to the interface's
@@ -119,7 +119,7 @@ class Presentation(QObject):
         self.action.toggled.connect(self._on_toggled)
         self.bar = PresentationBar(run_actions)
         self.bar.done.clicked.connect(self.leave)
-        self.bar.views.activated.connect(lambda _i: self.show_view(self.bar.views.currentText()))
+        self.bar.views.activated.connect(lambda _i: self.show_view(self.bar.views.currentData()))
         self.bar.previous_layer.clicked.connect(lambda: self._step_layer(-1))
         self.bar.next_layer.clicked.connect(lambda: self._step_layer(+1))
         self.page = QWidget()
@@ -182,7 +182,8 @@ class Presentation(QObject):
         for bar in self._hidden:
             bar.hide()
         self.bar.views.clear()
-        self.bar.views.addItems(list(self.panels))
+        for key in self.panels:  # each view by its title shown, its key kept as the data
+            self.bar.views.addItem(translate(key), key)
         self.stack.setCurrentWidget(self.page)
         self.show_view(title or self._current_title())
         self._window_state = w.windowState()
@@ -213,7 +214,7 @@ class Presentation(QObject):
         self.holder.addWidget(panel)
         panel.show()
         self.title = title
-        self.bar.views.setCurrentText(title)
+        self.bar.views.setCurrentIndex(self.bar.views.findData(title))
         font = enlarged_font()
         panel.setFont(font)
         set_graphics_font(panel, font)

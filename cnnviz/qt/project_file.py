@@ -68,7 +68,7 @@ class ProjectFile(QObject):
 
     @property
     def name(self) -> str:
-        return self.path.name if self.path else "untitled"
+        return self.path.name if self.path else tr("untitled")
 
     def mark_modified(self) -> None:
         if not self.modified:

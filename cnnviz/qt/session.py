@@ -137,7 +137,7 @@ class Session(QObject):
             return
         self.data_error = str(exc)
         self.data_changed.emit()
-        self.error.emit(f"Could not load {req.name}", str(exc))
+        self.error.emit(tr("Could not load {name}", name=req.name), str(exc))
 
     def _sliced(self) -> Dataset | None:
         loaded = self._loaded
@@ -315,13 +315,15 @@ class Session(QObject):
     def blocker(self) -> str | None:
         """Why training cannot start now, or None if it can."""
         if self.active:
-            return "training is already running"
+            return tr("training is already running")
         if self.dataset is None:
-            return (f"{self.dataset_name} did not load: {self.data_error}" if self.data_error
-                    else f"{self.dataset_name} is still loading")
+            return (tr("{name} did not load: {reason}", name=self.dataset_name,
+                       reason=self.data_error) if self.data_error
+                    else tr("{name} is still loading", name=self.dataset_name))
         analysis = self.network.analysis
         if not analysis.ok:
-            return "fix the network first: " + "; ".join(map(str, analysis.errors))
+            return tr("fix the network first: {problem}",
+                      problem=tr("; ").join(map(str, analysis.errors)))
         if not analysis.trainable_params:
             return tr("fix the network first: {problem}", problem=all_frozen_message())
         problem = self.config.validation_problem(len(self.dataset.x_val))
@@ -329,8 +331,8 @@ class Session(QObject):
             return problem
         spe = self.steps_per_epoch()
         if not spe:
-            return (f"batch size {self.config.batch_size} is larger than the "
-                    f"{len(self.dataset.x_train)} training images")
+            return tr("batch size {batch_size} is larger than the {n} training images",
+                      batch_size=self.config.batch_size, n=len(self.dataset.x_train))
         return self.too_big()
 
     def too_big(self) -> str | None:
@@ -410,7 +412,7 @@ class Session(QObject):
         self.run_changed.emit()
 
     def _on_failed(self, exc: Exception) -> None:
-        self.error.emit("Training failed", str(exc) or type(exc).__name__)
+        self.error.emit(tr("Training failed"), str(exc) or type(exc).__name__)
 
     def _on_running_changed(self, running: bool) -> None:
         if not running:

@@ -9,7 +9,7 @@ from typing import Protocol
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QWidget
 
-from cnnviz.core.i18n import tr
+from cnnviz.core.i18n import marked
 from cnnviz.core.inspection import PositionError
 from cnnviz.qt.live_model import LiveModel
 from cnnviz.qt.session import Session
@@ -17,7 +17,7 @@ from cnnviz.qt.step_controller import StepController
 from cnnviz.qt.step_model import StepModel
 from cnnviz.qt.widgets.step_through.view import StepThroughView
 
-TITLE = "Step through"
+TITLE = marked("Step through")  # its key, shown translated by the window
 
 
 class Host(Protocol):
@@ -30,7 +30,7 @@ def add_step_through(window: Host, live: LiveModel, session: Session) -> StepThr
     model = StepModel(session)
     controller = StepController(model, live, session, model)
     view = StepThroughView(model, live)
-    window.add_tab(view, tr(TITLE))
+    window.add_tab(view, TITLE)
     window.add_shutdown(controller.shutdown)
 
     def explain(layer: str, position: tuple) -> None:

@@ -6,7 +6,10 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QColor, QPalette
 from PyQt6.QtWidgets import QApplication, QProxyStyle, QStyle
 
-THEMES = ("system", "light", "dark")
+from cnnviz.core.i18n import marked
+
+# the setting's value -> the name the View menu shows (translated there)
+THEMES = {"system": marked("System"), "light": marked("Light"), "dark": marked("Dark")}
 
 _DARK = {
     QPalette.ColorRole.Window: "#2d2f33",

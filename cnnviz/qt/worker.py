@@ -31,6 +31,7 @@ from cnnviz.core.commands import Command, Stop
 from cnnviz.core.compression import Masks
 from cnnviz.core.config import TrainConfig
 from cnnviz.core.history import History
+from cnnviz.core.i18n import tr
 from cnnviz.core.network import NetworkSpec
 from cnnviz.core.snapshot import FINISHED, PAUSED, STOPPED, Snapshot
 from cnnviz.data.dataset import Dataset
@@ -133,7 +134,7 @@ def _device_text() -> str:
 
     device = jax.devices()[0]
     if device.platform == "cpu":
-        return f"CPU ({os.cpu_count()} cores)"
+        return tr("CPU ({n} cores)", n=os.cpu_count())
     return f"{device.platform.upper()} {device.id}: {device.device_kind}"
 
 
