@@ -12,6 +12,7 @@ from dataclasses import replace
 from functools import partial
 
 import numpy as np
+from PyQt6 import sip
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from cnnviz.core.config import TrainConfig
@@ -101,6 +102,8 @@ class RunLog(QObject):
         thread.start()
 
     def _measured(self, number: int, weights: Weights, figures: tuple[float, float]) -> None:
+        if sip.isdeleted(self):  # the window closed while the figures were worked out
+            return
         run = self.get(number)
         if run is not None and run.weights is weights:
             self._put(replace(run, test_loss=figures[0], test_accuracy=figures[1]))
