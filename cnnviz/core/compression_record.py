@@ -181,4 +181,4 @@ def describe(step: Step) -> str:
                   if step.keep_float else "",
                   qat=tr(", quantization-aware fine-tuning {epochs} epoch(s)",
                          epochs=step.qat_epochs) if step.qat_epochs else "")
-    return f"{what}: {figures}"
+    return tr("{what}: {figures}", what=what, figures=figures)

@@ -68,8 +68,8 @@ def explain_divergence(halt: Halt) -> str:
     """Why the diverged run `halt` records stopped, and what to do."""
     largest = halt.largest_weight or 0.0
     if halt.step == (halt.weights_step or 0) + 1 and largest > HUGE_WEIGHT:
-        return tr("The loss is not a number from the first step (step {step}). ",
-                  step=f"{halt.step:,}") + explain_huge_weights(largest)
+        return tr("The loss is not a number from the first step (step {step}). {why}",
+                  step=f"{halt.step:,}", why=explain_huge_weights(largest))
     rate = halt.learning_rate or math.nan
     kept = (tr("as they were before training") if not halt.weights_step else
             tr("as they were after step {step}", step=f"{halt.weights_step:,}"))

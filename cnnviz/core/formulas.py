@@ -2,12 +2,17 @@
 
 Each function turns a core.arithmetic result (or a layer and its shapes) into the lines
 a textbook would print, e.g. `(32 - 3 + 2*0)/1 + 1 = 30`. The window and
-`cnnviz explain` print the same lines, so both always say the same.
+`cnnviz explain` print the same lines, so both always say the same. Formulas keep the
+textbook's notation in every language; the words around them are translated, and a
+technical term they name comes from `mention` (a glossary.FirstMention: pass the one
+of the text the lines go into, so that a term is given in both languages only the
+first time that text names it; by default each call's lines are a text of their own).
 """
 
 from __future__ import annotations
 
 from cnnviz.core import arithmetic as ar
+from cnnviz.core.glossary import FirstMention
 from cnnviz.core.i18n import tr
 from cnnviz.core.layers import (
     AvgPool2D,
@@ -97,9 +102,11 @@ def activation_line(name: str, pre: float, value: float) -> str:
     return f"{name}({plain(pre)}) = {plain(value)}"
 
 
-def conv_lines(o: ar.ConvOutput, row: int, col: int, stride: int) -> list[str]:
+def conv_lines(o: ar.ConvOutput, row: int, col: int, stride: int,
+               mention: FirstMention | None = None) -> list[str]:
     """The textbook form, then with the numbers: each product when there is one input
     channel, else each channel's sum."""
+    term = mention or FirstMention()
     k, _, c = o.kernel.shape
     textbook = ("out(i, j) = Σx Σy in(i + x, j + y) · k(x, y) + b" if c == 1 and stride == 1
                 else "out(i, j) = Σx Σy Σc in(i·S + x, j·S + y, c) · k(x, y, c) + b")
@@ -113,27 +120,29 @@ def conv_lines(o: ar.ConvOutput, row: int, col: int, stride: int) -> list[str]:
              f"{num(o.bias)} = {plain(o.pre_activation)}",
              activation_line(o.activation, o.pre_activation, o.value)]
     if c > 1:
-        lines.insert(1, tr("sum of each input channel's {k}x{k} products, channel 0 first",
-                           k=k))
+        lines.insert(1, tr("sum of each input {channel}'s {k}x{k} products, channel 0 first",
+                           k=k, channel=term("channel")))
     return lines
 
 
-def pool_lines(w: ar.PoolWindow) -> list[str]:
+def pool_lines(w: ar.PoolWindow, mention: FirstMention | None = None) -> list[str]:
+    term = mention or FirstMention()
     cells = [plain(v) for v in w.values.ravel()]
     if w.kind == "max":
         r, c = w.source
         return [f"max({', '.join(cells)}) = {plain(w.value)}",
-                tr("the gradient goes back only to input ({r}, {c}), the first maximum",
-                   r=r, c=c)]
+                tr("the {gradient} goes back only to input ({r}, {c}), the first maximum",
+                   gradient=term("gradient"), r=r, c=c)]
     return [f"({_sum(cells)}) / {w.values.size} = {plain(w.total)} / {w.values.size} "
             f"= {plain(w.value)}",
-            tr("the gradient is shared equally: each input gets 1/{n} of it", n=w.values.size)]
+            tr("the {gradient} is shared equally: each input gets 1/{n} of it",
+               gradient=term("gradient"), n=w.values.size)]
 
 
 def flat_lines(e: ar.FlatElement, shape: Shape) -> list[str]:
     h, w, c = e.source
-    return [f"n = (row·W + column)·C + channel = ({h}·{shape[1]} + {w})·{shape[2]} + {c} "
-            f"= {e.index}",
+    return [tr("n = (row·W + column)·C + channel = ({r}·{width} + {c})·{channels} + {ch} "
+               "= {n}", r=h, width=shape[1], c=w, channels=shape[2], ch=c, n=e.index),
             tr("element {n} = input ({r}, {c}, {ch}) = {v}", n=e.index, r=h, c=w, ch=c,
                v=plain(e.value))]
 
@@ -149,11 +158,14 @@ def dense_lines(u: ar.DenseUnit, unit: int) -> list[str]:
             activation_line(u.activation, u.pre_activation, u.value)]
 
 
-def batch_norm_lines(b: ar.BatchNormValue, channel: int) -> list[str]:
+def batch_norm_lines(b: ar.BatchNormValue, channel: int,
+                     mention: FirstMention | None = None) -> list[str]:
     """The formula, then with the numbers of one output (channel `channel`)."""
+    term = mention or FirstMention()
     return ["out = (x - mean) / √(var + ε) · γ + β",
-            tr("with channel {c}'s moving averages: mean {mean}, var {var}, ε {eps}; "
-               "γ {gamma}, β {beta}", c=channel, mean=plain(b.mean), var=plain(b.variance),
+            tr("with {channel} {c}'s moving averages: mean {mean}, var {var}, ε {eps}; "
+               "γ {gamma}, β {beta}", channel=term("channel"), c=channel, mean=plain(b.mean),
+               var=plain(b.variance),
                eps=f"{b.epsilon:g}", gamma=plain(b.gamma), beta=plain(b.beta)),
             f"({plain(b.input)} - {num(b.mean)}) / √({plain(b.variance)} + {b.epsilon:g}) "
             f"· {num(b.gamma)} + {num(b.beta)} = {plain(b.centred)} / {plain(b.deviation)} "
@@ -162,12 +174,14 @@ def batch_norm_lines(b: ar.BatchNormValue, channel: int) -> list[str]:
             activation_line(b.activation, b.pre_activation, b.value)]
 
 
-def softmax_lines(s: ar.SoftmaxLoss, class_names: tuple[str, ...] | None = None) -> list[str]:
+def softmax_lines(s: ar.SoftmaxLoss, class_names: tuple[str, ...] | None = None,
+                  mention: FirstMention | None = None) -> list[str]:
+    term = mention or FirstMention()
     name = class_names[s.label] if class_names else str(s.label)
     return ["p(k) = exp(z(k) - m) / Σj exp(z(j) - m),  m = max z = " + plain(s.shift),
             "Σj exp(z(j) - m) = " + _sum([plain(e) for e in s.exps]) + f" = {plain(s.total)}",
-            tr("loss = -log p(true class {name}) = -log {p} = {loss}", name=name,
-               p=plain(s.probabilities[s.label]), loss=plain(s.loss))]
+            tr("{term} = -log p(true class {name}) = -log {p} = {loss}", term=term("loss"),
+               name=name, p=plain(s.probabilities[s.label]), loss=plain(s.loss))]
 
 
 # -- backward -----------------------------------------------------------------------------
@@ -181,22 +195,27 @@ def through_activation_line(activation: str, upstream: float, slope: float) -> s
               g=num(upstream), s=plain(slope), z=plain(upstream * slope))
 
 
-def gradient_lines(g: ar.WeightGradient, symbol: str, of: str, batch: int) -> list[str]:
+def gradient_lines(g: ar.WeightGradient, symbol: str, of: str, batch: int,
+                   mention: FirstMention | None = None) -> list[str]:
     """dL/dw as its sum: `symbol` names the weight, `of` says what each term multiplies."""
+    term = mention or FirstMention()
     s = g.terms
     terms = [f"{num(g.upstream[t])}·{num(g.inputs[t])}" for t in s.top]
     rest = len(s.terms) - len(s.top)
     others = tr(" + the other {n} terms ({v})", n=rest, v=plain(s.others)) if rest else ""
-    rule = (tr("dL/d{w} = Σ over the {n} images of the batch and every position where it "
-               "was used: dL/dz · {of}", w=symbol, n=batch, of=of) if batch > 1 else
+    rule = (tr("dL/d{w} = Σ over the {n} images of the {batch} and every position where it "
+               "was used: dL/dz · {of}", w=symbol, n=batch, batch=term("batch"), of=of)
+            if batch > 1 else
             tr("dL/d{w} = Σ over every position where it was used: dL/dz · {of}", w=symbol,
                of=of))
     return [rule,
             f"dL/d{symbol} = {' + '.join(terms)}{others} = {plain(g.total)}"]
 
 
-def update_lines(u: ar.OptimizerUpdate, settings: dict[str, float]) -> list[str]:
+def update_lines(u: ar.OptimizerUpdate, settings: dict[str, float],
+                 mention: FirstMention | None = None) -> list[str]:
     """The optimizer's update of one weight, each quantity with its numbers."""
+    term = mention or FirstMention()
     w, g, lr, q, b = (plain(u.weight), plain(u.gradient), plain(u.learning_rate),
                       u.quantities, u.before)
     if u.optimizer == "sgd-momentum":
@@ -222,6 +241,7 @@ def update_lines(u: ar.OptimizerUpdate, settings: dict[str, float]) -> list[str]
                  f"= {plain(q['nu'])}",
                  f"w ← w - lr·g / √(ν + ε) = {w} - {lr}·{num(u.gradient)} / "
                  f"√({plain(q['nu'])} + {eps}) = {plain(u.new_weight)}"]
-    return [tr("{optimizer}, learning rate {lr}, gradient g = {g}", optimizer=u.optimizer,
-               lr=lr, g=g), *lines,
+    return [tr("{optimizer}, {learning_rate} {lr}, {gradient} g = {g}", optimizer=u.optimizer,
+               learning_rate=term("learning rate"), lr=lr, gradient=term("gradient"), g=g),
+            *lines,
             tr("change: {step}", step=plain(u.step))]

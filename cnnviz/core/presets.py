@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cnnviz.core.i18n import Message, tr
 from cnnviz.core.layers import Conv2D, Dense, Flatten, MaxPool2D
 from cnnviz.core.network import NetworkSpec
 
 
 @dataclass(frozen=True)
 class Preset:
-    """A network and the training settings that suit it on its usual data."""
+    """A network and the training settings that suit it on its usual data. The name is
+    an identifier (typed on the command line), never translated; `about` is a Message,
+    `description` it in the language of the moment."""
 
     name: str
-    description: str
+    about: Message
     spec: NetworkSpec
     learning_rate: float = 1e-3
     epochs: int = 5
+
+    @property
+    def description(self) -> str:
+        return str(self.about)
 
 
 PRESETS: dict[str, Preset] = {
@@ -24,7 +31,8 @@ PRESETS: dict[str, Preset] = {
     for p in (
         Preset(
             "tiny",
-            "Two small conv blocks: the quick default for the built-in shapes dataset.",
+            Message("Two small conv blocks: the quick default for the built-in shapes "
+                    "dataset."),
             NetworkSpec((28, 28, 1), (
                 Conv2D(16, 3), MaxPool2D(2), Conv2D(32, 3), MaxPool2D(2),
                 Flatten(), Dense(64), Dense(5, "none"),
@@ -33,7 +41,7 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "keras-cifar10",
-            "The Keras/TensorFlow CIFAR-10 tutorial CNN: 122,570 parameters.",
+            Message("The Keras/TensorFlow CIFAR-10 tutorial CNN: 122,570 parameters."),
             NetworkSpec((32, 32, 3), (
                 Conv2D(32, 3), MaxPool2D(2), Conv2D(64, 3), MaxPool2D(2), Conv2D(64, 3),
                 Flatten(), Dense(64), Dense(10, "none"),
@@ -42,8 +50,8 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "lenet5",
-            "LeNet-5 (LeCun et al. 1998) in its modern form: ReLU and max pooling in place "
-            "of tanh and average pooling, which trains several times faster.",
+            Message("LeNet-5 (LeCun et al. 1998) in its modern form: ReLU and max pooling in "
+                    "place of tanh and average pooling, which trains several times faster."),
             NetworkSpec((28, 28, 1), (
                 Conv2D(6, 5, padding="same"), MaxPool2D(2), Conv2D(16, 5), MaxPool2D(2),
                 Flatten(), Dense(120), Dense(84), Dense(10, "none"),
@@ -52,7 +60,8 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "tinyvgg",
-            "The TinyVGG network of CNN Explainer: two blocks of two 3x3 convs and a max pool.",
+            Message("The TinyVGG network of CNN Explainer: two blocks of two 3x3 convs and a "
+                    "max pool."),
             NetworkSpec((64, 64, 3), (
                 Conv2D(10, 3), Conv2D(10, 3), MaxPool2D(2),
                 Conv2D(10, 3), Conv2D(10, 3), MaxPool2D(2),
@@ -61,15 +70,17 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "overfit",
-            "Far too big for a few hundred images (about 670,000 parameters, no cure): train "
-            "it on 60 shapes per class and watch the validation loss turn up again.",
+            Message("Far too big for a few hundred images (about 670,000 parameters, no "
+                    "cure): train it on 60 shapes per class and watch the validation loss "
+                    "turn up again."),
             NetworkSpec((28, 28, 1), (Flatten(), Dense(512), Dense(512), Dense(10, "none"))),
             learning_rate=1e-3, epochs=40,
         ),
         Preset(
             "worked-example",
-            "The textbook's worked case to step through: 32x32 -> Conv 3x3 (valid) -> 30x30 "
-            "-> MaxPool 2 -> 15x15 -> Flatten -> Dense 10. Train it on digits-32.",
+            Message("The textbook's worked case to step through: 32x32 -> Conv 3x3 (valid) "
+                    "-> 30x30 -> MaxPool 2 -> 15x15 -> Flatten -> Dense 10. Train it on "
+                    "digits-32."),
             NetworkSpec((32, 32, 1), (
                 Conv2D(4, 3), MaxPool2D(2), Flatten(), Dense(10, "none"),
             )),
@@ -83,7 +94,8 @@ DEFAULT_PRESET = "tiny"
 
 class UnknownPresetError(KeyError):
     def __str__(self) -> str:
-        return f"unknown preset {self.args[0]!r} (known: {', '.join(PRESETS)})"
+        return tr("unknown preset {name} (known: {known})", name=repr(self.args[0]),
+                  known=", ".join(PRESETS))
 
 
 def get_preset(name: str) -> Preset:

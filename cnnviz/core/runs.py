@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from cnnviz.core.columns import pad, text_width
 from cnnviz.core.config import ConfigError, TrainConfig
 from cnnviz.core.history import History, HistoryError
 from cnnviz.core.i18n import Message, marked, message_of, tr, translate
@@ -302,7 +303,7 @@ def about(run: Run) -> str:
     if rates:
         parts.append(tr("dropout {rates}", rates=", ".join(rates)))
     parts.append(settings_text(run.config))
-    return "; ".join(parts)
+    return tr("; ").join(parts)
 
 
 HEADERS = {"loss": marked("train loss"), "accuracy": marked("train acc"),
@@ -321,8 +322,8 @@ def runs_table(runs: list[Run], against: Run | None = None) -> str:
         rows.append([str(run.number), run.name, data_text(run), str(len(run.history.epochs)),
                      *(format_metric(k, figures[k], signed=against is not None)
                        for k in METRICS)])
-    widths = [max(len(row[i]) for row in (head, *rows)) for i in range(len(head))]
-    lines = ["  ".join(cell.ljust(w) if i < 3 else cell.rjust(w)
+    widths = [max(text_width(row[i]) for row in (head, *rows)) for i in range(len(head))]
+    lines = ["  ".join(pad(cell, w, right=i >= 3)
                        for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip()
              for row in (head, *rows)]
     lines += [f"{run.number:>{widths[0]}}  {about(run)}" for run in runs]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cnnviz.core.columns import pad, text_width
 from cnnviz.core.config import TrainConfig
 from cnnviz.core.i18n import tr
 from cnnviz.core.layers import Layer, is_frozen
@@ -61,28 +62,31 @@ def summary_table(spec: NetworkSpec, analysis: Analysis | None = None, *,
     of each weighted layer's kernel that is zero), a column of it."""
     analysis = analysis or spec.analyze()
     extra = () if sparsity is None else (tr("Sparsity"),)
-    rows = [("Layer (type)", "Output Shape", "Param #", "MACs", *extra)]
-    rows.append((f"input {shape_text(spec.input_shape)}", shape_text(spec.input_shape), "0", "0",
-                 *("" for _ in extra)))
+    rows = [(tr("Layer (type)"), tr("Output Shape"), tr("Param #"), tr("MACs"), *extra)]
+    rows.append((tr("input {shape}", shape=shape_text(spec.input_shape)),
+                 shape_text(spec.input_shape), "0", "0", *("" for _ in extra)))
     for info in analysis.layers:
         frozen = tr(", frozen") if is_frozen(info.layer) else ""
         share = () if sparsity is None else (
             f"{100 * sparsity[info.name]:.1f} %" if info.name in sparsity else "",)
-        rows.append((f"{info.name} ({describe_layer(info.layer)}{frozen})",
+        rows.append((tr("{name} ({layer})", name=info.name,
+                        layer=describe_layer(info.layer) + frozen),
                      shape_text(info.out_shape),
                      f"{info.params:,}", f"{info.macs:,}", *share))
-    widths = [max(len(r[i]) for r in rows) + 2 for i in range(len(rows[0]))]
-    line = "".join(r.ljust(w) if i < 2 else r.rjust(w) for i, (r, w) in
+    widths = [max(text_width(r[i]) for r in rows) + 2 for i in range(len(rows[0]))]
+    line = "".join(pad(r, w, i >= 2) for i, (r, w) in
                    enumerate(zip(rows[0], widths, strict=True)))
-    rule = "=" * len(line)
+    rule = "=" * text_width(line)
     out = [rule, line, rule]
     for row in rows[1:]:
-        out.append("".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in
+        out.append("".join(pad(c, w, i >= 2) for i, (c, w) in
                            enumerate(zip(row, widths, strict=True))))
-    out += [rule, f"Total params: {analysis.total_params:,}",
-            f"Trainable params: {analysis.trainable_params:,}",
-            f"Non-trainable params: {analysis.non_trainable_params:,}",
-            f"MACs per example: {analysis.total_macs:,}",
+    out += [rule, tr("Total params: {n:,}", n=analysis.total_params),
+            tr("Trainable params: {n:,}", n=analysis.trainable_params),
+            tr("Non-trainable params: {n:,}", n=analysis.non_trainable_params),
+            tr("MACs per example: {n:,}", n=analysis.total_macs),
             *memory_lines(spec, analysis, batch_size, optimizer, free), rule]
-    out += [f"{p.severity.upper()} {p}" for p in analysis.problems]
+    out += [tr("ERROR {problem}", problem=p) if p.severity == "error" else
+            tr("WARNING {problem}", problem=p) for p in analysis.problems]
     return "\n".join(out)
+
