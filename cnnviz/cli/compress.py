@@ -8,6 +8,7 @@ import argparse
 import sys
 
 from cnnviz.cli.common import CliError, Parents, emit, load_data
+from cnnviz.core.columns import pad
 from cnnviz.core.compression import GLOBAL, SCOPES, CompressionError, check_sparsity
 from cnnviz.core.compression_record import describe, step_to_dict
 from cnnviz.core.i18n import tr
@@ -162,11 +163,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     split = {"validation": tr("validation"), "test": tr("test")}[which]
     print(tr("accuracy on {count:,} {split} images when pruning (all: every layer by one "
              "threshold; a layer: that layer alone)", count=len(x), split=split))
-    print(f"{tr('sparsity'):>10}" + "".join(f"{name:>9}" for name in result.accuracy))
+    print(pad(tr("sparsity"), 10, right=True) + "".join(f"{name:>9}"
+                                                        for name in result.accuracy))
     for i, level in enumerate(result.levels):
         print(f"{100 * level:>9.0f}%" + "".join(f"{100 * acc[i]:>8.1f}%"
                                                 for acc in result.accuracy.values()))
-    print(f"{tr('knee'):>10}" + "".join(
+    print(pad(tr("knee"), 10, right=True) + "".join(
         f"{'-' if k is None else f'{100 * k:.0f}%':>9}" for k in knees.values()))
     print(tr("knee: the most pruning before accuracy drops more than 1 point; {seconds:.1f} s",
              seconds=result.seconds))

@@ -13,6 +13,7 @@ import numpy as np
 from cnnviz.cli.common import CliError, Parents, load_data
 from cnnviz.core import arithmetic as ar
 from cnnviz.core import formulas
+from cnnviz.core.columns import pad, text_width
 from cnnviz.core.i18n import marked, tr, translate
 from cnnviz.core.inspection import Inspection, PositionError
 from cnnviz.core.layers import Conv2D, Dense
@@ -211,8 +212,9 @@ def _grid(title: str, values: np.ndarray) -> list[str]:
 
 
 def _side_by_side(blocks: list[list[str]]) -> list[str]:
-    width = [max(len(line) for line in block) for block in blocks]
-    return ["    ".join((block[i] if i < len(block) else "").ljust(w)
+    # by terminal columns: a Chinese title takes two a character
+    width = [max(text_width(line) for line in block) for block in blocks]
+    return ["    ".join(pad(block[i] if i < len(block) else "", w)
                         for block, w in zip(blocks, width, strict=True)).rstrip()
             for i in range(max(map(len, blocks)))]
 
