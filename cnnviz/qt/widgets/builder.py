@@ -106,6 +106,7 @@ class ArchitectureBuilder(QWidget):
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
+        layout.setSpacing(3)  # with Chinese's taller lines, it fits a 1280x720 column
         layout.addWidget(self.layer_palette)
         layout.addWidget(self._input)
         # the buttons above the list: below it they would move whenever the settings

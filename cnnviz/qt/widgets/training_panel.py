@@ -128,12 +128,17 @@ class TrainingPanel(QWidget):
         QVBoxLayout(data).addWidget(self.data)
         params = QWidget()
         form = QFormLayout(params)
+        # tight, as the layer editor's: the panel fits 720 pixels in Chinese too, whose
+        # lines are taller than Latin ones
+        form.setVerticalSpacing(3)
+        form.setContentsMargins(6, 6, 6, 6)
         for label, widget in ((tr("Optimizer"), self.optimizer),
                               (tr("Learning rate"), self.learning_rate),
                               (tr("Batch size"), self.batch_size), (tr("Epochs"), self.epochs),
                               (tr("Seed"), self.seed)):
             form.addRow(label, widget)
         augment = QGridLayout()
+        augment.setVerticalSpacing(2)
         for i, box in enumerate(self.augment.values()):
             augment.addWidget(box, i // 2, i % 2)
         augment_label = QLabel(tr("Augment"))
@@ -144,6 +149,7 @@ class TrainingPanel(QWidget):
         form.addRow(augment_label, augment)
         run = QGroupBox(tr("Run"))
         grid = QGridLayout(run)
+        grid.setVerticalSpacing(3)
         for i, action in enumerate(run_actions):
             button = QToolButton()
             button.setDefaultAction(action)
