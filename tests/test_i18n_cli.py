@@ -10,14 +10,17 @@ import inspect
 import io
 import json
 import re
+import socket
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 
 from cnnviz import cli
 from cnnviz.cli.parser import ARGPARSE_MESSAGES
 from cnnviz.core import i18n
+from cnnviz.data import standard
 from cnnviz.i18n_tools.catalogues import read
 from cnnviz.i18n_tools.extract import extract
 
@@ -107,6 +110,22 @@ def test_an_unknown_dataset_in_chinese(monkeypatch, tmp_path, english_left):
     assert code == 2
     assert "cnnviz train：错误：未知的数据集 'imagenet'（可用：shapes, " in err
     assert "folder:PATH 指定你自己的图像文件夹" in err
+    _no_english(err, english_left)
+
+
+def test_no_network_in_chinese(monkeypatch, tmp_path, english_left):
+    with socket.socket() as s:  # a port nobody listens on once this closes
+        s.bind(("127.0.0.1", 0))
+        nobody = f"http://127.0.0.1:{s.getsockname()[1]}"
+    monkeypatch.setenv("CNNVIZ_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setitem(standard.STANDARD, "mnist",
+                        replace(standard.STANDARD["mnist"], mirrors=(nobody,)))
+    code, _, err = _main(CHINESE, monkeypatch, "train", "--dataset", "mnist",
+                         "--out", tmp_path / "x.cnnviz")
+    assert code == 2
+    assert "cnnviz train：错误：mnist：无法下载 train-images-idx3-ubyte.gz：" in err
+    assert f"{nobody}/train-images-idx3-ubyte.gz：连接被拒绝" in err
+    assert "要手动安装 mnist，请下载" in err and "命令行中为 --data-dir" in err
     _no_english(err, english_left)
 
 

@@ -79,7 +79,7 @@ def download(file: RemoteFile, mirrors: Sequence[str], directory: Path,
             part.replace(target)
             return target
         except (OSError, http.client.HTTPException, _Corrupt) as exc:
-            failures.append(f"  {url}: {_reason(exc)}")
+            failures.append("  " + tr("{url}: {reason}", url=url, reason=_reason(exc)))
         finally:
             part.unlink(missing_ok=True)
     raise DatasetError(Message("could not download {name}:\n{failures}", name=file.name,
