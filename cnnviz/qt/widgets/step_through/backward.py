@@ -24,7 +24,7 @@ from cnnviz.core.mosaic import channel_mosaic, symmetric_range, vector_strip
 from cnnviz.qt.step_model import BATCH, IMAGE, StepModel
 from cnnviz.qt.widgets.mosaic_view import SIGNED_LUT, MosaicPanel
 from cnnviz.qt.widgets.step_through.cells import NumberGrid
-from cnnviz.qt.widgets.step_through.page import Page, Wrap, formula_label, set_lines
+from cnnviz.qt.widgets.step_through.page import FormulaBox, Page, Wrap, formula_label, set_lines
 from cnnviz.qt.widgets.step_through.table import fill, number_table
 
 COLUMNS = 4  # layers per row of the gradient maps
@@ -50,7 +50,7 @@ class BackwardPage(Page):
         self.param = QComboBox()
         self.element = [QSpinBox() for _ in range(4)]
         self.kernel = NumberGrid()
-        self.formula = formula_label(12)
+        self.formula = formula_label(10)  # longer working (Adam's update) scrolls
         self.apply = QPushButton(tr("Apply one step"))
         self.apply.setToolTip(tr("Run exactly one real training step (the trainer's own, "
                                  "with this optimizer and its state) on a copy of the weights "
@@ -80,13 +80,13 @@ class BackwardPage(Page):
         left.addStretch(1)
         row = QHBoxLayout()
         row.addLayout(left, 2)
-        row.addWidget(self.formula, 3)
+        row.addWidget(FormulaBox(self.formula), 3)
         layout = QVBoxLayout(self)
         layout.addWidget(top)
         layout.addWidget(self.logits)
         layout.addWidget(self.maps, 1)
         layout.addWidget(picker)
-        layout.addLayout(row)
+        layout.addLayout(row, 1)
 
     # -- picking a weight -----------------------------------------------------------------
     def _weighted(self) -> list[int]:

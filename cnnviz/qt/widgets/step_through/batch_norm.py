@@ -11,7 +11,7 @@ from cnnviz.core.glossary import FirstMention
 from cnnviz.core.i18n import tr
 from cnnviz.qt.step_model import StepModel
 from cnnviz.qt.widgets.step_through.maps import MapView
-from cnnviz.qt.widgets.step_through.page import Page, formula_label, set_lines
+from cnnviz.qt.widgets.step_through.page import FormulaBox, Page, formula_label, set_lines
 
 
 class BatchNormPage(Page):
@@ -41,7 +41,7 @@ class BatchNormPage(Page):
         layout.addLayout(controls)
         layout.addLayout(maps, 2)
         layout.addWidget(self.note)
-        layout.addWidget(self.formula)
+        layout.addWidget(FormulaBox(self.formula))
         self.input_map.clicked.connect(self._on_click)
         self.output_map.clicked.connect(self._on_click)
         self.channel.valueChanged.connect(self._on_channel)

@@ -23,7 +23,7 @@ from cnnviz.qt.step_model import StepModel
 from cnnviz.qt.widgets.mosaic_view import ACTIVATION_LUT, GREY_LUT
 from cnnviz.qt.widgets.step_through.cells import NumberGrid
 from cnnviz.qt.widgets.step_through.maps import MapView
-from cnnviz.qt.widgets.step_through.page import Page, Wrap, formula_label, set_lines
+from cnnviz.qt.widgets.step_through.page import FormulaBox, Page, Wrap, formula_label, set_lines
 
 TICK_MS = 40
 SPEEDS = (1, 200)  # output pixels a second, slowest and fastest
@@ -72,8 +72,7 @@ class ConvPage(Page):
         self.body.addLayout(self.maps, 2)
         right = QVBoxLayout()
         right.addLayout(grids)
-        right.addWidget(self.formula)
-        right.addStretch(1)
+        right.addWidget(FormulaBox(self.formula), 1)
         self.body.addLayout(right, 3)
         layout = QVBoxLayout(self)
         layout.addWidget(controls)

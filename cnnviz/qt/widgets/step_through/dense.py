@@ -9,7 +9,7 @@ from cnnviz.core import formulas
 from cnnviz.core.i18n import tr
 from cnnviz.qt.step_model import StepModel
 from cnnviz.qt.widgets.step_through.cells import NumberGrid
-from cnnviz.qt.widgets.step_through.page import Page, formula_label, set_lines
+from cnnviz.qt.widgets.step_through.page import FormulaBox, Page, formula_label, set_lines
 from cnnviz.qt.widgets.step_through.table import fill, number_table
 
 UNITS_PER_ROW = 16
@@ -27,7 +27,7 @@ class DensePage(Page):
         row = QHBoxLayout()
         row.addWidget(self.table, 1)
         layout.addLayout(row, 1)
-        layout.addWidget(self.formula)
+        layout.addWidget(FormulaBox(self.formula))
         self.units.clicked.connect(
             lambda r, c: self.model.select(self.index, (r * UNITS_PER_ROW + c,))
             if r * UNITS_PER_ROW + c < self.model.inspection.post[self.index].shape[1]

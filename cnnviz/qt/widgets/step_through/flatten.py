@@ -11,7 +11,7 @@ from cnnviz.core import formulas
 from cnnviz.core.i18n import tr
 from cnnviz.qt.step_model import StepModel
 from cnnviz.qt.widgets.step_through.maps import MapView
-from cnnviz.qt.widgets.step_through.page import Page, Wrap, formula_label, set_lines
+from cnnviz.qt.widgets.step_through.page import FormulaBox, Page, Wrap, formula_label, set_lines
 
 
 class FlattenPage(Page):
@@ -36,7 +36,7 @@ class FlattenPage(Page):
         maps.addWidget(self.vector, 2)
         layout.addLayout(maps, 1)
         layout.addWidget(self.hover)
-        layout.addWidget(self.formula)
+        layout.addWidget(FormulaBox(self.formula))
         self.element.valueChanged.connect(lambda n: self._select(n))
         self.vector.clicked.connect(lambda r, c: self._select(r * self._width() + c))
         self.vector.hovered.connect(self._on_vector_hover)

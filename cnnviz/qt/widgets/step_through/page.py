@@ -1,11 +1,12 @@
 """What every close-up page shares: the model it reads, the layer it shows, and a label
-for formulas (plain text that wraps, without re-laying out its page when it changes)."""
+for formulas (plain text that wraps, without re-laying out its page when it changes) in a
+box that scrolls."""
 
 from __future__ import annotations
 
 from PyQt6.QtCore import QSize, Qt
 from PyQt6.QtGui import QFontDatabase
-from PyQt6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QWidget
+from PyQt6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollArea, QWidget
 
 from cnnviz.qt.step_model import StepModel
 from cnnviz.qt.widgets.live_label import live_label
@@ -33,6 +34,23 @@ def formula_label(lines: int = 4) -> QLabel:
     label.setTextInteractionFlags(label.textInteractionFlags()
                                   | label.textInteractionFlags().TextSelectableByMouse)
     return label
+
+
+class FormulaBox(QScrollArea):
+    """A formula label in a box that keeps room for the label's lines and scrolls the
+    rest: a long working (more lines where they wrap, in a narrow window or in a language
+    whose text is taller) neither pushes its page past the room it has nor gets cut."""
+
+    def __init__(self, label: QLabel, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWidget(label)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+    def minimumSizeHint(self) -> QSize:
+        # the label's lines in its font of the moment (the text size can change)
+        return QSize(super().minimumSizeHint().width(), self.widget().minimumHeight())
 
 
 def set_lines(label: QLabel, lines: list[str]) -> None:

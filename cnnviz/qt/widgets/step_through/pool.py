@@ -11,7 +11,7 @@ from cnnviz.core.layers import GlobalAvgPool
 from cnnviz.qt.step_model import StepModel
 from cnnviz.qt.widgets.step_through.cells import NumberGrid
 from cnnviz.qt.widgets.step_through.maps import MapView
-from cnnviz.qt.widgets.step_through.page import Page, formula_label, set_lines
+from cnnviz.qt.widgets.step_through.page import FormulaBox, Page, formula_label, set_lines
 
 MAX_GRID = 8  # a window larger than this (a global average) is shown as a map only
 
@@ -39,7 +39,7 @@ class PoolPage(Page):
         row.addWidget(self.window)
         row.addStretch(1)
         layout.addLayout(row, 1)
-        layout.addWidget(self.formula)
+        layout.addWidget(FormulaBox(self.formula))
         self.output_map.clicked.connect(self._on_click)
         self.channel.valueChanged.connect(self._on_channel)
 

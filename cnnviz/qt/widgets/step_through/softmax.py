@@ -7,7 +7,7 @@ from PyQt6.QtWidgets import QVBoxLayout, QWidget
 from cnnviz.core import formulas
 from cnnviz.core.i18n import tr
 from cnnviz.qt.step_model import StepModel
-from cnnviz.qt.widgets.step_through.page import Page, formula_label, set_lines
+from cnnviz.qt.widgets.step_through.page import FormulaBox, Page, formula_label, set_lines
 from cnnviz.qt.widgets.step_through.table import fill, number_table
 
 
@@ -19,7 +19,7 @@ class SoftmaxPage(Page):
         self.formula = formula_label(3)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
-        layout.addWidget(self.formula)
+        layout.addWidget(FormulaBox(self.formula))
 
     def refresh(self) -> None:
         ins = self.model.inspection
