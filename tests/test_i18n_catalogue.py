@@ -49,7 +49,11 @@ DONE = ("cnnviz/core/lessons.py", "cnnviz/core/lesson_vocabulary.py",
         "cnnviz/qt/widgets/step_through/input_page.py",
         "cnnviz/qt/widgets/step_through/looks.py", "cnnviz/qt/widgets/step_through/pool.py",
         "cnnviz/qt/widgets/step_through/softmax.py",
-        "cnnviz/qt/widgets/step_through/view.py")
+        "cnnviz/qt/widgets/step_through/view.py",
+        *(f"cnnviz/qt/widgets/{name}.py" for name in (
+            "builder", "curves", "data_picker", "layer_editor", "layer_help", "layer_palette",
+            "layer_table", "probe_bar", "rate_curve", "run_table", "runs", "training_options",
+            "training_panel")))
 
 
 def found(source: str) -> tuple[list[str], list[str]]:
