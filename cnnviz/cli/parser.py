@@ -20,8 +20,8 @@ from collections.abc import Iterator
 
 from cnnviz.core.i18n import marked, translate
 
-# argparse's messages that a user can meet, exactly as argparse words them (Python 3.11-
-# 3.13); its placeholders are %-style, filled by argparse after the translation.
+# argparse's messages that a user can meet, exactly as argparse words them (a test checks
+# that it still does); their placeholders are %-style, filled by argparse after translation.
 ARGPARSE_MESSAGES = (
     marked("usage: "),
     marked("positional arguments"),
