@@ -22,6 +22,10 @@ import sys
 import time
 from pathlib import Path
 
+from cnnviz.core.layers import Conv2D, Dense
+from cnnviz.core.presets import get_preset
+from cnnviz.engine.cpu import Cpu, this_cpu
+
 ROOT = Path(__file__).resolve().parent.parent
 PEERS = ROOT / "benchmarks" / "peers"
 # Table order: the subject first, then the peers it is compared with.
@@ -155,7 +159,8 @@ def run_once(name, python, batch, a):
     wall = time.perf_counter() - t
     # Includes the peer's own start-up and compile, so this is a ceiling on the contamination.
     # "peer" is the harness's name; "framework" is whatever the peer calls itself.
-    res.update(peer=name, wall_seconds=wall, other_load=other_load(busy0, child0, wall))
+    res.update(peer=name, wall_seconds=wall, other_load=other_load(busy0, child0, wall),
+               load_average=os.getloadavg()[0])
     print(f"#   {res['images_per_second']:.0f} img/s, other load {res['other_load']:.2f} cores",
           file=sys.stderr, flush=True)
     return res
@@ -213,7 +218,36 @@ def spread(r):
     return (max(r["all"]) - min(r["all"])) / 2 / r["images_per_second"]
 
 
-def markdown(results, batches, notes, ratios_by_round):
+def training_flops_per_image() -> float:
+    """float32 FLOPs of one training image of keras-cifar10: each weighted layer's
+    multiply-adds (2 FLOPs each) forward, again for its kernel's gradient and again for
+    its input's gradient, which the first layer does not need."""
+    macs = [i.macs for i in get_preset("keras-cifar10").spec.check().layers
+            if isinstance(i.layer, (Conv2D, Dense))]
+    return 2.0 * (3 * sum(macs) - macs[0])
+
+
+def limit_lines(cpu: Cpu, results, batches) -> list[str]:
+    """The CPU and its float32 limit in images/second, and cnnviz's share of it."""
+    flops = training_flops_per_image()
+    limit = cpu.peak_flops / flops
+    lines = [f"CPU: {cpu.describe()}.", f"Limit for this network ({flops / 1e6:.1f} MFLOP per "
+             f"training image): {limit:,.0f} img/s." if limit else "Limit: clock unknown."]
+    for b in batches:
+        subject = next((r for r in results if r["batch_size"] == b and r["peer"] == "cnnviz"
+                        and "error" not in r), None)
+        if subject and limit:
+            lines.append(f"- B={b}: cnnviz {subject['images_per_second']:,.0f} img/s = "
+                         f"{subject['images_per_second'] / limit:.0%} of the limit")
+    loads = [r["load_average"] for r in results if "load_average" in r]
+    if loads:
+        lines.append(f"Load average (1 min) at the end of each run: median "
+                     f"{statistics.median(loads):.1f}, max {max(loads):.1f} "
+                     f"on {os.cpu_count()} logical CPUs.")
+    return lines
+
+
+def markdown(results, batches, notes, ratios_by_round, cpu: Cpu):
     table = rows(results)
     head = "| framework | " + " | ".join(f"B={b}" for b in batches) + " |"
     sep = "|---|" + "---:|" * len(batches)
@@ -255,6 +289,7 @@ def markdown(results, batches, notes, ratios_by_round):
     if noisy:
         notes = [*notes, "* other processes used CPU during: " + ", ".join(noisy)]
     return "\n".join([
+        *limit_lines(cpu, results, batches), "",
         "Training images/second: the median round's median over repeats (± half the "
         "min-max range of its repeats):", "",
         *speed, "",
@@ -281,13 +316,15 @@ def main():
         print(f"# round {i + 1} of {a.rounds}", file=sys.stderr, flush=True)
         rounds.append([run_peer(name, py, b, a) for b in batches for name, py in peers.items()])
     results = median_results(rounds)
-    report = markdown(results, batches, notes, round_ratios(rounds, batches))
+    cpu = this_cpu()
+    report = markdown(results, batches, notes, round_ratios(rounds, batches), cpu)
     print(report)
     if a.out:
         a.out.write_text(json.dumps({
             "date": datetime.datetime.now().isoformat(timespec="seconds"),
             "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                        "processor": cpu_model()},
+                        "processor": cpu.model or platform.processor(),
+                        "cpu": cpu.describe(), "peak_gflops": cpu.peak_flops / 1e9},
             "settings": {k: str(v) for k, v in vars(a).items()},
             # Inherited by every peer and able to change its speed a lot (e.g. XLA_FLAGS).
             "environment": {k: v for k, v in os.environ.items() if k in TUNING_ENV},
@@ -295,14 +332,6 @@ def main():
             "results": results,
             "markdown": report,
         }, indent=2))
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor()
 
 
 if __name__ == "__main__":

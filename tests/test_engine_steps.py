@@ -126,19 +126,23 @@ def test_evaluate_pads_the_last_batch_and_matches_a_direct_computation():
     assert all(np.isnan(v) for v in evaluate(SMALL, params, x[:0], y[:0], eval_step))
 
 
-@pytest.mark.parametrize(("batch", "count"), [(1, 1), (32, 1), (63, 1), (64, 2), (100, 3),
-                                              (128, 4), (1000, 4)])
-def test_batch_slices_cover_the_batch_once_in_near_equal_parts(batch, count):
-    slices = batch_slices(batch)
+@pytest.mark.parametrize(("batch", "size", "count"), [
+    (1, 32, 1), (32, 32, 1), (63, 32, 1), (64, 32, 2), (100, 32, 3), (128, 32, 4),
+    (512, 64, 8), (512, 32, 8), (1000, 128, 7), (128, None, 1), (512, 256, 2)])
+def test_batch_slices_cover_the_batch_once_in_near_equal_parts(batch, size, count):
+    slices = batch_slices(batch, size)
     assert len(slices) == count
     assert [i for start, stop in slices for i in range(start, stop)] == list(range(batch))
     sizes = [stop - start for start, stop in slices]
     assert max(sizes) - min(sizes) <= 1
+    assert size is None or min(sizes) >= min(size, batch)
 
 
-def test_a_step_over_slices_takes_the_whole_batch_gradient():
-    """Batch 100 is summed over 3 slices; its update must be the gradient of the mean
-    loss over all 100 images, taken in one pass."""
+@pytest.mark.parametrize("slice_images", [32, 16, 8, 100, None])
+def test_a_step_over_slices_takes_the_whole_batch_gradient(slice_images):
+    """Batch 100 is summed over 1 to 8 slices (8 images a slice would be 12: capped at
+    8 slices of 12-13); its update must be the gradient of the mean loss over all 100
+    images, taken in one pass by jax.grad."""
     spec = NetworkSpec((10, 10, 1), (Conv2D(4, 3), MaxPool2D(2), Flatten(), Dense(3)))
     rng = np.random.default_rng(5)
     params = [{k: jnp.asarray(v) for k, v in layer.items()}
@@ -151,7 +155,7 @@ def test_a_step_over_slices_takes_the_whole_batch_gradient():
 
     expected_loss, expected_grads = jax.value_and_grad(mean_loss)(params)
     optimizer = make_optimizer("sgd-momentum", 1.0)  # first step: params - 1.0 * gradient
-    step = make_train_step(spec, optimizer)
+    step = make_train_step(spec, optimizer, slice_images=slice_images)
     before = jax.tree.map(np.array, params)
     after, _, losses, _ = step(params, optimizer.init(params), x, y,
                                jnp.arange(100, dtype=jnp.int32)[None], jax.random.PRNGKey(0), 0)

@@ -27,20 +27,17 @@ from cnnviz.core.config import TrainConfig
 from cnnviz.core.layers import BatchNorm
 from cnnviz.core.network import NetworkSpec, frozen_layers
 from cnnviz.engine.model import MOVING, apply, apply_train, to_float
+from cnnviz.engine.tuning import MAX_SLICES, spec_slice_images
 
 # Keras' Adam epsilon (optax's default is 1e-8), so runs match Keras'.
 ADAM_EPS = 1e-7
-# A batch's gradient is summed over slices of about this many images: the activations of
-# one slice stay in the CPU's caches (a batch of 128 does not), which on CPU trains a
-# batch of 128 ~10 % faster. At most MAX_SLICES slices, since each is compiled separately.
-SLICE = 32
-MAX_SLICES = 4
 
 
-def batch_slices(batch_size: int) -> list[tuple[int, int]]:
-    """(start, stop) of the slices a batch's gradient is summed over: at most MAX_SLICES
-    of at least SLICE images each, as equal as can be."""
-    count = max(1, min(MAX_SLICES, batch_size // SLICE))
+def batch_slices(batch_size: int, slice_images: int | None) -> list[tuple[int, int]]:
+    """(start, stop) of the slices a batch's gradient is summed over: at most
+    tuning.MAX_SLICES of at least `slice_images` images each (one slice when None), as
+    equal as can be."""
+    count = 1 if slice_images is None else max(1, min(MAX_SLICES, batch_size // slice_images))
     bounds = [round(i * batch_size / count) for i in range(count + 1)]
     return list(itertools.pairwise(bounds))
 
@@ -122,9 +119,13 @@ def loss_and_accuracy(logits, labels):
 
 
 def make_train_step(spec: NetworkSpec, optimizer: optax.GradientTransformation,
-                    augment: Sequence[str] = ()):
+                    augment: Sequence[str] = (), slice_images: int | None | str = "auto"):
     """train_step(params, opt_state, x_all, y_all, idx (k, B), key, step0, rates=None) ->
     (params, opt_state, losses (k,), accuracies (k,)).
+
+    A batch's gradient is summed over slices of `slice_images` images, one after the
+    other ("auto": the size engine.tuning chooses for this network and machine; None: the
+    batch in one pass).
 
     x_all (N, H, W, C) and y_all (N,) stay on the device for the whole run; each of the
     k steps gathers rows idx[i]. The PRNG key of step s is fold_in(key, s), so a run's
@@ -139,6 +140,10 @@ def make_train_step(spec: NetworkSpec, optimizer: optax.GradientTransformation,
     # is then one pass, not slices
     whole_batch = any(isinstance(layer, BatchNorm) and not f
                       for layer, f in zip(spec.layers, frozen, strict=True))
+    if slice_images == "auto":
+        slice_images = spec_slice_images(spec, jax.default_backend())
+    if whole_batch:
+        slice_images = None
 
     def loss_fn(params, x, y, key):
         params = [jax.lax.stop_gradient(p) if f else p for p, f in zip(params, frozen,
@@ -151,7 +156,7 @@ def make_train_step(spec: NetworkSpec, optimizer: optax.GradientTransformation,
         """((mean loss, accuracy), gradient, BatchNorm's new moving averages) of the whole
         batch, summed slice by slice: the same numbers as one pass (up to float
         rounding), each slice weighted by its share of the batch."""
-        total, slices = None, [(0, x.shape[0])] if whole_batch else batch_slices(x.shape[0])
+        total, slices = None, batch_slices(x.shape[0], slice_images)
         moving = None
         for i, (start, stop) in enumerate(slices):
             weight = (stop - start) / x.shape[0]

@@ -1,0 +1,65 @@
+"""How many images of a batch go through the network at once, chosen from the CPU.
+
+On CPU a batch's gradient is summed over slices taken one after the other (steps.py), so
+that one slice's activations stay in the caches while its backward pass reads them. The
+slice is the largest power of two whose activations (core.memory's estimate of what a
+training step keeps per image) fit in the CPU's caches: its L3 and every core's L2.
+
+The figures behind it (keras-cifar10, ~320 KB of activations per image by the estimate,
+in-process A/B with alternating rounds, on a 2-core AMD EPYC (Zen 4, 1 MiB L2 per core,
+32 MiB L3; budget 34 MiB, 108 images -> slices of 64), benchmarks/README.md): at batch
+512, slices of 64 trained 4 % faster than slices of 128 and 10 % faster than the batch
+in one pass; slices of 32 were within noise of 128. Slicing only pays while a slice
+overflows no cache, so the size follows the cache, and a CPU whose caches are unknown
+gets DEFAULT_CACHE's.
+
+On a GPU there is no cache to fit and the batch goes through in one pass.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from cnnviz.core.memory import training_memory
+from cnnviz.core.network import NetworkSpec
+from cnnviz.engine.cpu import Cpu, this_cpu
+
+MIN_SLICE, MAX_SLICE = 16, 256
+# each slice is compiled as its own copy of the network: 8 keep the first step of a
+# batch of 512 within ~2 s to compile (4 at 128-image slices took 1.8-2.8 s)
+MAX_SLICES = 8
+DEFAULT_CACHE = 32 << 20  # a CPU that does not say: a typical desktop or server L3
+
+
+def cache_budget(cpu: Cpu) -> int:
+    """Bytes of cache one slice's activations may fill: the L3 and every core's L2."""
+    total = cpu.l3 + cpu.l2 * cpu.cores
+    return total or DEFAULT_CACHE
+
+
+def slice_images(cpu: Cpu, image_bytes: int) -> int:
+    """Images per slice for a network that keeps `image_bytes` of activations per
+    image: the largest power of two whose slice fits `cache_budget`, within
+    [MIN_SLICE, MAX_SLICE]."""
+    fit = cache_budget(cpu) // max(1, image_bytes)
+    size = MIN_SLICE
+    while size * 2 <= min(fit, MAX_SLICE):
+        size *= 2
+    return size
+
+
+def activation_bytes(spec: NetworkSpec) -> int:
+    """What a training step keeps per image of `spec` (core.memory's estimate)."""
+    return training_memory(spec.check(), tuple(spec.input_shape), 1, "adam").activations
+
+
+@cache
+def _cpu() -> Cpu:
+    return this_cpu()
+
+
+def spec_slice_images(spec: NetworkSpec, backend: str) -> int | None:
+    """The slice size for `spec` on this machine; None (one pass) off the CPU."""
+    if backend != "cpu":
+        return None
+    return slice_images(_cpu(), activation_bytes(spec))

@@ -1,0 +1,105 @@
+"""The CPU description (read from /proc and /sys files) and the slice size chosen from it."""
+
+import cnnviz.engine  # noqa: F401, I001  (first: sets XLA's flags before JAX starts)
+import pytest
+
+from cnnviz.core.layers import Conv2D, Dense, Flatten, MaxPool2D
+from cnnviz.core.network import NetworkSpec
+from cnnviz.core.presets import get_preset
+from cnnviz.engine import tuning
+from cnnviz.engine.cpu import Cpu, clock_ghz, parse_cpuinfo, physical_cores, read_caches
+
+EPYC_CPUINFO = """processor	: 0
+vendor_id	: AuthenticAMD
+cpu family	: 25
+model		: 17
+model name	: AMD EPYC
+cpu MHz		: 2596.128
+flags		: fpu sse2 avx fma avx2 avx512f avx512bw
+
+processor	: 1
+vendor_id	: AuthenticAMD
+model name	: AMD EPYC
+"""
+XEON = Cpu(model="Intel(R) Xeon(R) Platinum 8481C CPU @ 2.30GHz", vendor="GenuineIntel",
+           family=6, cores=2, ghz=2.3, flags=frozenset({"avx2", "fma", "avx512f"}),
+           l2=2 << 20, l3=105 << 20)
+EPYC = Cpu(model="AMD EPYC", vendor="AuthenticAMD", family=25, cores=2, ghz=2.596,
+           flags=frozenset({"avx2", "fma", "avx512f"}), l2=1 << 20, l3=32 << 20)
+
+
+def test_cpuinfo_is_read_from_the_first_processor():
+    fields = parse_cpuinfo(EPYC_CPUINFO)
+    assert fields["model name"] == "AMD EPYC"
+    assert fields["cpu family"] == "25"
+    assert "avx512f" in fields["flags"].split()
+    assert clock_ghz(fields) == pytest.approx(2.596128)
+    assert clock_ghz({"model name": XEON.model, "cpu MHz": "3400.0"}) == 2.3  # nominal
+
+
+def test_physical_limit_follows_the_vector_units():
+    # the issue's figure for a 2-core 2.3 GHz AVX-512 Xeon: 2 x 64 x 2.3 = 294 GFLOP/s
+    assert XEON.vector_bits == 512
+    assert XEON.flop_per_cycle == 16 * 2 * 2
+    assert XEON.peak_flops == pytest.approx(294.4e9)
+    # Zen 4 runs AVX-512 on 256-bit units: half of it per cycle
+    assert EPYC.vector_bits == 256
+    assert EPYC.flop_per_cycle == 32
+    assert EPYC.peak_flops == pytest.approx(2 * 32 * 2.596e9)
+    assert "AVX-512" in EPYC.describe() and "166 GFLOP/s" in EPYC.describe()
+    no_fma = Cpu(cores=4, ghz=3.0, flags=frozenset({"avx"}))
+    assert no_fma.flop_per_cycle == 16 and Cpu().peak_flops == 0
+
+
+def _sysfs(root, caches, cores):
+    for i, (level, kind, size) in enumerate(caches):
+        d = root / "cpu0" / "cache" / f"index{i}"
+        d.mkdir(parents=True)
+        (d / "level").write_text(f"{level}\n")
+        (d / "type").write_text(f"{kind}\n")
+        (d / "size").write_text(f"{size}\n")
+    for n, (package, core) in enumerate(cores):
+        d = root / f"cpu{n}" / "topology"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "physical_package_id").write_text(f"{package}\n")
+        (d / "core_id").write_text(f"{core}\n")
+
+
+def test_caches_and_cores_from_sysfs(tmp_path):
+    _sysfs(tmp_path, [(1, "Data", "32K"), (1, "Instruction", "32K"), (2, "Unified", "1024K"),
+                      (3, "Unified", "32768K")], [(0, 0), (0, 0), (0, 1), (1, 0)])
+    assert read_caches(tmp_path) == {"l1d": 32 << 10, "l2": 1 << 20, "l3": 32 << 20}
+    # cpu0 and cpu1 are SMT siblings of one core; cpu3 is on another package
+    assert physical_cores({0, 1, 2, 3}, tmp_path) == 3
+    assert physical_cores({0, 1}, tmp_path) == 1
+    assert read_caches(tmp_path / "missing") == {"l1d": 0, "l2": 0, "l3": 0}
+
+
+def test_the_slice_is_the_largest_power_of_two_that_fits_the_caches():
+    image = tuning.activation_bytes(get_preset("keras-cifar10").spec)
+    assert 300_000 < image < 350_000  # ~326 KB per image by core.memory's estimate
+    # 34 MiB of L3 + L2 / 326 KB = 109 images -> 64; the same answer every time
+    assert [tuning.slice_images(EPYC, image) for _ in range(3)] == [64, 64, 64]
+    # 109 MiB -> 350 -> 256 (the largest slice)
+    assert tuning.slice_images(XEON, image) == 256
+    small = Cpu(cores=4, l2=256 << 10, l3=6 << 20)  # 7 MiB: 22 images -> 16
+    assert tuning.slice_images(small, image) == 16
+    assert tuning.slice_images(Cpu(), image) == tuning.slice_images(
+        Cpu(l3=tuning.DEFAULT_CACHE), image)  # unknown caches: the default's answer
+
+
+@pytest.mark.parametrize("l3_mib", [1, 4, 8, 16, 32, 64, 128, 512])
+def test_a_slice_never_overflows_the_caches_unless_at_the_smallest(l3_mib):
+    cpu = Cpu(cores=2, l2=1 << 20, l3=l3_mib << 20)
+    image = 326_000
+    size = tuning.slice_images(cpu, image)
+    assert tuning.MIN_SLICE <= size <= tuning.MAX_SLICE
+    assert size == tuning.MIN_SLICE or size * image <= tuning.cache_budget(cpu)
+    bigger = Cpu(cores=2, l2=1 << 20, l3=2 * l3_mib << 20)
+    assert tuning.slice_images(bigger, image) >= size
+
+
+def test_only_the_cpu_slices_batches():
+    spec = NetworkSpec((28, 28, 1), (Conv2D(8, 3), MaxPool2D(2), Flatten(), Dense(10)))
+    assert tuning.spec_slice_images(spec, "gpu") is None
+    assert tuning.spec_slice_images(spec, "cpu") in (16, 32, 64, 128, 256)
