@@ -44,6 +44,9 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--torch-python", help="interpreter with torch installed")
     p.add_argument("--keras-python", help="interpreter with tensorflow (Keras 3) installed")
+    p.add_argument("--torch-device", default="cpu",
+                   help="the torch peer's device: cpu, or cuda on a machine with an NVIDIA "
+                   "GPU (the JAX peers take JAX's default device)")
     p.add_argument("--peers", default=",".join(SCRIPTS), help="comma-separated subset of peers")
     p.add_argument("--batch-sizes", default="32,128,512")
     p.add_argument("--steps", type=int, default=40, help="timed steps per repeat")
@@ -145,6 +148,8 @@ def run_peer(name, python, batch, a):
 def run_once(name, python, batch, a):
     cmd = [python, str(PEERS / SCRIPTS[name]), "--batch-size", str(batch), "--steps", str(a.steps),
            "--warmup", str(a.warmup), "--repeats", str(a.repeats)]
+    if name == "torch":
+        cmd += ["--device", a.torch_device]
     before = wait_idle(a.idle_wait)
     print(f"# {name} B={batch} (other load {before:.2f} cores) ...", file=sys.stderr, flush=True)
     t, busy0, child0 = time.perf_counter(), busy_seconds(), children_seconds()
@@ -229,6 +234,9 @@ def training_flops_per_image() -> float:
 
 def limit_lines(cpu: Cpu, results, batches) -> list[str]:
     """The CPU and its float32 limit in images/second, and cnnviz's share of it."""
+    devices = sorted({r["device"] for r in results if r.get("device", "cpu") != "cpu"})
+    if devices:  # the CPU's limit says nothing of a GPU's speed
+        return [f"Device: {', '.join(devices)} (host CPU {cpu.model or 'unknown'})."]
     flops = training_flops_per_image()
     limit = cpu.peak_flops / flops
     lines = [f"CPU: {cpu.describe()}.", f"Limit for this network ({flops / 1e6:.1f} MFLOP per "

@@ -28,6 +28,7 @@ from cnnviz.core.presets import get_preset
 from cnnviz.engine.model import init_params
 from cnnviz.engine.steps import config_optimizer, make_train_step
 from cnnviz.engine.trainer import default_steps_per_dispatch
+from cnnviz.engine.tuning import spec_slice_images
 
 DATASET = 4096
 
@@ -52,6 +53,9 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--steps-per-dispatch", type=int, help="default: the Trainer's choice")
+    p.add_argument("--slice-images", type=int,
+                   help="images per slice of a batch (0: one pass); default: the engine's "
+                   "choice for this CPU (engine.tuning)")
     p.add_argument("--batchnorm", action="store_true")
     p.add_argument("--freeze-base", action="store_true")
     a = p.parse_args()
@@ -64,7 +68,8 @@ def main() -> None:
     params = init_params(spec, key)
     optimizer = config_optimizer(TrainConfig(learning_rate=1e-3), spec)
     opt_state = optimizer.init(params)
-    step_fn = make_train_step(spec, optimizer)
+    slicing = {} if a.slice_images is None else {"slice_images": a.slice_images or None}
+    step_fn = make_train_step(spec, optimizer, **slicing)
 
     def indices(n):
         return jnp.asarray(rng.integers(0, DATASET, (n, a.batch_size)).astype(np.int32))
@@ -98,8 +103,11 @@ def main() -> None:
         "framework": f"cnnviz (k={k}){' batchnorm' * a.batchnorm}"
                      f"{' frozen base' * a.freeze_base}",
         "version": jax.__version__, "batch_size": a.batch_size,
+        "device": jax.devices()[0].device_kind if jax.default_backend() != "cpu" else "cpu",
         "images_per_second": statistics.median(rates), "all": rates,
         "first_step_seconds": first, "compile_k_seconds": compile_k,
+        "slice_images": a.slice_images if a.slice_images is not None else spec_slice_images(
+            spec, jax.default_backend()),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))
 

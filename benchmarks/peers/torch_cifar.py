@@ -25,6 +25,7 @@ def args_():
     p.add_argument("--steps", type=int, default=40)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--device", default="cpu", help="cpu, or cuda for an NVIDIA GPU")
     return p.parse_args()
 
 
@@ -66,9 +67,9 @@ def run(fmt, a):
     torch.manual_seed(0)
     x_np, y_np = batch(a.batch_size)
     # NHWC -> NCHW view; .contiguous(fmt) decides the real layout in memory.
-    x = torch.from_numpy(x_np).permute(0, 3, 1, 2).contiguous(memory_format=fmt)
-    y = torch.from_numpy(y_np)
-    net = model().to(memory_format=fmt)
+    x = torch.from_numpy(x_np).permute(0, 3, 1, 2).to(a.device).contiguous(memory_format=fmt)
+    y = torch.from_numpy(y_np).to(a.device)
+    net = model().to(a.device, memory_format=fmt)
     assert sum(p.numel() for p in net.parameters()) == PARAMS
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
 
@@ -99,6 +100,8 @@ def main():
         "best_variant": best,
         "variants": variants,
         "threads": torch.get_num_threads(),
+        "device": torch.cuda.get_device_name(a.device) if a.device.startswith("cuda")
+        else "cpu",
         # Linux reports ru_maxrss in KiB; covers both variants (same process).
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))
