@@ -45,6 +45,7 @@ from cnnviz.core.config import ConfigError, TrainConfig
 from cnnviz.core.divergence import LossWatch, largest_weight
 from cnnviz.core.early_stopping import replayed
 from cnnviz.core.history import BEST_RESTORED, DIVERGED, EARLY_STOPPED, Halt, History
+from cnnviz.core.i18n import Message
 from cnnviz.core.network import NetworkError, NetworkSpec, Problem, all_frozen_message
 from cnnviz.core.replay import MAX_FRAMES, Replay
 from cnnviz.core.schedules import LearningRate
@@ -136,11 +137,13 @@ class Trainer:
         if problem:
             raise ConfigError(problem)
         if tuple(spec.input_shape) != dataset.input_shape:
-            raise DatasetError(f"the network takes {spec.input_shape} images but {dataset.name} "
-                               f"has {dataset.input_shape}")
+            raise DatasetError(Message("the network takes {shape} images but {name} has "
+                                       "{data_shape}", shape=tuple(spec.input_shape),
+                                       name=dataset.name, data_shape=dataset.input_shape))
         if len(dataset.x_train) < config.batch_size:
-            raise DatasetError(f"batch size {config.batch_size} is larger than the "
-                               f"{len(dataset.x_train)} training images")
+            raise DatasetError(Message("batch size {batch} is larger than the {count} "
+                                       "training images", batch=config.batch_size,
+                                       count=len(dataset.x_train)))
         self.spec, self.dataset, self.config = spec, dataset, config
         self.history = history or History()
         self.snapshot_interval = snapshot_interval
