@@ -137,13 +137,13 @@ class Trainer:
         if problem:
             raise ConfigError(problem)
         if tuple(spec.input_shape) != dataset.input_shape:
-            raise DatasetError(Message("the network takes {shape} images but {name} has "
-                                       "{data_shape}", shape=tuple(spec.input_shape),
-                                       name=dataset.name, data_shape=dataset.input_shape))
+            raise DatasetError(Message("the network takes {shape} images but {name} has {data}",
+                                       shape=tuple(spec.input_shape), name=dataset.name,
+                                       data=dataset.input_shape))
         if len(dataset.x_train) < config.batch_size:
-            raise DatasetError(Message("batch size {batch} is larger than the {count} "
-                                       "training images", batch=config.batch_size,
-                                       count=len(dataset.x_train)))
+            raise DatasetError(Message("batch size {batch_size} is larger than the {n} "
+                                       "training images", batch_size=config.batch_size,
+                                       n=len(dataset.x_train)))
         self.spec, self.dataset, self.config = spec, dataset, config
         self.history = history or History()
         self.snapshot_interval = snapshot_interval
