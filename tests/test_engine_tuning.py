@@ -1,6 +1,8 @@
 """The CPU description (read from /proc and /sys files) and the slice size chosen from it."""
 
 import cnnviz.engine  # noqa: F401, I001  (first: sets XLA's flags before JAX starts)
+from pathlib import Path
+
 import pytest
 
 from cnnviz.core.layers import Conv2D, Dense, Flatten, MaxPool2D
@@ -103,3 +105,24 @@ def test_only_the_cpu_slices_batches():
     spec = NetworkSpec((28, 28, 1), (Conv2D(8, 3), MaxPool2D(2), Flatten(), Dense(10)))
     assert tuning.spec_slice_images(spec, "gpu") is None
     assert tuning.spec_slice_images(spec, "cpu") in (16, 32, 64, 128, 256)
+
+
+def test_the_benchmark_prints_the_cpu_and_the_engine_share_of_its_limit(monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import train_speed
+
+    # keras-cifar10's multiply-adds counted by hand: conv 30x30x32x27, 13x13x64x288,
+    # 4x4x64x576, dense 1024x64 and 64x10; three passes, the first layer's input
+    # gradient left out, 2 FLOPs each
+    macs = [30 * 30 * 32 * 27, 13 * 13 * 64 * 288, 4 * 4 * 64 * 576, 1024 * 64, 64 * 10]
+    assert train_speed.training_flops_per_image() == 2 * (3 * sum(macs) - macs[0])
+    runs = [{"batch_size": 32, "peer": "cnnviz", "images_per_second": 2294.4,
+             "load_average": 1.5}]
+    lines = train_speed.limit_lines(XEON, runs, [32])
+    assert lines[0].startswith("CPU: Intel(R) Xeon(R) Platinum 8481C")
+    assert "AVX-512" in lines[0] and "294 GFLOP/s" in lines[0]
+    assert "11,439 img/s" in lines[1]  # 294.4e9 / 25.74e6
+    assert "B=32: cnnviz 2,294 img/s = 20% of the limit" in lines[2]
+    gpu = train_speed.limit_lines(XEON, [{**runs[0], "device": "NVIDIA H100"}], [32])
+    assert gpu == ["Device: NVIDIA H100 (host CPU Intel(R) Xeon(R) Platinum 8481C CPU @ "
+                   "2.30GHz)."]
