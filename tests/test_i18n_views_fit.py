@@ -7,6 +7,8 @@ import cnnviz.engine  # noqa: F401, I001  (first: sets XLA's flags before JAX st
 
 import jax
 import pytest
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import QWidget
 from test_probe import qt_garbage_dies_in_this_thread  # noqa: F401 (fixture)
 from test_qt_layout import PROJECTORS, live, panels_that_do_not_fit, show_at  # noqa: F401
 
@@ -65,4 +67,8 @@ def test_the_step_through_in_chinese_fits_at_every_stage(qtbot, live_zh, size):
         m.set_stage(stage)
         qtbot.wait(300)  # the page laid out at its size (a conv page turns narrow)
         assert panels_that_do_not_fit(qtbot, window, only={STEP_THROUGH}) == {}, stage
+        page = view.page  # and nothing in the page lies past its end
+        assert [type(w).__name__ for w in page.findChildren(
+            QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly)
+            if w.isVisible() and w.geometry().bottom() > page.height()] == [], stage
     assert view.chain.texts[0].startswith("输入\n")

@@ -41,7 +41,7 @@ class BatchNormPage(Page):
         layout.addLayout(controls)
         layout.addLayout(maps, 2)
         layout.addWidget(self.note)
-        layout.addWidget(FormulaBox(self.formula))
+        layout.addWidget(FormulaBox(self.formula), 1)
         self.input_map.clicked.connect(self._on_click)
         self.output_map.clicked.connect(self._on_click)
         self.channel.valueChanged.connect(self._on_channel)

@@ -26,8 +26,8 @@ class DensePage(Page):
         layout.addWidget(self.units)
         row = QHBoxLayout()
         row.addWidget(self.table, 1)
-        layout.addLayout(row, 1)
-        layout.addWidget(FormulaBox(self.formula))
+        layout.addLayout(row, 2)
+        layout.addWidget(FormulaBox(self.formula), 1)
         self.units.clicked.connect(
             lambda r, c: self.model.select(self.index, (r * UNITS_PER_ROW + c,))
             if r * UNITS_PER_ROW + c < self.model.inspection.post[self.index].shape[1]

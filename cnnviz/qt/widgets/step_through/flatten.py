@@ -36,7 +36,7 @@ class FlattenPage(Page):
         maps.addWidget(self.vector, 2)
         layout.addLayout(maps, 1)
         layout.addWidget(self.hover)
-        layout.addWidget(FormulaBox(self.formula))
+        layout.addWidget(FormulaBox(self.formula), 1)
         self.element.valueChanged.connect(lambda n: self._select(n))
         self.vector.clicked.connect(lambda r, c: self._select(r * self._width() + c))
         self.vector.hovered.connect(self._on_vector_hover)

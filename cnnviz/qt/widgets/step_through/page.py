@@ -39,7 +39,9 @@ def formula_label(lines: int = 4) -> QLabel:
 class FormulaBox(QScrollArea):
     """A formula label in a box that keeps room for the label's lines and scrolls the
     rest: a long working (more lines where they wrap, in a narrow window or in a language
-    whose text is taller) neither pushes its page past the room it has nor gets cut."""
+    whose text is taller) neither pushes its page past the room it has nor gets cut.
+    Give it a stretch in its layout: a panel's scroll areas ignore their preferred height
+    (qt.scrollable), and Qt lays such a box out past its page's end without one."""
 
     def __init__(self, label: QLabel, parent: QWidget | None = None):
         super().__init__(parent)

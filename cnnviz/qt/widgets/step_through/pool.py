@@ -39,7 +39,7 @@ class PoolPage(Page):
         row.addWidget(self.window)
         row.addStretch(1)
         layout.addLayout(row, 1)
-        layout.addWidget(FormulaBox(self.formula))
+        layout.addWidget(FormulaBox(self.formula), 1)
         self.output_map.clicked.connect(self._on_click)
         self.channel.valueChanged.connect(self._on_channel)
 

@@ -18,8 +18,8 @@ class SoftmaxPage(Page):
                                    tr("p = exp / sum")])
         self.formula = formula_label(3)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.table, 1)
-        layout.addWidget(FormulaBox(self.formula))
+        layout.addWidget(self.table, 2)
+        layout.addWidget(FormulaBox(self.formula), 1)
 
     def refresh(self) -> None:
         ins = self.model.inspection
