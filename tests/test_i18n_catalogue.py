@@ -16,8 +16,8 @@ DONE = ("cnnviz/core/lessons.py", "cnnviz/core/lesson_vocabulary.py",
         *(f"cnnviz/core/{name}.py" for name in (
             "compression", "compression_record", "config", "divergence", "early_stopping",
             "examples", "files", "fine_tune", "formulas", "history", "inspection",
-            "json_text", "layers", "memory", "network", "presets", "quantization", "runs",
-            "schedules", "shapes", "summary")),
+            "json_text", "layers", "memory", "network", "presets", "progress", "quantization",
+            "runs", "schedules", "shapes", "summary")),
         *(f"cnnviz/{name}.py" for name in (
             "cli/__init__", "cli/common", "cli/compress", "cli/exchange", "cli/explain",
             "cli/from_trained", "cli/info", "cli/parser", "cli/runs", "cli/train",

@@ -1,6 +1,9 @@
-"""Keras-style progress lines for the command line."""
+"""Keras-style progress lines for the command line (the metrics by their keys, as
+Keras writes them, in every language)."""
 
 from __future__ import annotations
+
+from cnnviz.core.i18n import tr
 
 BAR_WIDTH = 30
 
@@ -30,7 +33,7 @@ def epoch_line(done: int, total: int, seconds: float, metrics: dict[str, float |
     width = len(str(total))
     parts = [f"{done:>{width}}/{total} {progress_bar(done, total)}"]
     if eta is not None and done < total:
-        parts.append(f"ETA: {format_duration(eta)}")
+        parts.append(tr("ETA: {time}", time=format_duration(eta)))
     else:
         per_step = seconds / done * 1000 if done else 0.0
         parts.append(f"{format_duration(seconds)} {per_step:.0f}ms/step")
