@@ -12,7 +12,7 @@ from PyQt6.QtWidgets import QWidget
 from test_probe import qt_garbage_dies_in_this_thread  # noqa: F401 (fixture)
 from test_qt_layout import PROJECTORS, live, panels_that_do_not_fit, show_at  # noqa: F401
 
-from cnnviz.core import i18n
+from cnnviz.core import glossary, i18n
 from cnnviz.qt.widgets.compress import TITLE as COMPRESS
 from cnnviz.qt.widgets.compress import CompressWorkspace
 from cnnviz.qt.widgets.step_through.view import StepThroughView
@@ -72,3 +72,8 @@ def test_the_step_through_in_chinese_fits_at_every_stage(qtbot, live_zh, size):
             QWidget, options=Qt.FindChildOption.FindDirectChildrenOnly)
             if w.isVisible() and w.geometry().bottom() > page.height()] == [], stage
     assert view.chain.texts[0].startswith("输入\n")
+    # the backward step's working is one text: a term is introduced in both languages once
+    m.set_stage(m.backward_stage)
+    qtbot.waitUntil(lambda: "learning rate" in view.page.formula.text(), timeout=60_000)
+    working = view.page.formula.text()
+    assert max(working.count(f"{glossary.term(t, 'zh_CN')} {t}") for t in glossary.terms()) == 1

@@ -18,6 +18,7 @@ from PyQt6.QtWidgets import (
 )
 
 from cnnviz.core import formulas
+from cnnviz.core.glossary import FirstMention
 from cnnviz.core.i18n import marked, tr, translate
 from cnnviz.core.layers import Conv2D, Dense
 from cnnviz.core.mosaic import channel_mosaic, symmetric_range, vector_strip
@@ -188,6 +189,7 @@ class BackwardPage(Page):
             self.kernel.set_values(kernel, marked=(x, y), title=tr(
                 "{name} kernel, channel {c}, filter {f}", name=ins.names[index], c=c, f=f))
         gradient = ins.weight_gradient(index, param, element)
+        mention = FirstMention()  # the working is one text: each term in both languages once
         letter = "k" if conv else "w" if param == "kernel" else "b"
         symbol = f"{letter}({', '.join(map(str, element))})"
         of = tr("1 (a bias)") if param == "bias" else (
@@ -196,7 +198,7 @@ class BackwardPage(Page):
                     param=translate(param),
                     element=", ".join(map(str, element)),
                     w=formulas.plain(ins.params[index][param][element])),
-                 *formulas.gradient_lines(gradient, symbol, of, batch),
+                 *formulas.gradient_lines(gradient, symbol, of, batch, mention),
                  tr("the engine's dL/d{w}: {g}", w=symbol, g=formulas.plain(
                      ins.param_grads[index][param][element])), ""]
         update = ins.update(index, param, element)
@@ -207,7 +209,7 @@ class BackwardPage(Page):
             if ins.optimizer.fresh:
                 lines.append(tr("(a fresh optimizer state: the state training left is not "
                                 "at hand, so this is a first step's update)"))
-            lines += formulas.update_lines(update, ins.optimizer.settings)
+            lines += formulas.update_lines(update, ins.optimizer.settings, mention)
         set_lines(self.formula, lines)
         self.apply.setEnabled(not m.live)
 
