@@ -7,9 +7,9 @@ training step keeps per image) fit in the CPU's caches: its L3 and every core's 
 
 The figures behind it (keras-cifar10, ~320 KB of activations per image by the estimate,
 in-process A/B with alternating rounds, on a 2-core AMD EPYC (Zen 4, 1 MiB L2 per core,
-32 MiB L3; budget 34 MiB, 108 images -> slices of 64), benchmarks/README.md): at batch
-512, slices of 64 trained 4 % faster than slices of 128 and 10 % faster than the batch
-in one pass; slices of 32 were within noise of 128. Slicing only pays while a slice
+32 MiB L3; budget 34 MiB, 109 images -> slices of 64), benchmarks/README.md): at batch
+512, slices of 64 trained 3-4 % faster than slices of 128 and 10-14 % faster than the
+batch in one pass (two runs); slices of 32 were within noise of 128. Slicing only pays while a slice
 overflows no cache, so the size follows the cache, and a CPU whose caches are unknown
 gets DEFAULT_CACHE's.
 
