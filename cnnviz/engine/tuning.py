@@ -9,9 +9,10 @@ The figures behind it (keras-cifar10, ~320 KB of activations per image by the es
 in-process A/B with alternating rounds, on a 2-core AMD EPYC (Zen 4, 1 MiB L2 per core,
 32 MiB L3; budget 34 MiB, 109 images -> slices of 64), benchmarks/README.md): at batch
 512, slices of 64 trained 3-4 % faster than slices of 128 and 10-14 % faster than the
-batch in one pass (two runs); slices of 32 were within noise of 128. Slicing only pays while a slice
-overflows no cache, so the size follows the cache, and a CPU whose caches are unknown
-gets DEFAULT_CACHE's.
+batch in one pass (two runs); slices of 32 were within noise of 128. At batch 128 the
+rule gives 2 slices of 64 where 4 of 32 were used before: not yet compared on its own.
+Slicing only pays while a slice overflows no cache, so the size follows the cache, and
+a CPU whose caches are unknown gets DEFAULT_CACHE's.
 
 On a GPU there is no cache to fit and the batch goes through in one pass.
 """
@@ -25,8 +26,10 @@ from cnnviz.core.network import NetworkSpec
 from cnnviz.engine.cpu import Cpu, this_cpu
 
 MIN_SLICE, MAX_SLICE = 16, 256
-# each slice is compiled as its own copy of the network: 8 keep the first step of a
-# batch of 512 within ~2 s to compile (4 at 128-image slices took 1.8-2.8 s)
+# Each slice is compiled as its own copy of the network, so the first step's compile
+# time grows with the count. 8 (batch 512 in slices of 64): first step 11.5 s on the
+# 2-core EPYC at a load average of ~13 (4 slices took 1.8-2.8 s there idle); not yet
+# timed idle.
 MAX_SLICES = 8
 DEFAULT_CACHE = 32 << 20  # a CPU that does not say: a typical desktop or server L3
 
