@@ -3,16 +3,18 @@
 On CPU a batch's gradient is summed over slices taken one after the other (steps.py), so
 that one slice's activations stay in the caches while its backward pass reads them. The
 slice is the largest power of two whose activations (core.memory's estimate of what a
-training step keeps per image) fit in the CPU's caches: its L3 and every core's L2.
+training step keeps per image) and their gradients (as large again) fit in the CPU's
+caches: its L3 and every core's L2. At most MAX_SLICES slices: a larger batch gets
+larger slices.
 
-The figures behind it (keras-cifar10, ~320 KB of activations per image by the estimate,
-in-process A/B with alternating rounds, on a 2-core AMD EPYC (Zen 4, 1 MiB L2 per core,
-32 MiB L3; budget 34 MiB, 109 images -> slices of 64), benchmarks/README.md): at batch
-512, slices of 64 trained 3-4 % faster than slices of 128 and 10-14 % faster than the
-batch in one pass (two runs); slices of 32 were within noise of 128. At batch 128 the
-rule gives 2 slices of 64 where 4 of 32 were used before: not yet compared on its own.
-Slicing only pays while a slice overflows no cache, so the size follows the cache, and
-a CPU whose caches are unknown gets DEFAULT_CACHE's.
+The figures behind it (keras-cifar10, 326 KB of activations per image by the estimate;
+in-process A/B, alternating rounds, idle machine; a 2-core AMD EPYC, Zen 4, 1 MiB L2 per
+core, 32 MiB L3: budget 34 MiB, 54 images -> slices of 32; benchmarks/README.md): at
+batch 128, 4 slices of 32 trained 5 % faster than 2 of 64 (rounds 0.95, 0.94, 0.99) and
+14 % faster than a plain one-pass step; at batch 512, 8 slices of 64 trained 3 % faster
+than 4 of 128 and 13 % faster than one pass. Slicing only pays while a slice overflows
+no cache, so the size follows the cache, and a CPU whose caches are unknown gets
+DEFAULT_CACHE's.
 
 On a GPU there is no cache to fit and the batch goes through in one pass.
 """
@@ -27,24 +29,24 @@ from cnnviz.engine.cpu import Cpu, this_cpu
 
 MIN_SLICE, MAX_SLICE = 16, 256
 # Each slice is compiled as its own copy of the network, so the first step's compile
-# time grows with the count. 8 (batch 512 in slices of 64): first step 11.5 s on the
-# 2-core EPYC at a load average of ~13 (4 slices took 1.8-2.8 s there idle); not yet
-# timed idle.
+# time grows with the count: with 8 (batch 512 in slices of 64) it was 2.24 s on the
+# 2-core EPYC, idle (1.25 s for batch 32 in one slice).
 MAX_SLICES = 8
 DEFAULT_CACHE = 32 << 20  # a CPU that does not say: a typical desktop or server L3
 
 
 def cache_budget(cpu: Cpu) -> int:
-    """Bytes of cache one slice's activations may fill: the L3 and every core's L2."""
+    """Bytes of cache one slice's activations and their gradients may fill: the L3 and
+    every core's L2."""
     total = cpu.l3 + cpu.l2 * cpu.cores
     return total or DEFAULT_CACHE
 
 
 def slice_images(cpu: Cpu, image_bytes: int) -> int:
     """Images per slice for a network that keeps `image_bytes` of activations per
-    image: the largest power of two whose slice fits `cache_budget`, within
-    [MIN_SLICE, MAX_SLICE]."""
-    fit = cache_budget(cpu) // max(1, image_bytes)
+    image: the largest power of two whose slice, activations and their gradients, fits
+    `cache_budget`, within [MIN_SLICE, MAX_SLICE]."""
+    fit = cache_budget(cpu) // max(1, 2 * image_bytes)
     size = MIN_SLICE
     while size * 2 <= min(fit, MAX_SLICE):
         size *= 2
