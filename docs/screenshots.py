@@ -74,16 +74,21 @@ def draw_a_line(view) -> None:
     canvas.changed.emit(canvas.image.copy())
 
 
-def main() -> int:
-    app, window, live = open_window(1600, 1000, lambda _, live: live.model.views is not None)
-    session = window.session
+def pause_mid_run(app: QApplication, window, live) -> None:
+    """Train the network on test image 3 as the probe, and pause at PAUSE_AT_STEP."""
     live.model.choose(3)
     step = [0]
     window.worker.snapshot.connect(lambda snap: step.__setitem__(0, snap.step))
     window.actions.start_pause.trigger()
     wait(app, lambda: step[0] >= PAUSE_AT_STEP)
     window.actions.start_pause.trigger()  # pause: the views stay on this step
-    wait(app, lambda: session.state == PAUSED)
+    wait(app, lambda: window.session.state == PAUSED)
+
+
+def main() -> int:
+    app, window, live = open_window(1600, 1000, lambda _, live: live.model.views is not None)
+    session = window.session
+    pause_mid_run(app, window, live)
     settle(app, 1.5)
     window.grab().save(str(DOCS / "screenshot-main.png"))
     for title, view in live.views.items():

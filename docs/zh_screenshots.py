@@ -15,10 +15,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from PyQt6.QtWidgets import QDockWidget
-from screenshots import PAUSE_AT_STEP, open_window, settle, wait  # docs/screenshots.py
+from screenshots import open_window, pause_mid_run, settle, wait  # docs/screenshots.py
 
 from cnnviz.core import i18n
-from cnnviz.core.snapshot import PAUSED
 from cnnviz.qt import dialogs
 from cnnviz.qt.language import install_language
 from cnnviz.qt.lessons import DOCK_NAME
@@ -27,7 +26,6 @@ from cnnviz.qt.widgets.step_through.view import StepThroughView
 DOCS = Path(__file__).resolve().parent
 LANGUAGE = "zh_CN"
 SIZE = (1280, 720)
-IMAGE = 3  # the probe image screenshots.py shows too
 CONV_PIXEL = (12, 12, 0)  # conv1's output (row, column, channel) the step-through explains
 LESSON, STEP = "pooling", 1  # the lesson and its step (from 0) shown done
 
@@ -37,13 +35,7 @@ def main() -> int:
     app, window, live = open_window(*SIZE, lambda _, live: live.model.views is not None)
     install_language(app, LANGUAGE)  # Qt's own strings too
     session = window.session
-    live.model.choose(IMAGE)
-    step = [0]
-    window.worker.snapshot.connect(lambda snap: step.__setitem__(0, snap.step))
-    window.actions.start_pause.trigger()
-    wait(app, lambda: step[0] >= PAUSE_AT_STEP)
-    window.actions.start_pause.trigger()  # pause: the views stay on this step
-    wait(app, lambda: session.state == PAUSED)
+    pause_mid_run(app, window, live)
     window.training_dock.raise_()
     settle(app, 1.5)
     save(window, "main")
