@@ -13,9 +13,10 @@ from test_probe import qt_garbage_dies_in_this_thread  # noqa: F401 (fixture)
 from test_qt_support import SMALL_NET, make_window, wait_idle
 
 from cnnviz.core import formulas
-from cnnviz.core.snapshot import PAUSED
+from cnnviz.core.snapshot import PAUSED, ProbeImage
 from cnnviz.engine.model import apply_with_activations, to_float
 from cnnviz.qt.live_views import TABS, add_live_views
+from cnnviz.qt.step_controller import StepController
 from cnnviz.qt.step_model import BATCH
 from cnnviz.qt.step_through import add_step_through
 from cnnviz.qt.widgets.step_through.backward import BackwardPage
@@ -215,3 +216,14 @@ def test_a_right_click_on_a_feature_map_pixel_or_a_class_steps_through_it(view, 
     assert view.model.stage == view.model.looks_stage and view.model.shown_class == 2
     softmax.trigger()
     assert view.model.stage == view.model.softmax_stage
+
+
+def test_a_probe_of_the_data_before_is_not_stepped_through(view):
+    """Switching data, the network takes the new images' shape before the probe is one of
+    them: that probe is not sent through it (its shapes would not fit), the next one is."""
+    controller = view.model.findChild(StepController)
+    shape = view.live.model.probe.image.shape
+    view.live.model.request_probe(ProbeImage(np.zeros((28, 28, 1), np.uint8), 0, "before"))
+    assert shape != (28, 28, 1) and controller._job() is None
+    view.live.model.request_probe(ProbeImage(np.zeros(shape, np.uint8), 0, "after"))
+    assert controller._job() is not None

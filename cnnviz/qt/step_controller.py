@@ -193,6 +193,8 @@ class StepController(QObject):
             if self.live.probe is None:
                 return None
             weights, step, probe = s.weights, s.history.steps, self.live.probe
+        if tuple(probe.image.shape) != tuple(s.network.spec.input_shape):
+            return None  # an image of the data before: the new data's probe is on its way
         state = None
         if self._checkpoint is not None and weights is self._checkpoint[0] and (
                 s.config.optimizer == self._checkpoint[1]):
