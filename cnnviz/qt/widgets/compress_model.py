@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
+from PyQt6 import sip
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from cnnviz.core.compression import (
@@ -276,12 +277,19 @@ class CompressModel(QObject):
         self._cancel.clear()
         thread = GeneratorThread(partial(self._cancellable, job), "compress")
         key = self._source_key  # a result for weights since replaced is dropped
-        thread.yielded.connect(lambda item: on_item(item) if key == self._source_key else None)
+        thread.yielded.connect(partial(self._deliver, key, on_item))
         thread.errored.connect(self._on_error)
         thread.finished.connect(self._on_finished)
         self._thread = thread
         self._set_busy(what)
         thread.start()
+
+    def _deliver(self, key, on_item, item) -> None:
+        """A job's result, unless its weights were replaced since or the window closed
+        meanwhile (the thread outlives the model then: Qt keeps a plain callable's
+        connection, so the result still arrives)."""
+        if not sip.isdeleted(self) and key == self._source_key:
+            on_item(item)
 
     def _cancellable(self, job: Callable[[], Iterator]) -> Iterator:
         for item in job():
