@@ -13,7 +13,7 @@ from cnnviz.core.layers import Conv2D, Dense, Flatten
 from cnnviz.data import standard
 from cnnviz.qt.lesson_host import shown
 from cnnviz.qt.lesson_model import LessonModel
-from cnnviz.qt.lessons import add_lessons
+from cnnviz.qt.lessons import PREDICTIONS_BESIDE, WIDTH, add_lessons
 from cnnviz.qt.live_views import add_live_views
 from cnnviz.qt.widgets.compress import add_compress_workspace
 from cnnviz.qt.widgets.lessons import LessonsPanel
@@ -81,6 +81,18 @@ def test_help_lessons_opens_the_panel_listing_lessons_coming_and_broken(app):
     assert not items[1].flags() & Qt.ItemFlag.ItemIsEnabled
     assert "early stopping" in items[1].toolTip()
     assert app.panel.problems.isVisible() and "03-broken" in app.panel.problems.text()
+
+
+def test_an_open_lesson_leaves_the_predictions_column_readable_on_a_projector(app, qtbot):
+    window = app.host.window
+    window.resize(1280, 720)
+    window.show()
+    qtbot.waitUntil(lambda: window.size().width() == 1280)
+    predictions = app.host.live.docks["Predictions"]
+    app.action.trigger()
+    qtbot.waitUntil(lambda: predictions.width() >= PREDICTIONS_BESIDE - 10)
+    assert app.dock.width() >= WIDTH - 10 and predictions.geometry().right() < app.dock.x()
+    assert window.centralWidget().width() >= 0.25 * window.width()  # the curves keep room
 
 
 def test_a_step_sets_up_quotes_the_learners_numbers_and_turns_green(app, qtbot):

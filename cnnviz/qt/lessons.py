@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtGui import QAction
 from PyQt6.QtWidgets import QDockWidget
 
@@ -23,6 +23,10 @@ log = logging.getLogger(__name__)
 
 DOCK_NAME = "dock-lessons"  # saveState's key: the same whatever the title's language
 WIDTH = 300  # pixels: the step's buttons side by side, lines of a readable length
+# the Predictions column beside an open lesson: its caption and two columns of the test
+# grid readable (Qt takes the lesson's width from that column alone, leaving it ~125 px
+# on a 1280-wide projector); the curves in the middle give up the difference
+PREDICTIONS_BESIDE = 250
 
 
 @dataclass
@@ -53,9 +57,25 @@ def add_lessons(window: MainWindow, live: LiveViews, folder: Path = LESSONS_DIR)
     dock.hide()
     action = QAction(tr("&Lessons"), window)
     action.setStatusTip(tr("Guided lessons that follow the textbook, step by step"))
-    action.triggered.connect(lambda: (dock.show(), dock.raise_()))
+    action.triggered.connect(lambda: show_lessons(window, live, dock))
     window.help_menu.insertAction(window.help_menu.actions()[0], action)
     return Lessons(host, model, panel, dock, action)
+
+
+def show_lessons(window: MainWindow, live: LiveViews, dock: QDockWidget) -> None:
+    """The lessons' column shown, the Predictions column beside it kept readable."""
+    dock.show()
+    dock.raise_()
+    predictions = live.docks["Predictions"]
+
+    def make_room() -> None:  # once the dock has its place in the layout
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        if (predictions.isVisible() and window.dockWidgetArea(predictions) == right
+                and predictions.width() < PREDICTIONS_BESIDE):
+            window.resizeDocks([predictions, dock], [PREDICTIONS_BESIDE, WIDTH],
+                               Qt.Orientation.Horizontal)
+
+    QTimer.singleShot(0, make_room)
 
 
 def preview() -> None:
