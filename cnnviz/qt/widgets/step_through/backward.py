@@ -25,7 +25,14 @@ from cnnviz.core.mosaic import channel_mosaic, symmetric_range, vector_strip
 from cnnviz.qt.step_model import BATCH, IMAGE, StepModel
 from cnnviz.qt.widgets.mosaic_view import SIGNED_LUT, MosaicPanel
 from cnnviz.qt.widgets.step_through.cells import NumberGrid
-from cnnviz.qt.widgets.step_through.page import FormulaBox, Page, Wrap, formula_label, set_lines
+from cnnviz.qt.widgets.step_through.page import (
+    FormulaBox,
+    Page,
+    Wrap,
+    formula_label,
+    set_lines,
+    show_silently,
+)
 from cnnviz.qt.widgets.step_through.table import fill, number_table
 
 COLUMNS = 4  # layers per row of the gradient maps
@@ -175,11 +182,8 @@ class BackwardPage(Page):
         shape = ins.params[index][param].shape
         for box, size, value in zip(self.element, (*shape, 0, 0, 0, 0), (*element, 0, 0, 0, 0),
                                     strict=False):
-            box.blockSignals(True)
             box.setVisible(size > 0)
-            box.setRange(0, max(size - 1, 0))
-            box.setValue(value)
-            box.blockSignals(False)
+            show_silently(box, max(size - 1, 0), value)
         layer = ins.spec.layers[index]
         conv = isinstance(layer, Conv2D) and param == "kernel"
         self.kernel.setVisible(conv)

@@ -11,7 +11,13 @@ from cnnviz.core.glossary import FirstMention
 from cnnviz.core.i18n import tr
 from cnnviz.qt.step_model import StepModel
 from cnnviz.qt.widgets.step_through.maps import MapView
-from cnnviz.qt.widgets.step_through.page import FormulaBox, Page, formula_label, set_lines
+from cnnviz.qt.widgets.step_through.page import (
+    FormulaBox,
+    Page,
+    formula_label,
+    set_lines,
+    show_silently,
+)
 
 
 class BatchNormPage(Page):
@@ -44,7 +50,7 @@ class BatchNormPage(Page):
         layout.addWidget(FormulaBox(self.formula), 1)
         self.input_map.clicked.connect(self._on_click)
         self.output_map.clicked.connect(self._on_click)
-        self.channel.valueChanged.connect(self._on_channel)
+        self.channel.valueChanged.connect(self.select_channel)
 
     def _on_click(self, row: int, col: int) -> None:
         position = self.model.positions[self.index]
@@ -52,11 +58,6 @@ class BatchNormPage(Page):
             self.model.select(self.index, (row, col, position[-1]))
         else:  # a vector is drawn as one row
             self.model.select(self.index, (col,))
-
-    def _on_channel(self, c: int) -> None:
-        position = self.model.positions[self.index]
-        if c != position[-1]:
-            self.model.select(self.index, (*position[:-1], c))
 
     def refresh(self) -> None:
         ins = self.model.inspection
@@ -69,10 +70,7 @@ class BatchNormPage(Page):
         name = ins.names[self.index]
         spatial = x.ndim == 3
         self.channel_label.setText(tr("channel") if spatial else tr("element"))
-        self.channel.blockSignals(True)
-        self.channel.setRange(0, x.shape[-1] - 1)
-        self.channel.setValue(c)
-        self.channel.blockSignals(False)
+        show_silently(self.channel, x.shape[-1] - 1, c)
         if spatial:
             pictures = (x[..., c], out[..., c])
             at = (position[0], position[1])

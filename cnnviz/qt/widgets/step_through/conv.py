@@ -23,7 +23,14 @@ from cnnviz.qt.step_model import StepModel
 from cnnviz.qt.widgets.mosaic_view import ACTIVATION_LUT, GREY_LUT
 from cnnviz.qt.widgets.step_through.cells import NumberGrid
 from cnnviz.qt.widgets.step_through.maps import MapView
-from cnnviz.qt.widgets.step_through.page import FormulaBox, Page, Wrap, formula_label, set_lines
+from cnnviz.qt.widgets.step_through.page import (
+    FormulaBox,
+    Page,
+    Wrap,
+    formula_label,
+    set_lines,
+    show_silently,
+)
 
 TICK_MS = 40
 SPEEDS = (1, 200)  # output pixels a second, slowest and fastest
@@ -148,12 +155,8 @@ class ConvPage(Page):
         out = ins.post[self.index][0]
         channels = x.shape[2]
         c = min(self._shown_channel, channels - 1)
-        for box, top, value in ((self.filter, out.shape[2] - 1, f),
-                                (self.channel, channels - 1, c)):
-            box.blockSignals(True)
-            box.setRange(0, top)
-            box.setValue(value)
-            box.blockSignals(False)
+        show_silently(self.filter, out.shape[2] - 1, f)
+        show_silently(self.channel, channels - 1, c)
         self.channel.setEnabled(channels > 1)
         name = ins.names[self.index - 1] if self.index else tr("input")
         lo, hi = float(x[..., c].min()), float(x[..., c].max())

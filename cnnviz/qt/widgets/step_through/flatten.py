@@ -11,7 +11,14 @@ from cnnviz.core import formulas
 from cnnviz.core.i18n import tr
 from cnnviz.qt.step_model import StepModel
 from cnnviz.qt.widgets.step_through.maps import MapView
-from cnnviz.qt.widgets.step_through.page import FormulaBox, Page, Wrap, formula_label, set_lines
+from cnnviz.qt.widgets.step_through.page import (
+    FormulaBox,
+    Page,
+    Wrap,
+    formula_label,
+    set_lines,
+    show_silently,
+)
 
 
 class FlattenPage(Page):
@@ -80,10 +87,7 @@ class FlattenPage(Page):
         for box, top, value in ((self.element, int(np.prod(shape)) - 1, e.index),
                                 *zip(self.source, (s - 1 for s in shape), e.source,
                                      strict=True)):
-            box.blockSignals(True)
-            box.setRange(0, top)
-            box.setValue(value)
-            box.blockSignals(False)
+            show_silently(box, top, value)
         h, w, c = e.source
         lo, hi = float(x.min()), float(x.max())
         self.input_map.set_map(x[..., c], lo, hi, title=tr("its input, channel {c}", c=c))

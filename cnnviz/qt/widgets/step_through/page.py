@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from PyQt6.QtCore import QSize, Qt
 from PyQt6.QtGui import QFontDatabase
-from PyQt6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollArea, QWidget
+from PyQt6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSpinBox,
+    QWidget,
+)
 
 from cnnviz.qt.step_model import StepModel
 from cnnviz.qt.widgets.live_label import live_label
@@ -26,6 +34,21 @@ class Page(QWidget):
 
     def refresh(self) -> None:
         raise NotImplementedError
+
+    def select_channel(self, c: int) -> None:
+        """The learner chose channel `c` of the position shown (its last index)."""
+        position = self.model.positions[self.index]
+        if c != position[-1]:
+            self.model.select(self.index, (*position[:-1], c))
+
+
+def show_silently(box: QSpinBox, top: int, value: int) -> None:
+    """`box` showing `value` of 0..`top` without telling its listeners: the page set it
+    from the model, the learner did not choose it."""
+    box.blockSignals(True)
+    box.setRange(0, top)
+    box.setValue(value)
+    box.blockSignals(False)
 
 
 def formula_label(lines: int = 4) -> QLabel:

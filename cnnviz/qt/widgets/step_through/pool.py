@@ -11,7 +11,13 @@ from cnnviz.core.layers import GlobalAvgPool
 from cnnviz.qt.step_model import StepModel
 from cnnviz.qt.widgets.step_through.cells import NumberGrid
 from cnnviz.qt.widgets.step_through.maps import MapView
-from cnnviz.qt.widgets.step_through.page import FormulaBox, Page, formula_label, set_lines
+from cnnviz.qt.widgets.step_through.page import (
+    FormulaBox,
+    Page,
+    formula_label,
+    set_lines,
+    show_silently,
+)
 
 MAX_GRID = 8  # a window larger than this (a global average) is shown as a map only
 
@@ -41,7 +47,7 @@ class PoolPage(Page):
         layout.addLayout(row, 1)
         layout.addWidget(FormulaBox(self.formula), 1)
         self.output_map.clicked.connect(self._on_click)
-        self.channel.valueChanged.connect(self._on_channel)
+        self.channel.valueChanged.connect(self.select_channel)
 
     def _global(self) -> bool:
         return isinstance(self.model.inspection.spec.layers[self.index], GlobalAvgPool)
@@ -49,11 +55,6 @@ class PoolPage(Page):
     def _on_click(self, row: int, col: int) -> None:
         if not self._global():
             self.model.select(self.index, (row, col, self.model.positions[self.index][-1]))
-
-    def _on_channel(self, c: int) -> None:
-        position = self.model.positions[self.index]
-        if c != position[-1]:
-            self.model.select(self.index, (*position[:-1], c))
 
     def refresh(self) -> None:
         ins = self.model.inspection
@@ -64,10 +65,7 @@ class PoolPage(Page):
         w = self.model.close_up(self.index)
         x = ins.layer_input(self.index)[0]
         out = ins.post[self.index][0]
-        self.channel.blockSignals(True)
-        self.channel.setRange(0, x.shape[2] - 1)
-        self.channel.setValue(c)
-        self.channel.blockSignals(False)
+        show_silently(self.channel, x.shape[2] - 1, c)
         lo, hi = float(x[..., c].min()), float(x[..., c].max())
         name = ins.names[self.index]
         self.input_map.set_map(x[..., c], lo, hi, title=tr("its input, channel {c}: the window "
