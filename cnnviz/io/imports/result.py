@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cnnviz.core.columns import pad, text_width
 from cnnviz.core.i18n import tr
 from cnnviz.core.layers import Layer
 from cnnviz.core.network import NetworkSpec, layer_names
@@ -51,9 +52,10 @@ class MismatchError(ModelImportError):
 def table(rows: list[Row]) -> str:
     header = Row(tr("layer"), tr("expected"), tr("found"))
     cells = [(r.where, r.expected, r.found) for r in (header, *rows)]
-    widths = [max(len(c[i]) for c in cells) for i in range(2)]
-    return "\n".join(f"{a.ljust(widths[0])}  {b.ljust(widths[1])}  {c}".rstrip()
-                     for a, b, c in cells)
+    # by terminal columns: the headers may be Chinese, two columns a character
+    widths = [max(text_width(c[i]) for c in cells) for i in range(2)]
+    return "\n".join(f"{pad(a, widths[0])}  {pad(b, widths[1])}  {c}".rstrip()
+                      for a, b, c in cells)
 
 
 @dataclass(frozen=True)
