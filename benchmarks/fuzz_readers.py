@@ -55,7 +55,7 @@ from cnnviz.core.mosaic import Mosaic
 from cnnviz.core.network import NetworkSpec
 from cnnviz.core.presets import PRESETS
 from cnnviz.core.replay import Frame, Replay
-from cnnviz.core.runs import FINE_TUNED, Run
+from cnnviz.core.runs import COMPRESSED, FINE_TUNED, Run
 from cnnviz.core.summary import summary_table
 from cnnviz.data.cifar import RECORD_BYTES, TEST_BATCH, TRAIN_BATCHES, read_cifar10
 from cnnviz.data.dataset import DatasetError
@@ -189,7 +189,10 @@ def _projects() -> list[Project]:
     runs = [Run(1, "scratch", spec, config, "digits", history, per_class=10, test_loss=1.5,
                 test_accuracy=0.4, steps_per_epoch=3, weights=weights),
             Run(2, "fine-tuned", spec, config, "outlines", History(), kind=FINE_TUNED,
-                source="scratch (digits)")]
+                source="scratch (digits)"),
+            Run(3, "Run 3: pruned 80.0 %", spec, config, "digits", history, per_class=10,
+                kind=COMPRESSED, source="scratch (digits)", test_loss=1.25, test_accuracy=0.5,
+                val_loss=1.75, val_accuracy=0.375, own_history=False, weights=weights)]
     return [Project(spec, config, "digits", weights, history,
                     {"replay": sample_replay(), "notes": b"hello"}, runs, 10),
             Project(NetworkSpec((8, 8, 1), PRESETS["tiny"].spec.layers[-2:]))]

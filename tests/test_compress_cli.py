@@ -210,3 +210,63 @@ def test_summary_of_a_pruned_project_has_a_sparsity_column(project, tmp_path):
         pytest.approx(zeros)
     code, text, _ = _main("summary", project)  # not pruned: no column
     assert code == 0 and "Sparsity" not in text
+
+
+def numpy_logits(spec, weights, images):
+    """The network's logits by numpy alone, not the engine: each valid conv a product of
+    its input's patches and the kernel, each 2x2 max pool the largest of its window."""
+    h = images.astype(np.float64) / 255.0
+    for layer, w in zip(spec.layers, weights, strict=True):
+        if isinstance(layer, Conv2D):
+            k = layer.kernel_size
+            patches = np.lib.stride_tricks.sliding_window_view(h, (k, k), axis=(1, 2))
+            h = np.einsum("nijcxy,xycf->nijf", patches, w["kernel"]) + w["bias"]
+        elif isinstance(layer, MaxPool2D):
+            n, rows, cols, c = h.shape
+            h = h[:, :rows // 2 * 2, :cols // 2 * 2].reshape(
+                n, rows // 2, 2, cols // 2, 2, c).max(axis=(2, 4))
+        elif isinstance(layer, Flatten):
+            h = h.reshape(len(h), -1)
+        else:
+            h = h @ w["kernel"] + w["bias"]
+        if getattr(layer, "activation", None) == "relu":
+            h = np.maximum(h, 0)
+    return h
+
+
+def test_a_pruned_model_is_a_run_that_runs_lists_beside_its_source(project, tmp_path):
+    trained, pruned = tmp_path / "trained.cnnviz", tmp_path / "pruned.cnnviz"
+    code, _, _ = _main("train", "--network", project, "--dataset", "shapes", "--epochs", 1,
+                       "--json", "--out", trained)
+    assert code == 0
+    code, text, _ = _main("prune", trained, "--sparsity", 0.5, "--json", "--out", pruned)
+    assert code == 0
+    done = _done(text)
+    saved = load_project(pruned)
+    source, run = saved.runs
+    assert (source.number, source.kind, run.number, run.kind) == (1, "trained", 2, "compressed")
+    assert run.name == "Run 2: pruned 50.0 %" and run.source == "Run 1 (shapes)"
+    # the recorded figure is the saved weights': numpy's argmax on the validation images
+    data = cli_common.load_dataset("shapes")
+    for weights in (saved.weights, run.weights):
+        predicted = numpy_logits(SPEC, weights, data.x_val).argmax(axis=1)
+        assert run.val_accuracy == pytest.approx(np.mean(predicted == data.y_val))
+    assert run.val_accuracy == done["accuracy_after"]
+    logits = numpy_logits(SPEC, saved.weights, data.x_test)
+    assert run.test_accuracy == pytest.approx(np.mean(logits.argmax(axis=1) == data.y_test))
+    assert run.test_loss == pytest.approx(reference.cross_entropy(logits, data.y_test).mean(),
+                                          rel=1e-4)
+    code, text, _ = _main("runs", pruned, "--against", 1, "--json")
+    assert code == 0
+    rows = [json.loads(line) for line in text.splitlines()]
+    assert [(r["number"], r["kind"]) for r in rows] == [(1, "trained"), (2, "compressed")]
+    final, difference = rows[1]["final"], rows[1]["differences"]
+    assert final["loss"] is None and final["accuracy"] is None and rows[1]["epochs"] == 0
+    # what pruning did to the accuracy, as the record says and as the runs compare it
+    assert difference["val_accuracy"] == pytest.approx(
+        done["accuracy_after"] - done["accuracy_before"])
+    code, text, _ = _main("runs", pruned)
+    assert code == 0
+    lines = text.splitlines()
+    assert lines[2].startswith("2  Run 2: pruned 50.0 %  shapes") and "—" in lines[2]
+    assert lines[4].startswith("2  compressed from Run 1 (shapes); adam")

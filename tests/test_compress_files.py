@@ -4,6 +4,7 @@ read back, and refused in one line when damaged."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -24,6 +25,8 @@ from cnnviz.core.config import TrainConfig
 from cnnviz.core.history import History
 from cnnviz.core.layers import Conv2D, Dense, Flatten
 from cnnviz.core.network import NetworkSpec
+from cnnviz.core.runs import COMPRESSED, TRAINED, Run, differences, with_current
+from cnnviz.engine.compress_pipeline import Compressed
 from cnnviz.io.compression import (
     MASKS,
     RECORD,
@@ -129,8 +132,8 @@ def test_a_compressed_project_saves_its_weights_record_and_masks(tmp_path):
                        {REPLAY: b"frames", "notes": b"kept"})
     pruned = apply_masks(weights, masks)
     tuned = TrainConfig(epochs=2, learning_rate=1e-4)
-    project = compressed_project(original, SPEC, pruned, History(), CompressionRecord((PRUNE,)),
-                                 masks, tuned)
+    project = compressed_project(original, Compressed(SPEC, pruned, masks, PRUNE, History(),
+                                                      tuned))
     save_project(tmp_path / "p.cnnviz", project)
     back = load_project(tmp_path / "p.cnnviz")
     assert compressed_record(back).steps == (PRUNE,)
@@ -139,8 +142,84 @@ def test_a_compressed_project_saves_its_weights_record_and_masks(tmp_path):
     np.testing.assert_array_equal(back.weights[0]["kernel"], pruned[0]["kernel"])
     assert np.array_equal(load_masks(SPEC, back.extras[MASKS])[0]["kernel"], masks[0]["kernel"])
     smaller = NetworkSpec((8, 8, 1), (Conv2D(2, 3), Flatten(), Dense(4, "none")))
-    structured = compressed_project(original, smaller, random_weights(smaller),
-                                    original.history, CompressionRecord((PRUNE,)), None)
+    structured = compressed_project(original, Compressed(smaller, random_weights(smaller),
+                                                         None, PRUNE))
     assert REPLAY not in structured.extras and MASKS not in structured.extras
     assert structured.config == original.config
     assert RECORD in structured.extras and compressed_record(original) == CompressionRecord()
+
+
+def _trained_history(val_accuracy: float) -> History:
+    history = History()
+    history.add_steps(np.array([1.5, 1.0], np.float32), np.array([0.25, 0.5], np.float32))
+    history.epochs.append({"loss": 1.0, "accuracy": 0.5, "val_loss": 1.25,
+                           "val_accuracy": val_accuracy, "seconds": 0.5})
+    return history
+
+
+AFTER = {"val_loss": 1.75, "val_accuracy": 0.85, "test_loss": 1.5, "test_accuracy": 0.8}
+
+
+def test_the_compressed_model_is_a_run_after_its_source(tmp_path):
+    """The project's training recorded as its run 1 (a file older than runs), the model
+    compressed from it run 2, the current one when the file is opened again."""
+    weights = random_weights(SPEC)
+    history = _trained_history(PRUNE.accuracy_before)
+    original = Project(SPEC, TrainConfig(epochs=1), "shapes", weights, history, per_class=20)
+    quantized = [{k: v * 0.5 for k, v in w.items()} for w in weights]
+    plain = replace(QUANT, qat_epochs=0, calibration=None)
+    project = compressed_project(original, Compressed(SPEC, quantized, None, plain,
+                                                      figures=AFTER))
+    source, run = project.runs
+    assert (source.number, source.kind, source.history) == (1, TRAINED, history)
+    assert run.number == 2 and run.kind == COMPRESSED and run.source == "Run 1 (shapes)"
+    assert run.name == "Run 2: quantized to int8-per-channel"
+    assert (run.spec, run.config, run.dataset, run.per_class) == (
+        SPEC, original.config, "shapes", 20)
+    assert run.history == history and not run.own_history  # its source's curves
+    assert run.final() == {"loss": None, "accuracy": None, **AFTER}
+    assert run.weights is quantized
+    path = tmp_path / "int8.cnnviz"
+    save_project(path, project)
+    back = load_project(path)
+    assert back.runs == project.runs
+    np.testing.assert_array_equal(back.runs[1].weights[0]["kernel"], quantized[0]["kernel"])
+    runs, current = with_current(back.runs, back.spec, back.config, back.dataset,
+                                 back.history, back.per_class, back.weights)
+    assert runs == back.runs and current == 2
+
+
+def test_a_model_fine_tuned_after_compression_is_a_run_of_its_own_training():
+    source = Run(4, "mine", SPEC, TrainConfig(epochs=1), "shapes", _trained_history(0.9),
+                 steps_per_epoch=2)
+    original = Project(SPEC, source.config, "shapes", random_weights(SPEC), source.history,
+                       runs=[source])
+    tuning, tuned_config = _trained_history(0.8), TrainConfig(epochs=2, learning_rate=1e-4)
+    project = compressed_project(original, Compressed(SPEC, random_weights(SPEC, 1), None,
+                                                      PRUNE, tuning, tuned_config,
+                                                      figures=AFTER))
+    assert [r.number for r in project.runs] == [4, 5]
+    run = project.runs[1]
+    assert run.name == "Run 5: pruned 80.0 %, fine-tuned" and run.source == "mine (shapes)"
+    assert run.own_history and run.history == tuning and run.config == tuned_config
+    assert run.final()["loss"] == 1.0 and run.final()["val_accuracy"] == 0.85
+    assert differences(source, run)["val_accuracy"] == pytest.approx(0.85 - 0.9)
+    assert with_current(project.runs, project.spec, project.config, project.dataset,
+                        project.history)[1] == 5
+
+
+def test_weights_no_run_recorded_are_named_by_the_caller():
+    original = Project(SPEC, TrainConfig(), "shapes", random_weights(SPEC))  # no history
+    structured = replace(PRUNE, structured=True, fine_tune_epochs=0)
+    project = compressed_project(original, Compressed(SPEC, original.weights, None, structured,
+                                                      figures=AFTER), name="in.cnnviz")
+    [run] = project.runs
+    assert run.number == 1 and run.source == "in.cnnviz (shapes)"
+    assert run.name == "Run 1: pruned 80.0 % of filters" and run.history == History()
+    # no history to match it by, but it holds the project's weights: the current run
+    assert with_current(project.runs, SPEC, project.config, "shapes", History(),
+                        weights=project.weights)[1] == 1
+    assert with_current(project.runs, SPEC, project.config, "shapes", History()) == (
+        project.runs, None)  # a new run from its settings, untrained: not that run
+    assert compressed_project(original, Compressed(SPEC, original.weights, None, PRUNE)
+                              ).runs[-1].source == "trained weights (shapes)"

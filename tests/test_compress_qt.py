@@ -7,13 +7,15 @@ from __future__ import annotations
 import jax
 import numpy as np
 import pytest
+import reference
 from PyQt6.QtWidgets import QMessageBox
-from test_qt_support import SMALL_NET, make_window
+from test_qt_support import SMALL_NET, make_window, wait_idle
 
 from cnnviz.core.compression import magnitude_masks
 from cnnviz.core.config import TrainConfig
 from cnnviz.core.history import History
 from cnnviz.core.network import NetworkSpec
+from cnnviz.core.runs import COMPRESSED, differences, format_metric
 from cnnviz.engine.model import init_params, params_to_numpy
 from cnnviz.engine.trainer import evaluate
 from cnnviz.io.compression import MASKS, compressed_record, load_masks
@@ -135,6 +137,49 @@ def test_fine_tune_save_and_open_the_compressed_model(window, qtbot, tmp_path, m
     qtbot.waitUntil(lambda: bool(model.record.steps))
     assert "pruned 70.0 %" in workspace.job.record.text()
     assert window.session.masks is not None and window.file.path == path
+
+
+def naive_val_accuracy(weights, dataset) -> float:
+    """SMALL_NET's validation accuracy from the textbook formulas (tests/reference)."""
+    x = dataset.x_val.astype(np.float64) / 255.0
+    conv, _, _, dense = weights
+    h = np.maximum(reference.conv2d(x, conv["kernel"], conv["bias"], 1, "valid"), 0)
+    logits = reference.dense(reference.max_pool(h, 2, 2).reshape(len(x), -1), dense["kernel"],
+                             dense["bias"])
+    return float(np.mean(logits.argmax(1) == dataset.y_val))
+
+
+def test_a_compressed_model_saved_and_opened_is_the_runs_current_one(window, qtbot, tmp_path,
+                                                                     monkeypatch):
+    workspace = add_compress_workspace(window)
+    s, model = window.session, workspace.model
+    window.training.epochs.setValue(1)
+    window.actions.start_pause.trigger()  # run 1, trained here
+    wait_idle(qtbot, window)
+    qtbot.waitUntil(lambda: not model.busy and model.blocker() is None, timeout=60_000)
+    workspace.quantize.run.click()  # int8 per channel, activations float: no fine-tuning
+    qtbot.waitUntil(lambda: model.result is not None and not model.busy, timeout=120_000)
+    step = model.result.step
+    path = tmp_path / "int8.cnnviz"
+    monkeypatch.setattr(dialogs, "save_path", lambda *args: str(path))
+    workspace.job.save.click()
+    workspace.job.open.click()
+    qtbot.waitUntil(lambda: window.file.path == path)
+    source, run = s.runs.runs
+    assert s.runs.current == run.number == 2 and run.kind == COMPRESSED
+    assert run.source == f"Run 1 ({s.dataset_name})" and run.name == (
+        "Run 2: quantized to int8-per-channel")
+    # its validation accuracy is its weights', by the textbook's formulas
+    assert run.val_accuracy == step.accuracy_after == pytest.approx(
+        naive_val_accuracy(s.weights, s.dataset))
+    assert differences(source, run)["val_accuracy"] == pytest.approx(
+        step.accuracy_after - step.accuracy_before)
+    assert run.final()["loss"] is None  # the training was its source's
+    table = window.runs_panel.table  # newest first, the current run in bold
+    assert table.item(0, 1).text() == run.name and table.item(0, 1).font().bold()
+    assert table.item(0, 2).text() == format_metric("val_accuracy", step.accuracy_after)
+    assert "compressed from Run 1" in table.item(0, 1).toolTip()
+    assert table.item(1, 1).text() == "Run 1"
 
 
 def test_a_failing_job_is_shown_in_a_dialog(window, qtbot, monkeypatch):

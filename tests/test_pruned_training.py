@@ -10,10 +10,11 @@ import pytest
 from test_qt_support import SMALL_NET, make_window
 
 from cnnviz.core.compression import apply_masks, magnitude_masks
-from cnnviz.core.compression_record import CompressionRecord
+from cnnviz.core.compression_record import PruneStep
 from cnnviz.core.config import TrainConfig
 from cnnviz.core.history import History
 from cnnviz.core.layers import Conv2D, Dropout
+from cnnviz.engine.compress_pipeline import Compressed
 from cnnviz.engine.model import init_params, params_to_numpy
 from cnnviz.io.compression import compressed_project
 from cnnviz.io.project import Project, save_project
@@ -37,8 +38,9 @@ def open_pruned(window, tmp_path):
     dense = Project(SMALL_NET, TrainConfig(epochs=1, batch_size=16, learning_rate=0.01),
                     window.session.dataset_name, weights, History())
     path = tmp_path / "pruned.cnnviz"
-    save_project(path, compressed_project(dense, SMALL_NET, apply_masks(weights, masks),
-                                          History(), CompressionRecord(), masks))
+    step = PruneStep(None, None, 0, 0, 0, 0, sparsity=SPARSITY)
+    save_project(path, compressed_project(dense, Compressed(SMALL_NET, apply_masks(weights, masks),
+                                                            masks, step, History())))
     window.file.open(path)
     return masks
 

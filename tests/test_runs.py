@@ -29,6 +29,7 @@ from cnnviz.core.runs import (
     next_number,
     renamed,
     runs_from_list,
+    runs_table,
     runs_to_list,
     settings_text,
 )
@@ -95,6 +96,28 @@ def test_differences_subtract_the_reference_figure_by_figure():
     assert set(differences(a, a).values()) == {0.0}
 
 
+def test_a_compressed_run_shows_its_measured_figures_and_not_its_sources_training():
+    """Compressed without training after: its history is its source's, so it has no
+    training figures; validation and test are those measured after compression."""
+    source = _run(1)
+    plain = _run(2, kind=COMPRESSED, source="Run 1 (digits)", own_history=False,
+                 val_loss=2.5, val_accuracy=0.375, test_loss=2.0, test_accuracy=0.25)
+    assert plain.final() == {"loss": None, "accuracy": None, "val_loss": 2.5,
+                             "val_accuracy": 0.375, "test_loss": 2.0, "test_accuracy": 0.25}
+    assert plain.training() == History() and source.training() is source.history
+    assert differences(source, plain)["val_accuracy"] == pytest.approx(0.375 - 0.5)
+    assert differences(source, plain)["loss"] is None
+    # fine-tuned after compression: its training is its own, its validation the measured
+    tuned = _run(3, kind=COMPRESSED, val_loss=1.0, val_accuracy=0.625)
+    assert tuned.final()["loss"] == 1.25 and tuned.final()["val_accuracy"] == 0.625
+    # without validation images nothing stands in for them, not the source's either
+    assert _run(4, own_history=False).final()["val_accuracy"] is None
+    table = runs_table([source, plain]).splitlines()
+    assert table[2].split()[:5] == ["2", "Run", "2", "digits", "0"]  # epochs of its own
+    assert "—" in table[2] and "37.5 %" in table[2]
+    assert table[-1].startswith("2  compressed from Run 1 (digits); sgd-momentum")
+
+
 def test_formats():
     assert format_metric("val_accuracy", 0.8766) == "87.7 %"
     assert format_metric("val_accuracy", 0.12, signed=True) == "+12.0"
@@ -130,12 +153,22 @@ def test_names_and_numbers():
 def test_json_round_trip_keeps_everything_but_the_weights():
     runs = [_run(1), _run(3, spec=OTHER, kind=FINE_TUNED, source="Run 1 (shapes)",
                           per_class=10, weights=True, steps_per_epoch=7),
-            _run(7, kind=COMPRESSED, test_loss=None, test_accuracy=None)]
+            _run(7, kind=COMPRESSED, test_loss=None, test_accuracy=None, val_loss=0.75,
+                 val_accuracy=0.875, own_history=False)]
     text = json.dumps(runs_to_list(runs), allow_nan=False)
     back = runs_from_list(json.loads(text))
     assert back == runs  # weights are not compared
     assert [r.weights for r in back] == [None, None, None]
     assert json.loads(text)[1]["has_weights"] is True
+    assert back[2].final()["val_accuracy"] == 0.875 and back[2].own_history is False
+
+
+def test_a_run_written_before_compressed_figures_reads_as_before():
+    item = _run(1).to_dict()
+    for key in ("val_loss", "val_accuracy", "own_history"):
+        del item[key]
+    [back] = runs_from_list([item])
+    assert back == _run(1) and back.own_history and back.final() == _run(1).final()
 
 
 def test_a_diverged_test_loss_is_written_as_none():
@@ -161,6 +194,9 @@ def test_a_diverged_test_loss_is_written_as_none():
     ({"config": {"optimizer": "lbfgs"}}, "optimizer must be one of"),
     ({"history": {"step_loss": [1.0], "step_accuracy": []}}, "differ in length"),
     ({"has_weights": "yes"}, "has_weights must be true or false"),
+    ({"own_history": None}, "own_history must be true or false"),
+    ({"val_loss": "low"}, "val_loss must be a number"),
+    ({"val_accuracy": math.inf}, "val_accuracy must be a number"),
     ({"steps_per_epoch": 0}, "steps_per_epoch must be a whole number"),
 ])
 def test_a_damaged_run_is_refused_with_its_reason(change, fragment):
@@ -182,7 +218,8 @@ def test_random_mutations_of_a_run_are_read_or_refused_with_a_run_error():
     """A seeded mutator over the fields of a valid run: never any other exception."""
     rng = random.Random(0)
     values = [None, True, -1, 0, 1, 2**40, 1.5, math.nan, "", "x", "adam", [], [1], {}, {"a": 1}]
-    base = _run(1, kind=FINE_TUNED, per_class=3).to_dict()
+    base = _run(1, kind=COMPRESSED, per_class=3, val_loss=0.5, val_accuracy=0.75,
+                own_history=False).to_dict()
     for _ in range(400):
         item = json.loads(json.dumps(base))
         for _ in range(rng.randint(1, 3)):

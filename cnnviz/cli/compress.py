@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from cnnviz.cli.common import CliError, Parents, emit, load_data
 from cnnviz.core.columns import pad
@@ -19,7 +20,6 @@ from cnnviz.io.compression import (
     MASKS,
     CompressionFileError,
     compressed_project,
-    compressed_record,
     load_masks,
 )
 from cnnviz.io.project import Project, load_project, save_project
@@ -67,10 +67,7 @@ def _run(args: argparse.Namespace, job) -> object:
 
 
 def _save(args: argparse.Namespace, project: Project, result) -> None:
-    record = compressed_record(project).then(result.step)
-    history = result.history if result.history is not None else project.history
-    save_project(args.out, compressed_project(project, result.spec, result.weights, history,
-                                              record, result.masks, result.config))
+    save_project(args.out, compressed_project(project, result, name=Path(args.file).name))
 
 
 def _report(args: argparse.Namespace, result, extra: dict) -> None:

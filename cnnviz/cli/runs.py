@@ -27,7 +27,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
             emit(args, {"event": "run", "number": run.number, "name": run.name,
                         "kind": run.kind, "source": run.source, "dataset": run.dataset,
                         "per_class": run.per_class, "data": data_text(run),
-                        "epochs": len(run.history.epochs), "steps": run.history.steps,
+                        "epochs": len(run.training().epochs), "steps": run.training().steps,
                         "config": run.config.to_dict(), "about": about(run),
                         "has_weights": run.weights is not None, "final": run.final(),
                         **({"against": against.number,

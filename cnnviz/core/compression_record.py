@@ -182,3 +182,17 @@ def describe(step: Step) -> str:
                   qat=tr(", quantization-aware fine-tuning {epochs} epoch(s)",
                          epochs=step.qat_epochs) if step.qat_epochs else "")
     return tr("{what}: {figures}", what=what, figures=figures)
+
+
+def label(step: Step) -> str:
+    """What the step did in a few words, for a list of runs: 'pruned 80.0 %', 'quantized
+    to int8-per-channel' and the like, with ', fine-tuned' when it was."""
+    if isinstance(step, PruneStep):
+        what = (tr("pruned {sparsity} of filters", sparsity=_percent(step.sparsity))
+                if step.structured else tr("pruned {sparsity}", sparsity=_percent(step.sparsity)))
+        tuned = step.fine_tune_epochs
+    else:
+        what = (tr("quantized to {scheme}, int8 activations", scheme=step.scheme)
+                if step.calibration else tr("quantized to {scheme}", scheme=step.scheme))
+        tuned = step.qat_epochs
+    return tr("{what}, fine-tuned", what=what) if tuned else what

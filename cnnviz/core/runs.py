@@ -46,7 +46,13 @@ class Run:
     `source` says in words where its starting weights came from ("" for fresh ones);
     `test_loss` / `test_accuracy` are its final weights' on the test split, None until
     measured (or without test images); `steps_per_epoch` places its epochs' ends on a
-    curve of steps. `weights` (None if not kept) are its final ones."""
+    curve of steps. `weights` (None if not kept) are its final ones.
+
+    A compressed model's figures are measured once it is compressed: `val_loss` /
+    `val_accuracy`, when not None, are its final weights' on the validation split and
+    stand in place of its last epoch's. `own_history` is False when its history is its
+    source's (compressed without training after: the project keeps the curves that led
+    to it): none of that training is its own, so it has no training figures."""
 
     number: int
     name: str
@@ -60,17 +66,29 @@ class Run:
     test_loss: float | None = None
     test_accuracy: float | None = None
     steps_per_epoch: int | None = None
+    val_loss: float | None = None
+    val_accuracy: float | None = None
+    own_history: bool = True
     weights: Weights | None = field(default=None, compare=False, repr=False)
 
     def final(self) -> dict[str, float | None]:
         """The run's final figures by METRICS key: its last epoch's, or the best one's
-        when early stopping put that epoch's weights back; None where it has none (no
-        epoch finished, no validation or test images)."""
-        last = self._final_epoch()
+        when early stopping put that epoch's weights back (validation: those measured
+        after compression, if any); None where it has none (no epoch of its own
+        finished, no validation or test images)."""
+        last = self._final_epoch() if self.own_history else {}
+        val_loss, val_accuracy = (_finite_or_none(self.val_loss),
+                                  _finite_or_none(self.val_accuracy))
         return {"loss": last.get("loss"), "accuracy": last.get("accuracy"),
-                "val_loss": last.get("val_loss"), "val_accuracy": last.get("val_accuracy"),
+                "val_loss": last.get("val_loss") if val_loss is None else val_loss,
+                "val_accuracy": last.get("val_accuracy") if val_accuracy is None
+                else val_accuracy,
                 "test_loss": _finite_or_none(self.test_loss),
                 "test_accuracy": _finite_or_none(self.test_accuracy)}
+
+    def training(self) -> History:
+        """The training of its own: its history, or none when that is its source's."""
+        return self.history if self.own_history else History()
 
     def _final_epoch(self) -> dict[str, float | None]:
         epochs, halts = self.history.epochs, self.history.halts
@@ -92,7 +110,10 @@ class Run:
                 "history": self.history.to_dict(),
                 "test_loss": _finite_or_none(self.test_loss),
                 "test_accuracy": _finite_or_none(self.test_accuracy),
-                "steps_per_epoch": self.steps_per_epoch, "has_weights": self.weights is not None}
+                "steps_per_epoch": self.steps_per_epoch,
+                "val_loss": _finite_or_none(self.val_loss),
+                "val_accuracy": _finite_or_none(self.val_accuracy),
+                "own_history": self.own_history, "has_weights": self.weights is not None}
 
     @classmethod
     def from_dict(cls, data: Any) -> Run:
@@ -101,9 +122,10 @@ class Run:
         if not isinstance(data, dict):
             raise RunError(Message("a run must be a JSON object, got {value}",
                                    value=brief(data)))
-        if not isinstance(data.get("has_weights", False), bool):
-            raise RunError(Message("has_weights must be true or false, got {value}",
-                                   value=brief(data.get("has_weights"))))
+        for key, default in (("has_weights", False), ("own_history", True)):
+            if not isinstance(data.get(key, default), bool):
+                raise RunError(Message("{key} must be true or false, got {value}", key=key,
+                                       value=brief(data.get(key))))
         number = data.get("number")
         if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= (
                 1 << 31):
@@ -117,7 +139,9 @@ class Run:
                        History.from_dict(data.get("history", {})),
                        check_per_class(data.get("per_class")), _kind(data.get("kind", TRAINED)),
                        _text(data, "source"), _metric(data, "test_loss"),
-                       _metric(data, "test_accuracy"), _steps(data.get("steps_per_epoch")))
+                       _metric(data, "test_accuracy"), _steps(data.get("steps_per_epoch")),
+                       _metric(data, "val_loss"), _metric(data, "val_accuracy"),
+                       data.get("own_history", True))
         except (RunError, LayerFormatError, NetworkError, ConfigError, HistoryError,
                 TypeError) as exc:
             raise RunError(Message("run {number}: {reason}", number=number,
@@ -274,12 +298,16 @@ def with_current(runs: list[Run], spec: NetworkSpec, config: TrainConfig, datase
                  weights: Weights | None = None) -> tuple[list[Run], int | None]:
     """`runs` with a project's current training among them, and that run's number (None
     when nothing was trained): the run that recorded this network's history, or one
-    recorded now from it (a file written before runs were kept)."""
-    if not history.steps:
+    recorded now from it (a file written before runs were kept). Weights without a
+    history are a run's only if it recorded them so (a model compressed from weights
+    no run had trained)."""
+    if not history.steps and weights is None:
         return runs, None
     for run in reversed(runs):
         if run.spec == spec and run.history == history:
             return runs, run.number
+    if not history.steps:
+        return runs, None
     run = new_run(runs, spec, config, dataset, history, per_class=per_class, weights=weights)
     return [*runs, run], run.number
 
@@ -319,7 +347,8 @@ def runs_table(runs: list[Run], against: Run | None = None) -> str:
     rows = []
     for run in runs:
         figures = (differences(against, run) if against is not None else run.final())
-        rows.append([str(run.number), run.name, data_text(run), str(len(run.history.epochs)),
+        rows.append([str(run.number), run.name, data_text(run),
+                     str(len(run.training().epochs)),
                      *(format_metric(k, figures[k], signed=against is not None)
                        for k in METRICS)])
     widths = [max(text_width(row[i]) for row in (head, *rows)) for i in range(len(head))]

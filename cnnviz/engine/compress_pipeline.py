@@ -10,7 +10,7 @@ bad request raises CompressionError with nothing done.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -69,7 +69,9 @@ ERROR_IMAGES = 256  # images the per-layer errors are measured on without a cali
 @dataclass(frozen=True)
 class Compressed:
     """The compressed network, what was done (`step`, for the record), and when it was
-    fine-tuned that run's history and settings (else None: the project keeps its own)."""
+    fine-tuned that run's history and settings (else None: the project keeps its own).
+    `figures` are the compressed network's, measured at the end, by core.runs METRICS
+    key: validation and test loss and accuracy (None without such images)."""
 
     spec: NetworkSpec
     weights: Weights
@@ -78,6 +80,7 @@ class Compressed:
     history: History | None = None
     config: TrainConfig | None = None
     details: Quantized | None = None
+    figures: dict[str, float | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -92,9 +95,26 @@ class Quantized:
     bytes_quantized: dict[str, int]
 
 
-def _accuracy(evaluator: Evaluator, weights: Weights, activations=None) -> float | None:
-    accuracy = evaluator(weights, None, activations)[1]
-    return None if np.isnan(accuracy) else accuracy
+def _measure(evaluator: Evaluator, weights: Weights, activations=None
+             ) -> tuple[float | None, float | None]:
+    """(mean loss, accuracy) on the evaluator's images; (None, None) without any."""
+    loss, accuracy = evaluator(weights, None, activations)
+    return (None, None) if np.isnan(accuracy) else (loss, accuracy)
+
+
+def _final_figures(dataset: Dataset, which: str, spec: NetworkSpec, weights: Weights,
+                   after: tuple[float | None, float | None], activations=None
+                   ) -> dict[str, float | None]:
+    """The compressed network's figures by core.runs METRICS key: `after`, measured on
+    the `which` images (evaluation_set's), and those on the test images (`after` itself
+    when it was measured on them: the data has no validation split)."""
+    if which == "test":
+        return {"val_loss": None, "val_accuracy": None, "test_loss": after[0],
+                "test_accuracy": after[1]}
+    test = (_measure(Evaluator(spec, dataset.x_test, dataset.y_test), weights, activations)
+            if len(dataset.x_test) else (None, None))
+    return {"val_loss": after[0], "val_accuracy": after[1], "test_loss": test[0],
+            "test_accuracy": test[1]}
 
 
 def _tuning(config: TrainConfig, epochs: int, learning_rate: float | None) -> TrainConfig:
@@ -120,13 +140,13 @@ def prune(spec: NetworkSpec, dataset: Dataset, config: TrainConfig, weights: Wei
         raise CompressionError(tr("scope must be global or layer, got {scope}", scope=scope))
     check_layers(spec, layers)
     _check_epochs(epochs)
-    _, x, y = evaluation_set(dataset)
+    which, x, y = evaluation_set(dataset)
     evaluators = {spec: Evaluator(spec, x, y)}
 
-    def accuracy(net: NetworkSpec, values: Weights) -> float | None:
+    def measure(net: NetworkSpec, values: Weights) -> tuple[float | None, float | None]:
         if net not in evaluators:
             evaluators[net] = Evaluator(net, x, y)
-        return _accuracy(evaluators[net], values)
+        return _measure(evaluators[net], values)
 
     if structured:
         one_shot = structured_prune(spec, weights, sparsity, layers)
@@ -150,15 +170,17 @@ def prune(spec: NetworkSpec, dataset: Dataset, config: TrainConfig, weights: Wei
         sparsities = {name: 1 - kept[name] / sizes[name] for name in sizes}
     else:
         sparsities = {r.name: r.sparsity for r in layer_sparsity(spec, final)}
+    after = measure(final_spec, final)
     step = PruneStep(
-        accuracy_before=accuracy(spec, weights), accuracy_after=accuracy(final_spec, final),
+        accuracy_before=measure(spec, weights)[1], accuracy_after=after[1],
         bytes_before=deflated_bytes(weights), bytes_after=deflated_bytes(final),
         macs_before=total_macs(spec), macs_after=total_macs(final_spec),
         sparsity=float(sparsity), scope=PER_LAYER if structured else scope, structured=structured,
         layers=list(layers or []), fine_tune_epochs=epochs * rounds, rounds=rounds,
-        layer_sparsity=sparsities, accuracy_pruned=accuracy(pruned_spec, pruned))
+        layer_sparsity=sparsities, accuracy_pruned=measure(pruned_spec, pruned)[1])
     yield Compressed(final_spec, final, masks, step, last.history if last else None,
-                     _tuning(config, epochs * rounds, learning_rate) if last else None)
+                     _tuning(config, epochs * rounds, learning_rate) if last else None,
+                     figures=_final_figures(dataset, which, final_spec, final, after))
 
 
 def check_quantize(spec: NetworkSpec, scheme: str, calibration: str | None, images: int,
@@ -195,7 +217,7 @@ def quantize(spec: NetworkSpec, dataset: Dataset, config: TrainConfig, weights: 
     check_quantize(spec, scheme, calibration, images, percentile, keep_float, qat_epochs)
     if calibration is not None and not len(dataset.x_train):
         raise CompressionError(tr("calibration needs at least one image, got none"))
-    _, x, y = evaluation_set(dataset)
+    which, x, y = evaluation_set(dataset)
     evaluator = Evaluator(spec, x, y)
     x_cal = dataset.x_train[:images if calibration is not None else ERROR_IMAGES]
     quantized: QuantizedWeights = quantize_network(spec, weights, scheme, keep_float)
@@ -218,9 +240,9 @@ def quantize(spec: NetworkSpec, dataset: Dataset, config: TrainConfig, weights: 
     bytes_float = layer_bytes(spec, weights, None)
     bytes_quantized = layer_bytes(spec, weights, scheme, keep_float, bool(acts))
     macs = total_macs(spec)
+    after = _measure(evaluator, final, act_list)
     step = QuantizeStep(
-        accuracy_before=_accuracy(evaluator, weights),
-        accuracy_after=_accuracy(evaluator, final, act_list),
+        accuracy_before=_measure(evaluator, weights)[1], accuracy_after=after[1],
         bytes_before=sum(bytes_float.values()), bytes_after=sum(bytes_quantized.values()),
         macs_before=macs, macs_after=macs, scheme=scheme, calibration=calibration,
         calibration_images=len(x_cal) if calibration is not None else 0,
@@ -230,4 +252,5 @@ def quantize(spec: NetworkSpec, dataset: Dataset, config: TrainConfig, weights: 
                        for n, s in quantized.scales.items()},
         activations={n: [float(s), int(z)] for n, (s, z) in acts.items()})
     yield Compressed(spec, final, masks, step, history, tuning, Quantized(
-        quantized.scales, acts, errors, bytes_float, bytes_quantized))
+        quantized.scales, acts, errors, bytes_float, bytes_quantized),
+        _final_figures(dataset, which, spec, final, after, act_list))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from safetensors import SafetensorError
@@ -13,14 +14,16 @@ from safetensors.numpy import load as load_safetensors
 from safetensors.numpy import save as save_safetensors
 
 from cnnviz.core.compression import CompressionError, Masks, Weights
-from cnnviz.core.compression_record import CompressionRecord, QuantizeStep
-from cnnviz.core.config import TrainConfig
-from cnnviz.core.history import History
+from cnnviz.core.compression_record import CompressionRecord, QuantizeStep, label
 from cnnviz.core.i18n import tr
 from cnnviz.core.network import NetworkSpec
 from cnnviz.core.quantization import FLOAT16
+from cnnviz.core.runs import COMPRESSED, new_run, next_number, source_text, with_current
 from cnnviz.core.shapes import fmt_shape, layer_param_shapes
 from cnnviz.io.project import Project
+
+if TYPE_CHECKING:  # JAX loads with it, only where compression runs
+    from cnnviz.engine.compress_pipeline import Compressed
 
 RECORD, MASKS, REPLAY = "compression", "compression-masks", "replay"
 
@@ -109,20 +112,41 @@ def int8_quantization(record: CompressionRecord, spec: NetworkSpec, weights: Wei
     return step if set(step.activations) <= set(index) else None
 
 
-def compressed_project(project: Project, spec: NetworkSpec, weights: Weights,
-                       history: History, record: CompressionRecord, masks: Masks | None,
-                       config: TrainConfig | None = None) -> Project:
-    """`project` with the compressed network (`spec`, `weights`) in place of its own, the
-    record and masks as members, and the fine-tuning's `history` and `config` if any.
-    Other members are kept, except a replay of training when the network's shapes
-    changed (it shows how the other network's filters grew)."""
+def compressed_project(project: Project, result: Compressed,
+                       done: CompressionRecord | None = None, name: str | None = None
+                       ) -> Project:
+    """`project` with `result`'s compressed network in place of its own: its weights, the
+    record (`done` to the project's model before, by default what its record member
+    says, then `result`'s step) and masks as members, and the fine-tuning's history and
+    settings if it was fine-tuned. Other members are kept, except a replay of training
+    when the network's shapes changed (it shows how the other network's filters grew).
+
+    Its runs are the project's (its current training among them) and a new compressed
+    run, the current one of the project returned, named after what was done: its figures
+    are those measured after compression, its source the run whose weights were
+    compressed (`name`, e.g. a file's, when none recorded them)."""
+    done = compressed_record(project) if done is None else done
     extras = dict(project.extras)
-    extras[RECORD] = record_bytes(record)
-    if masks is None:
+    extras[RECORD] = record_bytes(done.then(result.step))
+    if result.masks is None:
         extras.pop(MASKS, None)
     else:
-        extras[MASKS] = masks_bytes(spec, masks)
-    if spec != project.spec:
+        extras[MASKS] = masks_bytes(result.spec, result.masks)
+    if result.spec != project.spec:
         extras.pop(REPLAY, None)
-    return replace(project, spec=spec, weights=weights, history=history, extras=extras,
-                   config=config or project.config)
+    tuned = result.history is not None
+    history = result.history if tuned else project.history
+    config = result.config or project.config
+    runs, current = with_current(project.runs, project.spec, project.config, project.dataset,
+                                 project.history, project.per_class, project.weights)
+    source = next((run for run in runs if run.number == current), None)
+    number = next_number(runs)
+    run = new_run(runs, result.spec, config, project.dataset, history, kind=COMPRESSED,
+                  name=tr("Run {number}: {what}", number=number, what=label(result.step)),
+                  source=source_text(source.name if source else name or tr("trained weights"),
+                                     project.dataset),
+                  per_class=project.per_class, weights=result.weights, own_history=tuned,
+                  steps_per_epoch=None if tuned or source is None else source.steps_per_epoch,
+                  **result.figures)
+    return replace(project, spec=result.spec, weights=result.weights, history=history,
+                   extras=extras, config=config, runs=[*runs, run])

@@ -57,12 +57,14 @@ class RunLog(QObject):
                per_class: int | None, history: History, weights: Weights | None,
                steps_per_epoch: int | None) -> None:
         """The run being trained, as it is now (a new run if none is being recorded); its
-        test figures, of other weights, are gone until measured again."""
+        test figures, of other weights, are gone until measured again, and the history is
+        its own now (a compressed model trained on: its epochs give its figures)."""
         if not history.steps:
             return
         extra: dict = {"per_class": per_class, "weights": weights,
                        "steps_per_epoch": steps_per_epoch, "test_loss": None,
-                       "test_accuracy": None}
+                       "test_accuracy": None, "val_loss": None, "val_accuracy": None,
+                       "own_history": True}
         run = self.get(self.current) if self.current is not None else None
         if run is None:
             kind, source = self._next_origin

@@ -443,16 +443,15 @@ class CompressModel(QObject):
 
     # -- saving -----------------------------------------------------------------------------------
     def save_result(self, path: str | Path) -> None:
-        """Save the last compressed model as a new project (the open one is untouched);
-        raises OSError if it cannot be written."""
+        """Save the last compressed model as a new project (the open one is untouched),
+        the session's runs kept and the compressed model one more; raises OSError if it
+        cannot be written."""
         s, result = self.session, self.result
         if result is None:
             raise ValueError("nothing compressed yet")
-        here = Project(s.network.spec, s.config, s.dataset_name, s.weights, s.history)
-        history = result.history if result.history is not None else s.history
-        save_project(path, compressed_project(
-            here, result.spec, result.weights, history, self.record.then(result.step),
-            result.masks, result.config))
+        here = Project(s.network.spec, s.config, s.dataset_name, s.weights, s.history,
+                       runs=s.runs.runs, per_class=s.per_class)
+        save_project(path, compressed_project(here, result, self.record))
 
     def shutdown(self, timeout_s: float) -> bool:
         """Stop any job and wait for its thread; True if it ended in time."""

@@ -137,10 +137,10 @@ class RunsPanel(QWidget):
         self._update_selection()
 
     def _describe(self, run: Run) -> str:
-        epochs = len(run.history.epochs)
+        training = run.training()
         return tr("{name}: {data}, {epochs} epochs trained ({steps:,} steps); {about}",
-                  name=run.name, data=data_text(run), epochs=epochs, steps=run.history.steps,
-                  about=about(run))
+                  name=run.name, data=data_text(run), epochs=len(training.epochs),
+                  steps=training.steps, about=about(run))
 
     def _update_selection(self) -> None:
         run = self.selected()
