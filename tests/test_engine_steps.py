@@ -14,6 +14,7 @@ from cnnviz.core.shapes import layer_param_shapes
 from cnnviz.engine.model import apply
 from cnnviz.engine.steps import (
     ADAM_EPS,
+    batch_parts,
     batch_slices,
     config_optimizer,
     loss_and_accuracy,
@@ -138,11 +139,23 @@ def test_batch_slices_cover_the_batch_once_in_near_equal_parts(batch, size, coun
     assert size is None or min(sizes) >= min(size, batch)
 
 
-@pytest.mark.parametrize("slice_images", [32, 16, 8, 100, None])
-def test_a_step_over_slices_takes_the_whole_batch_gradient(slice_images):
+@pytest.mark.parametrize(("batch", "part", "sizes"), [
+    (512, 128, [128] * 4), (100, 32, [25] * 4), (128, 128, [128]), (130, 128, [65, 65]),
+    (7, None, [7]), (1, 32, [1])])
+def test_batch_parts_are_as_few_as_hold_at_most_part_images(batch, part, sizes):
+    parts = batch_parts(batch, part)
+    assert [stop - start for start, stop in parts] == sizes
+    assert [i for start, stop in parts for i in range(start, stop)] == list(range(batch))
+
+
+@pytest.mark.parametrize(("slice_images", "part_images"), [
+    (32, None), (16, None), (8, None), (100, None), (None, None), (8, 32), (16, 50),
+    (None, 40)])
+def test_a_step_over_slices_takes_the_whole_batch_gradient(slice_images, part_images):
     """Batch 100 is summed over 1 to 8 slices (8 images a slice would be 12: capped at
-    8 slices of 12-13); its update must be the gradient of the mean loss over all 100
-    images, taken in one pass by jax.grad."""
+    8 slices of 12-13), or over parts of at most `part_images`, one jitted call each
+    (4 of 25, 2 of 50, 3 of 33-34); its update must be the gradient of the mean loss over
+    all 100 images, taken in one pass by jax.grad."""
     spec = NetworkSpec((10, 10, 1), (Conv2D(4, 3), MaxPool2D(2), Flatten(), Dense(3)))
     rng = np.random.default_rng(5)
     params = [{k: jnp.asarray(v) for k, v in layer.items()}
@@ -155,7 +168,9 @@ def test_a_step_over_slices_takes_the_whole_batch_gradient(slice_images):
 
     expected_loss, expected_grads = jax.value_and_grad(mean_loss)(params)
     optimizer = make_optimizer("sgd-momentum", 1.0)  # first step: params - 1.0 * gradient
-    step = make_train_step(spec, optimizer, slice_images=slice_images)
+    step = make_train_step(spec, optimizer, slice_images=slice_images,
+                           part_images=part_images)
+    assert step.in_parts(100) == (part_images is not None)
     before = jax.tree.map(np.array, params)
     after, _, losses, _ = step(params, optimizer.init(params), x, y,
                                jnp.arange(100, dtype=jnp.int32)[None], jax.random.PRNGKey(0), 0)
@@ -163,3 +178,30 @@ def test_a_step_over_slices_takes_the_whole_batch_gradient(slice_images):
     for b, a, g in zip(jax.tree.leaves(before), jax.tree.leaves(after),
                        jax.tree.leaves(expected_grads), strict=True):
         np.testing.assert_allclose(b - np.asarray(a), g, rtol=1e-4, atol=1e-6)
+
+
+def test_parted_steps_follow_the_schedule_and_match_one_call_steps():
+    """Three Adam steps of batch 64, each its own learning rate, computed in parts of 16
+    (four jitted calls and an update each) give the weights, losses and accuracies of
+    the same steps in one call."""
+    spec = NetworkSpec((8, 8, 1), (Conv2D(4, 3), MaxPool2D(2), Flatten(), Dense(3)))
+    rng = np.random.default_rng(2)
+    x = jnp.asarray(rng.integers(0, 256, (200, 8, 8, 1), dtype=np.uint8))
+    y = jnp.asarray(rng.integers(0, 3, 200).astype(np.int32))
+    idx = rng.integers(0, 200, (3, 64)).astype(np.int32)
+    rates = np.array([1e-2, 5e-3, 1e-3], np.float32)
+    optimizer = make_optimizer("adam", 1e-2)
+    results = []
+    for part_images in (None, 16):
+        params = [{k: jnp.asarray(v) for k, v in layer.items()}
+                  for layer in reference.random_weights(spec, seed=2)]
+        step = make_train_step(spec, optimizer, slice_images=None, part_images=part_images)
+        results.append(jax.tree.map(np.asarray, step(
+            params, optimizer.init(params), x, y, jnp.asarray(idx), jax.random.PRNGKey(0), 0,
+            rates)))
+    (whole, _, whole_losses, whole_accs), (parted, _, losses, accs) = results
+    assert losses.shape == accs.shape == (3,)
+    np.testing.assert_allclose(losses, whole_losses, rtol=1e-5)
+    np.testing.assert_allclose(accs, whole_accs, rtol=1e-6)
+    for a, b in zip(jax.tree.leaves(whole), jax.tree.leaves(parted), strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)

@@ -249,6 +249,30 @@ def test_same_seed_same_run_and_grouping_does_not_matter(small_data, steps, fast
     assert not np.allclose(losses_other, losses)
 
 
+def test_a_batch_in_parts_trains_as_in_one_call(small_data, monkeypatch, fast_path_ready):
+    """Batch 64 with slices of 8 is computed in 2 parts of 32 (tuning.DISPATCH_SLICES
+    slices each), one jitted call each: the Trainer then sends one step per call (no
+    k-step program is compiled) and the run is the one-call run, up to float rounding."""
+    from cnnviz.engine import steps as steps_module
+
+    config = TrainConfig(batch_size=64, epochs=2, seed=3)
+
+    def train(slice_images):
+        monkeypatch.setattr(steps_module, "spec_slice_images", lambda *_: slice_images)
+        trainer = Trainer(SMALL, small_data, config, snapshot_interval=1e9,
+                          steps_per_dispatch=2)
+        _run_all(trainer)
+        return trainer
+
+    whole, parted = train(None), train(8)
+    assert len(fast_path_ready) == 1  # the one-call run's k-step program only
+    assert len(parted.history.step_loss) == len(whole.history.step_loss) == 20
+    np.testing.assert_allclose(parted.history.step_loss, whole.history.step_loss, rtol=1e-4)
+    for pa, pb in zip(whole.numpy_params(), parted.numpy_params(), strict=True):
+        for name in pa:
+            np.testing.assert_allclose(pb[name], pa[name], rtol=1e-3, atol=1e-5)
+
+
 # -- the real thing -----------------------------------------------------------------------------
 
 

@@ -56,6 +56,9 @@ def main() -> None:
     p.add_argument("--slice-images", type=int,
                    help="images per slice of a batch (0: one pass); default: the engine's "
                    "choice for this CPU (engine.tuning)")
+    p.add_argument("--part-images", type=int,
+                   help="largest part of a batch one jitted call computes (0: the whole "
+                   "batch); default: the engine's choice (engine.tuning)")
     p.add_argument("--batchnorm", action="store_true")
     p.add_argument("--freeze-base", action="store_true")
     a = p.parse_args()
@@ -69,6 +72,8 @@ def main() -> None:
     optimizer = config_optimizer(TrainConfig(learning_rate=1e-3), spec)
     opt_state = optimizer.init(params)
     slicing = {} if a.slice_images is None else {"slice_images": a.slice_images or None}
+    if a.part_images is not None:
+        slicing["part_images"] = a.part_images or None
     step_fn = make_train_step(spec, optimizer, **slicing)
 
     def indices(n):

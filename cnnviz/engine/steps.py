@@ -27,7 +27,7 @@ from cnnviz.core.config import TrainConfig
 from cnnviz.core.layers import BatchNorm
 from cnnviz.core.network import NetworkSpec, frozen_layers
 from cnnviz.engine.model import MOVING, apply, apply_train, to_float
-from cnnviz.engine.tuning import MAX_SLICES, spec_slice_images
+from cnnviz.engine.tuning import DISPATCH_SLICES, MAX_SLICES, spec_slice_images
 
 # Keras' Adam epsilon (optax's default is 1e-8), so runs match Keras'.
 ADAM_EPS = 1e-7
@@ -38,7 +38,17 @@ def batch_slices(batch_size: int, slice_images: int | None) -> list[tuple[int, i
     tuning.MAX_SLICES of at least `slice_images` images each (one slice when None), as
     equal as can be."""
     count = 1 if slice_images is None else max(1, min(MAX_SLICES, batch_size // slice_images))
-    bounds = [round(i * batch_size / count) for i in range(count + 1)]
+    return _even(batch_size, count)
+
+
+def batch_parts(batch_size: int, part_images: int | None) -> list[tuple[int, int]]:
+    """(start, stop) of the parts a batch is computed in, one jitted call each: as few
+    as hold at most `part_images` images each (one part when None), as equal as can be."""
+    return _even(batch_size, 1 if part_images is None else -(-batch_size // part_images))
+
+
+def _even(size: int, count: int) -> list[tuple[int, int]]:
+    bounds = [round(i * size / count) for i in range(count + 1)]
     return list(itertools.pairwise(bounds))
 
 
@@ -119,13 +129,16 @@ def loss_and_accuracy(logits, labels):
 
 
 def make_train_step(spec: NetworkSpec, optimizer: optax.GradientTransformation,
-                    augment: Sequence[str] = (), slice_images: int | None | str = "auto"):
+                    augment: Sequence[str] = (), slice_images: int | None | str = "auto",
+                    part_images: int | None | str = "auto"):
     """train_step(params, opt_state, x_all, y_all, idx (k, B), key, step0, rates=None) ->
     (params, opt_state, losses (k,), accuracies (k,)).
 
     A batch's gradient is summed over slices of `slice_images` images, one after the
     other ("auto": the size engine.tuning chooses for this network and machine; None: the
-    batch in one pass).
+    batch in one pass). A batch of more than `part_images` ("auto": tuning's part of
+    DISPATCH_SLICES slices; None: no limit) is computed in parts, one jitted call each,
+    whose gradients are summed before one optimizer update (`parted_step`).
 
     x_all (N, H, W, C) and y_all (N,) stay on the device for the whole run; each of the
     k steps gathers rows idx[i]. The PRNG key of step s is fold_in(key, s), so a run's
@@ -144,6 +157,8 @@ def make_train_step(spec: NetworkSpec, optimizer: optax.GradientTransformation,
         slice_images = spec_slice_images(spec, jax.default_backend())
     if whole_batch:
         slice_images = None
+    if part_images == "auto":
+        part_images = None if slice_images is None else slice_images * DISPATCH_SLICES
 
     def loss_fn(params, x, y, key):
         params = [jax.lax.stop_gradient(p) if f else p for p, f in zip(params, frozen,
@@ -152,38 +167,51 @@ def make_train_step(spec: NetworkSpec, optimizer: optax.GradientTransformation,
         loss, acc = loss_and_accuracy(logits, y)
         return loss, (acc, moving)
 
-    def batch_gradient(params, x, y, key):
-        """((mean loss, accuracy), gradient, BatchNorm's new moving averages) of the whole
+    def batch_gradient(params, x, y, key, batch_size=None, first_slice=None):
+        """((mean loss, accuracy), gradient, BatchNorm's new moving averages) of the
         batch, summed slice by slice: the same numbers as one pass (up to float
-        rounding), each slice weighted by its share of the batch."""
+        rounding), each slice weighted by its share of the batch. `x` may be one part of
+        a batch of `batch_size` images whose slices are numbered from `first_slice`."""
         total, slices = None, batch_slices(x.shape[0], slice_images)
+        batch_size = batch_size or x.shape[0]
         moving = None
         for i, (start, stop) in enumerate(slices):
-            weight = (stop - start) / x.shape[0]
+            weight = (stop - start) / batch_size
             if total is not None:  # one slice after the other: they share the caches
                 params, total = jax.lax.optimization_barrier((params, total))
+            slice_key = (key if first_slice is None and len(slices) == 1
+                         else jax.random.fold_in(key, i if first_slice is None
+                                                 else first_slice + i))
             (loss, (acc, moving)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-                params, x[start:stop], y[start:stop],
-                key if len(slices) == 1 else jax.random.fold_in(key, i))
+                params, x[start:stop], y[start:stop], slice_key)
             part = jax.tree.map(lambda t, w=weight: t * w, ((loss, acc), grads))
             total = part if total is None else jax.tree.map(jnp.add, total, part)
         return (*total, moving)
 
+    def batch_of(x_all, y_all, batch_idx, step_key):
+        """The images and labels of `batch_idx`, and the step's keys for augmentation
+        and dropout."""
+        aug_key, drop_key = jax.random.split(step_key)
+        return to_float(x_all[batch_idx]), y_all[batch_idx], aug_key, drop_key
+
+    def apply_gradient(params, opt_state, grads, moving):
+        """The optimizer's step; a frozen layer's arrays go through as they are (bit for
+        bit)."""
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        new = optax.apply_updates(params, updates)
+        new = [old if f else {**p, **m} for old, p, m, f in zip(params, new, moving,
+                                                                frozen, strict=True)]
+        return new, opt_state
+
     @partial(jax.jit, donate_argnums=(0, 1))
     def train_step(params, opt_state, x_all, y_all, idx, key, step0, rates=None):
         def one_step(params, opt_state, batch_idx, step_key):
-            x = to_float(x_all[batch_idx])  # (B, H, W, C)
-            y = y_all[batch_idx]  # (B,)
-            aug_key, drop_key = jax.random.split(step_key)
+            x, y, aug_key, drop_key = batch_of(x_all, y_all, batch_idx, step_key)
             if augment:
                 x = augment_batch(x, aug_key, augment)
             (loss, acc), grads, moving = batch_gradient(params, x, y, drop_key)
-            updates, opt_state = optimizer.update(grads, opt_state, params)
-            new = optax.apply_updates(params, updates)
-            # a frozen layer's arrays go through as they are (bit for bit)
-            new = [old if f else {**p, **m} for old, p, m, f in zip(params, new, moving,
-                                                                    frozen, strict=True)]
-            return new, opt_state, loss, acc
+            params, opt_state = apply_gradient(params, opt_state, grads, moving)
+            return params, opt_state, loss, acc
 
         # A Python loop, not lax.scan: XLA's CPU backend runs a while-loop body an
         # order of magnitude slower than the same ops at top level.
@@ -197,7 +225,61 @@ def make_train_step(spec: NetworkSpec, optimizer: optax.GradientTransformation,
             accs.append(acc)
         return params, opt_state, jnp.stack(losses), jnp.stack(accs)
 
-    return train_step
+    @partial(jax.jit, static_argnames="size", donate_argnums=(1,))
+    def part_gradient(params, total, x_all, y_all, idx, row, start, part, key, *, size):
+        """`total` plus the gradient of one part of the batch idx[row]: `size` images from
+        `start`, part number `part`."""
+        part_idx = jax.lax.dynamic_slice_in_dim(idx[row], start, size)
+        x, y, aug_key, drop_key = batch_of(x_all, y_all, part_idx, key)
+        if augment:
+            x = augment_batch(x, jax.random.fold_in(aug_key, part), augment)
+        slices = len(batch_slices(size, slice_images))
+        (loss, acc), grads, moving = batch_gradient(params, x, y, drop_key, idx.shape[1],
+                                                    part * slices)
+        summed = jax.tree.map(jnp.add, total, ((loss, acc), grads))
+        return summed, moving
+
+    @partial(jax.jit, donate_argnums=(0, 1))
+    def parted_update(params, opt_state, total, moving, rate):
+        if rate is not None:
+            opt_state = set_learning_rate(opt_state, rate)
+        (loss, acc), grads = total
+        params, opt_state = apply_gradient(params, opt_state, grads, moving)
+        return params, opt_state, loss, acc
+
+    zero_total = jax.jit(lambda params: jax.tree.map(
+        jnp.zeros_like, ((jnp.float32(0), jnp.float32(0)), params)))
+
+    def parted_step(params, opt_state, x_all, y_all, idx, key, step0, rates=None):
+        """train_step for batches of more than part_images: each part of a batch is its
+        own jitted call (the same program for every part of equal size), so a large
+        batch trains at the speed of its parts rather than as one program holding every
+        slice's buffers (benchmarks/README.md)."""
+        parts = batch_parts(idx.shape[1], part_images)
+        losses, accs = [], []
+        for i in range(idx.shape[0]):
+            step_key = jax.random.fold_in(key, step0 + i)
+            total, moving = zero_total(params), None
+            for p, (start, stop) in enumerate(parts):
+                total, moving = part_gradient(params, total, x_all, y_all, idx, i, start, p,
+                                              step_key, size=stop - start)
+            params, opt_state, loss, acc = parted_update(
+                params, opt_state, total, moving, None if rates is None else rates[i])
+            losses.append(loss)
+            accs.append(acc)
+        return params, opt_state, jnp.stack(losses), jnp.stack(accs)
+
+    def step(params, opt_state, x_all, y_all, idx, key, step0, rates=None):
+        if in_parts(idx.shape[1]):
+            return parted_step(params, opt_state, x_all, y_all, idx, key, step0, rates)
+        return train_step(params, opt_state, x_all, y_all, idx, key, step0, rates)
+
+    def in_parts(batch_size: int) -> bool:
+        return len(batch_parts(batch_size, part_images)) > 1
+
+    # The Trainer compiles k steps per call ahead of time, for batches of one part.
+    step.lower, step.in_parts = train_step.lower, in_parts
+    return step
 
 
 def make_eval_step(spec: NetworkSpec):

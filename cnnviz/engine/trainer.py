@@ -214,7 +214,8 @@ class Trainer:
         # ready. (Both give bit-identical results, so the switch point does not matter.)
         train_step = make_train_step(self.spec, self.optimizer, cfg.augment)
         fast = None
-        if self.steps_per_dispatch > 1 and self._steps_left() > 8 * self.steps_per_dispatch:
+        if self.steps_per_dispatch > 1 and self._steps_left() > 8 * self.steps_per_dispatch and (
+                not train_step.in_parts(cfg.batch_size)):
             fast = _BackgroundCompile(
                 train_step, self.params, self.opt_state, x_all, y_all,
                 np.zeros((self.steps_per_dispatch, cfg.batch_size), np.int32), self._key, 0,

@@ -4,8 +4,8 @@ On CPU a batch's gradient is summed over slices taken one after the other (steps
 that one slice's activations stay in the caches while its backward pass reads them. The
 slice is the largest power of two whose activations (core.memory's estimate of what a
 training step keeps per image) and their gradients (as large again) fit in the CPU's
-caches: its L3 and every core's L2. At most MAX_SLICES slices: a larger batch gets
-larger slices.
+caches: its L3 and every core's L2. A batch computed in one call (no parts, below) has
+at most MAX_SLICES slices: a larger one gets larger slices.
 
 The figures behind it (keras-cifar10, 326 KB of activations per image by the estimate;
 in-process A/B, alternating rounds, idle machine; a 2-core AMD EPYC, Zen 4, 1 MiB L2 per
@@ -15,6 +15,13 @@ batch 128, 4 slices of 32 trained 5 % faster than 2 of 64 (rounds 0.95, 0.94, 0.
 than 4 of 128 and 13 % faster than one pass. Slicing only pays while a slice overflows
 no cache, so the size follows the cache, and a CPU whose caches are unknown gets
 DEFAULT_CACHE's.
+
+A batch of more than DISPATCH_SLICES slices is computed in parts of at most that many
+slices, one jitted call each, whose gradients are summed before the optimizer's update
+(engine.steps). Unrolled in one call, a large batch's slices trained slower than the same
+slices at batch 128: on the EPYC above, batch 512 as 8 slices of 64 in one call ran 0.75x
+batch 128's speed (rounds 0.74, 0.79, 0.69, 0.89, 0.75); as 4 parts of 4 slices of 32,
+0.87-1.09x (two runs of 5 rounds, benchmarks/batch_parts.py).
 
 On a GPU there is no cache to fit and the batch goes through in one pass.
 """
@@ -32,6 +39,8 @@ MIN_SLICE, MAX_SLICE = 16, 256
 # time grows with the count: with 8 (batch 512 in slices of 64) it was 2.24 s on the
 # 2-core EPYC, idle (1.25 s for batch 32 in one slice).
 MAX_SLICES = 8
+# Slices one jitted call computes at most; a larger batch is computed in parts.
+DISPATCH_SLICES = 4
 DEFAULT_CACHE = 32 << 20  # a CPU that does not say: a typical desktop or server L3
 
 
