@@ -18,6 +18,7 @@ from cnnviz.core.config import TrainConfig
 from cnnviz.core.layers import Conv2D, Dense, Flatten, MaxPool2D
 from cnnviz.core.network import NetworkSpec
 from cnnviz.core.quantization import dequantize, quantize_weights
+from cnnviz.data.per_class import per_class_slice
 from cnnviz.engine import trainer as trainer_module
 from cnnviz.engine.model import init_params, params_to_numpy
 from cnnviz.io.compression import MASKS, compressed_record, load_masks
@@ -79,6 +80,31 @@ def test_prune_saves_the_pruned_weights_masks_and_record(project, tmp_path):
     assert step.sparsity == 0.8 and step.fine_tune_epochs == 1
     assert done["layer_sparsity"] == step.layer_sparsity and done["saved"] == str(out)
     assert saved.config.epochs == 1 and saved.history.steps == 600 // 32
+
+
+def test_fine_tuning_keeps_to_the_images_per_class_the_project_trained_on(tmp_path,
+                                                                          monkeypatch):
+    """A project trained on 20 images of each of shapes' 5 classes fine-tunes on those
+    100 images, not on all 600: 100 // 32 = 3 steps an epoch."""
+    source = tmp_path / "few.cnnviz"
+    weights = params_to_numpy(init_params(SPEC, jax.random.PRNGKey(0)))
+    save_project(source, Project(SPEC, TrainConfig(epochs=1), "shapes", weights,
+                                 per_class=20))
+    every, asked = cli_common.load_dataset, []
+
+    def load(name, per_class=None, seed=0, **options):
+        asked.append(per_class)
+        data = every(name, seed=seed, **options)
+        return data if per_class is None else per_class_slice(data, per_class, seed)
+
+    monkeypatch.setattr(cli_common, "load_dataset", load)
+    out = tmp_path / "pruned.cnnviz"
+    code, _, err = _main("prune", source, "--sparsity", 0.5, "--fine-tune-epochs", 1,
+                         "--json", "--out", out)
+    assert code == 0, err
+    saved = load_project(out)
+    assert asked == [20] and saved.per_class == 20
+    assert saved.history.steps == 100 // 32
 
 
 def test_structured_prune_shrinks_the_shapes_and_multiply_adds(project, tmp_path):

@@ -38,7 +38,7 @@ def _trained(args: argparse.Namespace) -> Project:
 
 def _data(args: argparse.Namespace, project: Project):
     dataset = load_data(args, project.dataset, project.config.seed,
-                        project.config.validation_fraction)
+                        project.config.validation_fraction, project.per_class)
     if tuple(project.spec.input_shape) != dataset.input_shape:
         raise CliError(tr("the network takes {shape} images but {name} has {data}",
                           shape=project.spec.input_shape, name=project.dataset,
