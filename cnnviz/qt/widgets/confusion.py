@@ -16,6 +16,7 @@ from cnnviz.core.i18n import tr
 from cnnviz.core.mosaic import image_mosaic
 from cnnviz.core.snapshot import Confusion
 from cnnviz.qt.live_model import LiveModel
+from cnnviz.qt.widgets.class_axis import ClassAxis
 from cnnviz.qt.widgets.live_label import live_label
 from cnnviz.qt.widgets.live_view import LiveView
 from cnnviz.qt.widgets.mosaic_view import GREY_LUT, MosaicPanel, make_lut
@@ -29,7 +30,8 @@ class MatrixPlot(pg.PlotWidget):
     """The counts as one ImageItem with class names on both axes and a count in each cell."""
 
     def __init__(self, parent=None):
-        super().__init__(parent)
+        super().__init__(parent, axisItems={"left": ClassAxis("left"),
+                                            "bottom": ClassAxis("bottom")})
         self.setMenuEnabled(False)
         self.setMouseEnabled(False, False)
         self.setAspectLocked(True)
@@ -52,7 +54,7 @@ class MatrixPlot(pg.PlotWidget):
         if names != self.names:
             self.names = names
             for axis in ("left", "bottom"):
-                self.getAxis(axis).setTicks([list(enumerate(names))])
+                self.getAxis(axis).set_names(names)
             for text in self.texts:
                 self.removeItem(text)
             self.texts = []
