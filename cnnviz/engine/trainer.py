@@ -68,6 +68,7 @@ from cnnviz.engine.probe import (  # noqa: F401 (EVAL_BATCH: API)
     Request,
     padded_batches,
 )
+from cnnviz.engine.resume import checked_state
 from cnnviz.engine.steps import (
     config_optimizer,
     make_eval_step,
@@ -125,12 +126,15 @@ class _BackgroundCompile:
 
 class Trainer:
     """Trains `spec` on `dataset` as `config` says, from `params` if given (else a fresh
-    seeded init). Iterate ``run()``; call ``command()`` from any thread."""
+    seeded init) and from `opt_state` if given (a host tree of the state a run left, as
+    engine.inspect.host_tree makes it: OptimizerStateError if it does not fit), else a
+    fresh optimizer state. Iterate ``run()``; call ``command()`` from any thread."""
 
     def __init__(self, spec: NetworkSpec, dataset: Dataset, config: TrainConfig,
                  params: Params | None = None, history: History | None = None, *,
-                 snapshot_interval: float = 0.05, steps_per_dispatch: int | None = None,
-                 probe_interval: float = 0.1, detail_interval: float = 1.0):
+                 opt_state=None, snapshot_interval: float = 0.05,
+                 steps_per_dispatch: int | None = None, probe_interval: float = 0.1,
+                 detail_interval: float = 1.0):
         if not spec.check(dataset.num_classes).trainable_params:
             raise NetworkError([Problem(all_frozen_message())])
         problem = config.validation_problem(len(dataset.x_val))
@@ -162,7 +166,9 @@ class Trainer:
         self._key = jax.random.PRNGKey(config.seed)
         self.params = params if params is not None else initial_params(spec, config.seed)
         self.optimizer = config_optimizer(config, spec)
-        self.opt_state = self.optimizer.init(self.params)
+        # a run continued: its optimizer state as it stood (Adam's moments and count go on)
+        self.opt_state = self.optimizer.init(self.params) if opt_state is None else (
+            checked_state(self.optimizer, self.params, opt_state))
         # the part of the loss that L2 weight decay adds (SGD's), shown beside the loss
         self._penalty = make_penalty(spec, config)
         self.state = COMPILING
