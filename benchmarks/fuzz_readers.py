@@ -53,6 +53,7 @@ from cnnviz.core.layers import LayerFormatError
 from cnnviz.core.memory import training_memory
 from cnnviz.core.mosaic import Mosaic
 from cnnviz.core.network import NetworkSpec
+from cnnviz.core.optimizer_leaves import OptimizerLeaves
 from cnnviz.core.presets import PRESETS
 from cnnviz.core.replay import Frame, Replay
 from cnnviz.core.runs import COMPRESSED, FINE_TUNED, Run
@@ -61,7 +62,14 @@ from cnnviz.data.cifar import RECORD_BYTES, TEST_BATCH, TRAIN_BATCHES, read_cifa
 from cnnviz.data.dataset import DatasetError
 from cnnviz.data.folder import load_folder
 from cnnviz.data.idx import read_idx_images_labels
-from cnnviz.io.project import Project, ProjectFileError, load_project, project_bytes
+from cnnviz.io import optimizer_member
+from cnnviz.io.project import (
+    OPTIONAL,
+    Project,
+    ProjectFileError,
+    load_project,
+    project_bytes,
+)
 from cnnviz.io.replay import ReplayError, load_replay, replay_bytes
 
 EXTREMES = (0, 1, 2, 255, 2**15, 2**31 - 1, 2**31, 2**32 - 1, 2**63 - 1, 2**64 - 1)
@@ -193,8 +201,14 @@ def _projects() -> list[Project]:
             Run(3, "Run 3: pruned 80.0 %", spec, config, "digits", history, per_class=10,
                 kind=COMPRESSED, source="scratch (digits)", test_loss=1.25, test_accuracy=0.5,
                 val_loss=1.75, val_accuracy=0.375, own_history=False, weights=weights)]
+    # sgd-momentum's state as optax lays it out: step count, learning rate, weight decay,
+    # then a trace shaped as each weight
+    momentum = OptimizerLeaves(config.optimizer, history.steps, (
+        np.asarray(3, np.int32), np.asarray(0.1, np.float32), np.asarray(0.0, np.float32),
+        *(rng.normal(0, 0.01, v.shape).astype(np.float32) for layer in weights
+          for v in layer.values())))
     return [Project(spec, config, "digits", weights, history,
-                    {"replay": sample_replay(), "notes": b"hello"}, runs, 10),
+                    {"replay": sample_replay(), "notes": b"hello"}, runs, 10, momentum),
             Project(NetworkSpec((8, 8, 1), PRESETS["tiny"].spec.layers[-2:]))]
 
 
@@ -268,9 +282,15 @@ def make_project(rng: random.Random, folder: Path) -> Callable[[], object]:
             content = mutate_bytes(rng, content)
         if name == "extras/replay" and rng.random() < 0.5:
             content = mutate_replay(rng)
+        if name == optimizer_member.ARRAYS and rng.random() < 0.5:
+            content = mutate_npz(rng, members[name])
         members[name] = content
         if rng.random() < 0.1:
             members[rng.choice(("extras/x", "evil.py", "../up"))] = b"x" * rng.randint(0, 99)
+        elif name in OPTIONAL:  # a damaged optimizer state costs only itself
+            path = folder / "fuzz.cnnviz"
+            path.write_bytes(rezip(members, rng))
+            return lambda: _opens(path)
         data = rezip(members, rng)
     else:
         data = mutate_bytes(rng, data)
@@ -279,8 +299,19 @@ def make_project(rng: random.Random, folder: Path) -> Callable[[], object]:
     return lambda: load_project(path)
 
 
+def _opens(path: Path) -> Project:
+    project = load_project(path)  # a ProjectFileError here fails the run: not allowed
+    assert project.optimizer_state is not None or project.notes, "dropped without a note"
+    return project
+
+
 def mutate_replay(rng: random.Random) -> bytes:
-    members = zip_members(sample_replay())
+    return mutate_npz(rng, sample_replay())
+
+
+def mutate_npz(rng: random.Random, data: bytes) -> bytes:
+    """An .npz archive with one of its arrays mutated (mutate_npy)."""
+    members = zip_members(data)
     name = rng.choice(list(members))
     members[name] = mutate_npy(rng, members[name])
     buffer = io.BytesIO()

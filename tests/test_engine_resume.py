@@ -103,3 +103,24 @@ def test_a_state_that_does_not_fit_is_refused(data):
     bad[-1] = np.full_like(bad[-1], np.nan)
     with pytest.raises(OptimizerStateError, match="not finite"):
         state_from_leaves(adam.optimizer, params, type(too_few)("adam", 0, tuple(bad)))
+
+
+def test_a_project_saved_with_the_state_continues_as_if_never_closed(data, uninterrupted,
+                                                                     tmp_path):
+    from cnnviz.io.project import Project, load_project, save_project
+
+    first = _stopped_at(data, STOP_AT)
+    kept = kept_leaves(CONFIG.optimizer, STOP_AT, host_tree(first.opt_state))
+    path = tmp_path / "stopped.cnnviz"
+    save_project(path, Project(SPEC, CONFIG, "shapes", first.numpy_params(), first.history,
+                               optimizer_state=kept))
+    project = load_project(path)
+    assert project.notes == [] and project.optimizer_state.steps == STOP_AT
+    state = state_from_leaves(first.optimizer, project.weights, project.optimizer_state)
+    later = Trainer(SPEC, data, project.config, params=project.weights,
+                    history=project.history, opt_state=state, **ONE)
+    list(later.run())
+    np.testing.assert_array_equal(later.history.step_loss, uninterrupted.history.step_loss)
+    for got, want in zip(later.numpy_params(), uninterrupted.numpy_params(), strict=True):
+        for name in want:
+            np.testing.assert_array_equal(got[name], want[name])

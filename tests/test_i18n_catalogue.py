@@ -16,7 +16,8 @@ DONE = ("cnnviz/core/lessons.py", "cnnviz/core/lesson_vocabulary.py",
         *(f"cnnviz/core/{name}.py" for name in (
             "compression", "compression_record", "config", "divergence", "early_stopping",
             "examples", "files", "fine_tune", "formulas", "history", "inspection",
-            "json_text", "layers", "memory", "network", "presets", "progress", "quantization",
+            "json_text", "layers", "memory", "network", "optimizer_leaves", "presets",
+            "progress", "quantization",
             "runs", "schedules", "shapes", "summary")),
         *(f"cnnviz/{name}.py" for name in (
             "cli/__init__", "cli/common", "cli/compress", "cli/exchange", "cli/explain",
@@ -26,7 +27,7 @@ DONE = ("cnnviz/core/lessons.py", "cnnviz/core/lesson_vocabulary.py",
             "io/archive", "io/atomic", "io/compression", "io/export/bundle",
             "io/imports/__init__", "io/imports/app_export", "io/imports/keras_config",
             "io/imports/keras_file", "io/imports/onnx_file", "io/imports/result",
-            "io/project", "io/replay", "io/trained", "io/weights")),
+            "io/optimizer_member", "io/project", "io/replay", "io/trained", "io/weights")),
         "cnnviz/qt/language.py", "cnnviz/qt/lessons.py", "cnnviz/qt/lesson_host.py",
         *(f"cnnviz/qt/{name}.py" for name in (
             "actions", "app", "dialogs", "error_dialog", "examples", "export_dialog",

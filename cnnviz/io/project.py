@@ -31,7 +31,9 @@ from cnnviz.core.json_text import JsonError, brief, listed, parse_json
 from cnnviz.core.layers import LayerFormatError
 from cnnviz.core.memory import available_memory, format_bytes
 from cnnviz.core.network import NetworkError, NetworkSpec
+from cnnviz.core.optimizer_leaves import OptimizerLeaves, OptimizerStateError
 from cnnviz.core.runs import Run, RunError, check_per_class, runs_from_list, runs_to_list
+from cnnviz.io import optimizer_member
 from cnnviz.io.archive import DAMAGE, ArchiveError, member_table, read_member
 from cnnviz.io.atomic import write_atomic
 from cnnviz.io.weights import (
@@ -48,6 +50,8 @@ SUFFIX = ".cnnviz"
 # The runs kept (a newer member: a file without it has none), and the weights of those
 # that kept theirs, under "run<number>/" before each weight's name.
 RUNS, RUN_WEIGHTS = "runs.json", "runs-weights.safetensors"
+# The optimizer state (newer still): a file without it, or with it damaged, still opens.
+OPTIONAL = (optimizer_member.INFO, optimizer_member.ARRAYS)
 
 
 class ProjectFileError(ValueError):
@@ -59,7 +63,8 @@ class Project:
     """Everything a session needs to continue: `weights` is None before any training.
     `extras` holds further named members (e.g. a training replay) as raw bytes; `runs`
     the runs kept to compare; `per_class` the training images per class of the data
-    (None: all of them)."""
+    (None: all of them); `optimizer_state` the state the current run's optimizer left
+    (saved only beside weights). `notes`: what opening left out, and why."""
 
     spec: NetworkSpec
     config: TrainConfig = field(default_factory=TrainConfig)
@@ -69,6 +74,8 @@ class Project:
     extras: dict[str, bytes] = field(default_factory=dict)
     runs: list[Run] = field(default_factory=list)
     per_class: int | None = None
+    optimizer_state: OptimizerLeaves | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def _json_bytes(data: Any) -> bytes:
@@ -88,6 +95,8 @@ def project_bytes(project: Project) -> bytes:
         flat = flat_names(project.spec, project.weights)
         require_finite(flat)
         members["weights.safetensors"] = save_safetensors(flat)
+        if project.optimizer_state is not None:
+            members.update(optimizer_member.members(project.optimizer_state))
     if project.runs:
         members[RUNS] = _json_bytes(runs_to_list(project.runs))
     kept = {f"{_run_prefix(run)}{name}": value for run in project.runs
@@ -156,11 +165,13 @@ class _Reader:
         self.zf = zf
         self.members = member_table(zf)
         self.checksums = self._manifest()
-        missing = [n for n in self.checksums if n not in self.members]
+        # a lost optimizer state costs only itself (see optimizer_state)
+        missing = [n for n in self.checksums if n not in self.members and n not in OPTIONAL]
         if missing:
             raise _MemberError(tr("member {name} is missing (truncated file?)",
                                   name=missing[0]))
-        unlisted = sorted(set(self.members) - set(self.checksums) - {"manifest.json"})
+        unlisted = sorted(set(self.members) - set(self.checksums) - {"manifest.json",
+                                                                      *OPTIONAL})
         if unlisted:
             raise _MemberError(tr("unexpected members {names}", names=listed(unlisted)))
         needed = sum(info.file_size for info in self.members.values())
@@ -229,7 +240,26 @@ class _Reader:
                                    lambda data: _weights(spec, data))
         extras = {name.removeprefix("extras/"): self.read(name, EXTRA_LIMIT)
                   for name in self.checksums if name.startswith("extras/")}
-        return Project(spec, config, dataset, weights, history, extras, self.runs(), per_class)
+        project = Project(spec, config, dataset, weights, history, extras, self.runs(),
+                          per_class)
+        if weights is not None and any(self.has(n) or n in self.members for n in OPTIONAL):
+            try:
+                project.optimizer_state = self.optimizer_state(weights)
+            except (_MemberError, ArchiveError, OptimizerStateError) as exc:
+                project.notes.append(tr("The optimizer state was not read ({reason}): "
+                                        "training goes on with a fresh one.", reason=exc))
+        return project
+
+    def optimizer_state(self, weights: Weights) -> OptimizerLeaves:
+        """The optimizer state of the current run, checked against its weights. Only
+        this member's damage: the caller drops it and keeps the rest of the project."""
+        for name in OPTIONAL:
+            if name not in self.members:
+                raise _MemberError(tr("member {name} is missing", name=name))
+        info = self.content(optimizer_member.INFO, optimizer_member.INFO_LIMIT,
+                            optimizer_member.parse_info)
+        return self.content(optimizer_member.ARRAYS, optimizer_member.arrays_limit(weights),
+                            lambda data: optimizer_member.parse_arrays(info, data, weights))
 
     def runs(self) -> list[Run]:
         """The runs, each with the weights it says it kept (all checked against its

@@ -63,7 +63,7 @@ class FileCommands(QObject):
         """Open the project at `path`; on any failure a dialog says why, and the open
         project stays as it was."""
         try:
-            self.file.open(path)
+            notes = self.file.open(path)
         except ProjectFileError as exc:
             dialogs.show_error(self.window, tr("Could not open the project"), str(exc))
             return False
@@ -74,7 +74,7 @@ class FileCommands(QObject):
                                   kind=type(exc).__name__, reason=exc))
             return False
         self.settings.setValue(LAST_DIR, str(Path(path).parent))
-        self._status(tr("Opened {path}", path=path))
+        self._status(" ".join([tr("Opened {path}", path=path), *notes]))
         return True
 
     def _fill_recent(self) -> None:

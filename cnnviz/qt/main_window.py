@@ -270,6 +270,7 @@ class MainWindow(QMainWindow):
         self.file.changed.connect(self._update_title)
         self.worker.device_found.connect(self._on_device)
         self.worker.running_changed.connect(self._on_running)
+        self.worker.note.connect(lambda text: self.statusBar().showMessage(text, 20_000))
 
     # -- training ------------------------------------------------------------------------
     def _start_pause(self) -> None:

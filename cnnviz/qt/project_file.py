@@ -92,10 +92,11 @@ class ProjectFile(QObject):
         self._hand_out({})
         self._set(None)
 
-    def open(self, path: str | Path) -> None:
+    def open(self, path: str | Path) -> list[str]:
         """All or nothing: everything in the file is read and checked (the members other
         parts of the window own included) before any of it replaces the open project.
-        Raises ProjectFileError, with nothing changed, if any of it cannot be read."""
+        Raises ProjectFileError, with nothing changed, if any of it cannot be read.
+        Returns notes on what was left out (a damaged optimizer state)."""
         path = Path(path)
         project = load_project(path)
         values = self._read_extras(path, project.extras)
@@ -105,7 +106,9 @@ class ProjectFile(QObject):
                                 runs=project.runs)
         self._extras = project.extras
         self._hand_out(values)
+        self.session.keep_optimizer_state(project.optimizer_state)  # after the masks
         self._set(path)
+        return project.notes
 
     def open_new(self, project: Project) -> None:
         """A project that has no file yet (e.g. an imported network): opened as it is,
@@ -129,7 +132,8 @@ class ProjectFile(QObject):
             else:
                 extras[name] = data
         save_project(path, Project(self.network.spec, s.config, s.dataset_name, s.weights,
-                                   s.history, extras, s.runs.runs, s.per_class))
+                                   s.history, extras, s.runs.runs, s.per_class,
+                                   s.optimizer_state()))
         self._extras = extras
         self._set(Path(path))
 

@@ -35,6 +35,7 @@ from cnnviz.core.network import (
     all_frozen_message,
     trainable_flags_only,
 )
+from cnnviz.core.optimizer_leaves import OptimizerLeaves
 from cnnviz.core.runs import FINE_TUNED, Run, with_current
 from cnnviz.core.snapshot import COMPILING, FINISHED, PAUSED, STOPPED, Snapshot
 from cnnviz.data.dataset import Dataset
@@ -84,6 +85,8 @@ class Session(QObject):
         self.warning: str | None = None  # about the run now, shown beside its state
         # a pruned model's masks (core.compression): the runs hold its pruned weights at 0
         self.masks: Masks | None = None
+        # the optimizer state the run left at its last rest, and what it belongs to
+        self._kept: tuple[tuple, tuple, OptimizerLeaves] | None = None
         network.changed.connect(self._on_network_changed)
         loader.loaded.connect(self._on_loaded)
         loader.failed.connect(self._on_load_failed)
@@ -232,6 +235,7 @@ class Session(QObject):
         self.dataset = self._sliced() if same_data else None
         self.weights, self.history, self.previous = weights, history, None
         self.masks = None  # a project's own come with the file's other members (set_masks)
+        self._kept = None  # a project's own comes with it (keep_optimizer_state)
         self.runs.load(*with_current(runs or [], self.network.spec, config, dataset_name,
                                      history, per_class, weights))
         self._trained_spec = self.network.spec
@@ -298,6 +302,27 @@ class Session(QObject):
         self.runs.set_shown_all(shown)
         self.edited.emit()
 
+    # -- the optimizer's state, kept to continue the run ---------------------------------------
+    def _run_now(self) -> tuple[tuple, tuple]:
+        """What an optimizer state belongs to: these very weights, history and masks (a
+        new run, a reset, a restored run, fine-tuning or another project replaces them),
+        this network (frozen layers included) and these optimizer settings."""
+        return ((self.weights, self.history, self.masks),
+                (self.network.spec, self.config.optimizer, self.config.weight_decay))
+
+    def keep_optimizer_state(self, state: OptimizerLeaves | None) -> None:
+        """`state` (the run's at its last rest, or a project's) goes on at the next Start
+        while the run it belongs to does."""
+        self._kept = None if state is None else (*self._run_now(), state)
+
+    def optimizer_state(self) -> OptimizerLeaves | None:
+        """The kept optimizer state if it still belongs to the run as it is now, else None."""
+        if self._kept is None:
+            return None
+        (objects, settings), (kept_objects, kept_settings) = self._run_now(), self._kept[:2]
+        same = all(a is b for a, b in zip(objects, kept_objects, strict=True))
+        return self._kept[2] if same and settings == kept_settings else None
+
     # -- the run ---------------------------------------------------------------------------
     @property
     def active(self) -> bool:
@@ -356,10 +381,12 @@ class Session(QObject):
         if self.start_mode() == AGAIN:
             self.weights = self.masks = None
             self._clear_history()
+        # the same run goes on with its optimizer's state; any other starts a fresh one
+        state = self.optimizer_state() if self.start_mode() == CONTINUE else None
         self.state = COMPILING  # until the trainer's first snapshot says more
         self._watch, self.warning = LossWatch(), None
         self.worker.start(self.network.spec, self.dataset, self.config, self.weights,
-                          self.history, self.masks)
+                          self.history, self.masks, state)
         if paused:
             self.worker.command(Pause())
 
@@ -399,6 +426,7 @@ class Session(QObject):
         halts = checkpoint.history.halts[len(self.history.halts):]  # this run's, so far
         self.weights, self.history = checkpoint.weights, checkpoint.history
         self._trained_spec = self.network.spec
+        self.keep_optimizer_state(checkpoint.optimizer_leaves)
         self.runs.record(self.network.spec, self.config, self.dataset_name, self.per_class,
                          self.history, self.weights, self.steps_per_epoch())
         if self.state in (FINISHED, STOPPED) and self.dataset is not None:  # the run is over

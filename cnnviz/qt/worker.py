@@ -33,6 +33,7 @@ from cnnviz.core.config import TrainConfig
 from cnnviz.core.history import History
 from cnnviz.core.i18n import tr
 from cnnviz.core.network import NetworkSpec
+from cnnviz.core.optimizer_leaves import OptimizerLeaves, OptimizerStateError
 from cnnviz.core.snapshot import FINISHED, PAUSED, STOPPED, Snapshot
 from cnnviz.data.dataset import Dataset
 from cnnviz.qt.throttle import LIVE_VIEWS_HZ, VIEW_HZ
@@ -120,6 +121,7 @@ class Checkpoint:
     weights: Weights
     history: History
     optimizer_state: object = None
+    optimizer_leaves: OptimizerLeaves | None = None  # the same state, kept to continue with
 
 
 def load_engine() -> str:
@@ -151,6 +153,7 @@ class TrainingWorker(QObject):
     failed = pyqtSignal(object)  # the exception that ended a run
     device_found = pyqtSignal(str)  # once JAX has loaded
     running_changed = pyqtSignal(bool)
+    note = pyqtSignal(str)  # something the learner should know about the run just started
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -183,16 +186,17 @@ class TrainingWorker(QObject):
         return self._running
 
     def start(self, spec: NetworkSpec, dataset: Dataset, config: TrainConfig,
-              weights: Weights | None, history: History, masks: Masks | None = None
-              ) -> None:
+              weights: Weights | None, history: History, masks: Masks | None = None,
+              optimizer_state: OptimizerLeaves | None = None) -> None:
         """Train from `weights` (None: fresh ones); with pruning `masks`, the weights they
-        prune stay zero."""
+        prune stay zero; with `optimizer_state` the optimizer goes on from it (a fresh one,
+        and a `note`, if it does not fit)."""
         if self.is_running():
             raise RuntimeError("a training run is already in progress")
         self._early = []
         history = History.from_dict(history.to_dict())  # the trainer appends to its own copy
         thread = GeneratorThread(partial(self._train, spec, dataset, config, weights, history,
-                                         masks), "training")
+                                         masks, optimizer_state), "training")
         thread.yielded.connect(self._relay)
         thread.errored.connect(self.failed)
         thread.finished.connect(self._on_finished)
@@ -201,22 +205,26 @@ class TrainingWorker(QObject):
         thread.start()
         self.running_changed.emit(True)
 
-    def _train(self, spec, dataset, config, weights, history, masks):
+    def _train(self, spec, dataset, config, weights, history, masks, optimizer_state):
         """The run, in the worker thread: the trainer's snapshots, plus a Checkpoint
         whenever it rests (it waits for a command then, so its params are stable)."""
         from cnnviz.engine.inspect import host_tree  # JAX loads here if not yet loaded
-        from cnnviz.engine.trainer import Trainer
+        from cnnviz.engine.resume import kept_leaves
 
         yield_cpu_to_the_gui()
         # a snapshot as often as the window redraws: more would cost both threads time
         options = {"history": history, "snapshot_interval": 1 / VIEW_HZ,
                    "probe_interval": 1 / LIVE_VIEWS_HZ}
-        if masks is None:
-            trainer = Trainer(spec, dataset, config, params=weights, **options)
-        else:  # the optimizer zeroes the pruned weights' updates
-            from cnnviz.engine.compress_tuning import masked_trainer
-
-            trainer = masked_trainer(spec, dataset, config, weights, masks, **options)
+        trainer = None
+        if optimizer_state is not None:
+            try:
+                trainer = _trainer(spec, dataset, config, weights, masks, optimizer_state,
+                                   options)
+            except OptimizerStateError as exc:
+                self.note.emit(tr("The optimizer state kept with the run was not used ({reason}); "
+                                  "training starts a fresh one.", reason=exc))
+        if trainer is None:
+            trainer = _trainer(spec, dataset, config, weights, masks, None, options)
         with self._lock:
             self._trainer = trainer
             for cmd in self._early:
@@ -225,9 +233,11 @@ class TrainingWorker(QObject):
             for snap in trainer.run():
                 yield snap
                 if snap.state in RESTING:
+                    state = host_tree(trainer.opt_state)
                     yield Checkpoint(trainer.numpy_params(),
-                                     History.from_dict(trainer.history.to_dict()),
-                                     host_tree(trainer.opt_state))
+                                     History.from_dict(trainer.history.to_dict()), state,
+                                     kept_leaves(config.optimizer, trainer.history.steps,
+                                                 state))
         finally:
             with self._lock:
                 self._trainer = None
@@ -270,3 +280,25 @@ class TrainingWorker(QObject):
         ok = self.stop_and_wait(timeout_s)
         engine = self._engine_thread
         return (engine is None or engine.wait(timeout_s)) and ok
+
+
+def _trainer(spec, dataset, config, weights, masks, kept: OptimizerLeaves | None, options):
+    """The run's Trainer (in the worker thread), its optimizer going on from `kept` if
+    given (OptimizerStateError if it does not fit)."""
+    from cnnviz.engine.trainer import Trainer
+
+    if kept is not None and weights is not None:
+        from cnnviz.engine.resume import state_from_leaves
+        from cnnviz.engine.steps import config_optimizer
+
+        if (problem := kept.fits(config.optimizer, options["history"].steps)) is not None:
+            raise OptimizerStateError(problem)
+        # the state's tree is the one this optimizer builds for these weights
+        options = {**options, "opt_state": state_from_leaves(config_optimizer(config, spec),
+                                                             weights, kept)}
+    if masks is None:
+        return Trainer(spec, dataset, config, params=weights, **options)
+    # the optimizer zeroes the pruned weights' updates
+    from cnnviz.engine.compress_tuning import masked_trainer
+
+    return masked_trainer(spec, dataset, config, weights, masks, **options)
