@@ -9,11 +9,12 @@ import json
 import zipfile
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from test_qt_support import SMALL_NET, make_window, wait_idle
 
 from cnnviz.core.commands import Stop
-from cnnviz.io.project import load_project
+from cnnviz.io.project import load_project, save_project
 from cnnviz.qt import dialogs
 
 
@@ -44,6 +45,15 @@ def _train_and_stop(window, qtbot, steps: int = 4) -> None:
         timeout=60_000)
     window.worker.command(Stop())
     wait_idle(qtbot, window)
+
+
+def _trained_and_saved(window, qtbot, path, monkeypatch):
+    """A run trained a few steps, stopped, and saved to `path`."""
+    window.network.reset(SMALL_NET)
+    window.training.epochs.setValue(1000)
+    _train_and_stop(window, qtbot)
+    monkeypatch.setattr(dialogs, "save_path", lambda *args: str(path))
+    window.actions.save.trigger()
 
 
 def _adam_count(state) -> int:
@@ -81,13 +91,9 @@ def test_start_after_stop_continues_with_the_optimizer_state(window, qtbot, monk
 
 def test_a_saved_project_continues_with_its_optimizer_state(window, qtbot, tmp_path,
                                                             monkeypatch):
-    window.network.reset(SMALL_NET)
-    window.training.epochs.setValue(1000)
-    _train_and_stop(window, qtbot)
-    kept = window.session.optimizer_state()
     path = tmp_path / "kept.cnnviz"
-    monkeypatch.setattr(dialogs, "save_path", lambda *args: str(path))
-    window.actions.save.trigger()
+    _trained_and_saved(window, qtbot, path, monkeypatch)
+    kept = window.session.optimizer_state()
     window.actions.new.trigger()
     assert window.session.optimizer_state() is None
     assert window.files.open_path(str(path))
@@ -116,12 +122,8 @@ def _damage(path, member: str) -> None:
 
 
 def test_a_damaged_optimizer_state_loses_only_itself(window, qtbot, tmp_path, monkeypatch):
-    window.network.reset(SMALL_NET)
-    window.training.epochs.setValue(1000)
-    _train_and_stop(window, qtbot)
     path = tmp_path / "damaged.cnnviz"
-    monkeypatch.setattr(dialogs, "save_path", lambda *args: str(path))
-    window.actions.save.trigger()
+    _trained_and_saved(window, qtbot, path, monkeypatch)
     steps = window.session.history.steps
     _damage(path, "optimizer.npz")
     assert load_project(path).optimizer_state is None
@@ -130,3 +132,46 @@ def test_a_damaged_optimizer_state_loses_only_itself(window, qtbot, tmp_path, mo
     assert window.session.history.steps == steps and window.session.weights is not None
     assert window.session.optimizer_state() is None
     assert "The optimizer state was not read" in window.statusBar().currentMessage()
+
+
+def test_a_state_the_engine_refuses_leaves_a_note_and_a_fresh_start(window, qtbot, tmp_path,
+                                                                     monkeypatch):
+    path = tmp_path / "shuffled.cnnviz"
+    _trained_and_saved(window, qtbot, path, monkeypatch)
+    project = load_project(path)
+    # each array shaped as some weight, but in the wrong places: only the tree tells
+    state = project.optimizer_state
+    save_project(path, replace(project, optimizer_state=replace(
+        state, leaves=state.leaves[:4] + state.leaves[4:][::-1])))
+    window.actions.new.trigger()
+    assert window.files.open_path(str(path)) and window.session.optimizer_state() is not None
+    steps = window.session.history.steps
+    _train_and_stop(window, qtbot)
+    assert "The optimizer state kept with the run was not used" in (
+        window.statusBar().currentMessage())
+    assert _adam_count(window.session.optimizer_state()) == window.session.history.steps - steps
+
+
+def test_a_state_of_another_optimizer_or_step_is_dropped_on_opening(tmp_path):
+    from cnnviz.core.config import TrainConfig
+    from cnnviz.core.history import History
+    from cnnviz.core.optimizer_leaves import OptimizerLeaves
+    from cnnviz.io.project import Project
+
+    weights = [{"kernel": np.zeros((3, 3, 1, 4), np.float32), "bias": np.zeros(4, np.float32)},
+               {}, {}, {"kernel": np.zeros((196, 3), np.float32),
+                        "bias": np.zeros(3, np.float32)}]
+    leaves = (np.asarray(2, np.int32), np.asarray(0.1, np.float32),
+              np.asarray(0.0, np.float32), *(v for w in weights for v in w.values()))
+    history = History([1.0, 0.9], [0.1, 0.2])
+    path = tmp_path / "p.cnnviz"
+    for kept, note in ((OptimizerLeaves("rmsprop", 2, leaves), "it belongs to rmsprop"),
+                       (OptimizerLeaves("adam", 5, leaves), "taken after 5 steps"),
+                       (OptimizerLeaves("adam", 2, leaves), None)):
+        save_project(path, Project(SMALL_NET, TrainConfig(), "tiny", weights, history,
+                                   optimizer_state=kept))
+        project = load_project(path)
+        if note is None:
+            assert project.notes == [] and len(project.optimizer_state.leaves) == 7
+        else:
+            assert project.optimizer_state is None and note in project.notes[0]

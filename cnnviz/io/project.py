@@ -244,22 +244,28 @@ class _Reader:
                           per_class)
         if weights is not None and any(self.has(n) or n in self.members for n in OPTIONAL):
             try:
-                project.optimizer_state = self.optimizer_state(weights)
+                project.optimizer_state = self.optimizer_state(project)
             except (_MemberError, ArchiveError, OptimizerStateError) as exc:
                 project.notes.append(tr("The optimizer state was not read ({reason}): "
                                         "training goes on with a fresh one.", reason=exc))
         return project
 
-    def optimizer_state(self, weights: Weights) -> OptimizerLeaves:
-        """The optimizer state of the current run, checked against its weights. Only
-        this member's damage: the caller drops it and keeps the rest of the project."""
+    def optimizer_state(self, project: Project) -> OptimizerLeaves:
+        """The optimizer state of the current run, checked against its weights, optimizer
+        and steps. Only this member's damage: the caller drops it and keeps the rest."""
         for name in OPTIONAL:
             if name not in self.members:
                 raise _MemberError(tr("member {name} is missing", name=name))
         info = self.content(optimizer_member.INFO, optimizer_member.INFO_LIMIT,
                             optimizer_member.parse_info)
-        return self.content(optimizer_member.ARRAYS, optimizer_member.arrays_limit(weights),
-                            lambda data: optimizer_member.parse_arrays(info, data, weights))
+        state = self.content(optimizer_member.ARRAYS,
+                             optimizer_member.arrays_limit(project.weights),
+                             lambda data: optimizer_member.parse_arrays(info, data,
+                                                                        project.weights))
+        problem = state.fits(project.config.optimizer, project.history.steps)
+        if problem is not None:
+            raise OptimizerStateError(problem)
+        return state
 
     def runs(self) -> list[Run]:
         """The runs, each with the weights it says it kept (all checked against its
