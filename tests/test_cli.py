@@ -83,6 +83,9 @@ def test_train_prints_progress_and_saves_a_project(trained):
     assert project.config.epochs == 1 and project.config.batch_size == 64
     assert project.config.learning_rate == 3e-3  # the preset's
     assert project.history.steps == 140 and len(project.history.epochs) == 1
+    # the optimizer's state too (leaf 3: Adam's own step count), so a run continues as it was
+    state = project.optimizer_state
+    assert (state.optimizer, state.steps, int(state.leaves[3])) == ("adam", 140, 140)
     stats = project.history.epochs[0]
     assert f"loss: {stats['loss']:.4f}" in epoch
     assert f"val_accuracy: {stats['val_accuracy']:.4f}" in epoch

@@ -104,7 +104,10 @@ def _train(args: argparse.Namespace, trainer, status: StatusLine) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from cnnviz.engine.trainer import Trainer, evaluate  # JAX starts here, not for --help
+    # JAX starts here, not for --help
+    from cnnviz.engine.inspect import host_tree
+    from cnnviz.engine.resume import kept_leaves
+    from cnnviz.engine.trainer import Trainer, evaluate
 
     if args.out:
         check_target(args.out)  # before the work whose result goes there
@@ -191,8 +194,11 @@ def cmd_train(args: argparse.Namespace) -> int:
                       test_loss=test_loss, test_accuracy=test_acc, weights=final,
                       steps_per_epoch=trainer.steps_per_epoch,
                       **({"kind": FINE_TUNED, "source": trained.name} if trained else {}))
+        # with the optimizer's state, so that the window continues the run as it was
+        state = kept_leaves(config.optimizer, history.steps, host_tree(trainer.opt_state))
         save_project(saved, Project(spec, config, args.dataset, final, history,
-                                    runs=[*runs, run], per_class=args.per_class))
+                                    runs=[*runs, run], per_class=args.per_class,
+                                    optimizer_state=state))
     emit(args, {"event": "done", "test_loss": test_loss, "test_accuracy": test_acc,
                 "steps": history.steps, "saved": saved})
     if not args.json:
