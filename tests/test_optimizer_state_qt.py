@@ -105,6 +105,12 @@ def test_a_saved_project_continues_with_its_optimizer_state(window, qtbot, tmp_p
     assert handed == [opened]
     assert _adam_count(window.session.optimizer_state()) == window.session.history.steps
 
+    # a kept run's weights restored: its optimizer's state was not kept with them
+    run = window.session.runs.get(window.session.runs.current)
+    assert run.weights is not None
+    window.session.restore_run(run)
+    assert window.session.weights is not None and window.session.optimizer_state() is None
+
 
 def _damage(path, member: str) -> None:
     """Flip bytes of `member` and re-sign it in the manifest, as a wrong write would."""
