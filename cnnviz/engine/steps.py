@@ -277,8 +277,10 @@ def make_train_step(spec: NetworkSpec, optimizer: optax.GradientTransformation,
     def in_parts(batch_size: int) -> bool:
         return len(batch_parts(batch_size, part_images)) > 1
 
-    # The Trainer compiles k steps per call ahead of time, for batches of one part.
+    # The Trainer compiles k steps per call ahead of time, for batches of one part; the
+    # one-call program's compilations are counted as jax.jit's own.
     step.lower, step.in_parts = train_step.lower, in_parts
+    step._cache_size = train_step._cache_size
     return step
 
 
