@@ -33,8 +33,8 @@ class FileCommands(QObject):
         self.recent_menu = recent_menu
         recent_menu.aboutToShow.connect(self._fill_recent)
 
-    def _status(self, text: str) -> None:
-        self.window.statusBar().showMessage(text, 5000)
+    def _status(self, text: str, ms: int = 5000) -> None:
+        self.window.statusBar().showMessage(text, ms)
 
     def settle(self) -> bool:
         """Before unsaved work is replaced: offer to save it (stopping any run first).
@@ -74,7 +74,11 @@ class FileCommands(QObject):
                                   kind=type(exc).__name__, reason=exc))
             return False
         self.settings.setValue(LAST_DIR, str(Path(path).parent))
-        self._status(" ".join([tr("Opened {path}", path=path), *notes]))
+        if notes:  # what was left out, long enough to be read
+            self._status(tr("Opened {path}. {notes}", path=path, notes=" ".join(notes)),
+                         20_000)
+        else:
+            self._status(tr("Opened {path}", path=path))
         return True
 
     def _fill_recent(self) -> None:
