@@ -317,7 +317,7 @@ class Session(QObject):
 
     def optimizer_state(self) -> OptimizerLeaves | None:
         """The kept optimizer state if it still belongs to the run as it is now, else None."""
-        if self._kept is None:
+        if self._kept is None or self.weights is None:
             return None
         (objects, settings), (kept_objects, kept_settings) = self._run_now(), self._kept[:2]
         same = all(a is b for a, b in zip(objects, kept_objects, strict=True))
