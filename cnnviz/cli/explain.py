@@ -192,8 +192,7 @@ def _backward(args, ins: Inspection, index: int, position, close_up) -> tuple[di
         lines += formulas.gradient_lines(gradient, symbol, of, 1)
         lines.append(tr("the engine's dL/d{w}: {g}", w=symbol, g=formulas.plain(
             event["weight"]["engine_gradient"])))
-        lines.append(tr("the update (a project file keeps no optimizer state: this is the "
-                        "first step's, from a fresh one):"))
+        lines.append(tr("the update (the first step's, from a fresh optimizer state):"))
         lines += formulas.update_lines(update, ins.optimizer.settings)
     elif isinstance(close_up, ar.PoolWindow) and close_up.source is not None:
         lines.append(tr("all of it goes back to input ({r}, {c}), the window's first maximum",
