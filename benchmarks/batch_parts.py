@@ -4,8 +4,9 @@ call, parts one call each; engine.steps) against training speed, on keras-cifar1
 Each round trains every variant for about `--seconds` in turn and divides each one's
 images/second by the first variant's in that round, so the machine's drift cancels out:
     uv run python benchmarks/batch_parts.py --rounds 5
-Variants are written BATCH[/sSLICE][/pPART] (0: none, auto when left out); the first is
-the reference. Prints the CPU, each round's ratios and their medians.
+Variants are written BATCH[/sSLICE][/pPART][/kSTEPS] (slice and part 0: none; left
+out: the engine's choice, and the Trainer's steps per call); the first is the reference.
+Prints the CPU, each round's ratios and their medians.
 """
 
 import argparse
@@ -33,11 +34,11 @@ DEFAULT = ["128", "512", "512/p0", "512/p64", "512/p32"]
 
 
 def parse(variant: str) -> tuple[int, dict]:
-    """'512/s32/p128' -> (512, {"slice_images": 32, "part_images": 128})."""
+    """'512/s32/p128/k1' -> (512, {"slice_images": 32, "part_images": 128, "k": 1})."""
     batch, *rest = variant.split("/")
     options = {}
     for item in rest:
-        key = {"s": "slice_images", "p": "part_images"}[item[0]]
+        key = {"s": "slice_images", "p": "part_images", "k": "k"}[item[0]]
         options[key] = int(item[1:]) or None
     return int(batch), options
 
@@ -46,7 +47,7 @@ class Variant:
     def __init__(self, name: str, spec, x_all, y_all, rng):
         self.name = name
         self.batch, options = parse(name)
-        self.k = default_steps_per_dispatch(self.batch)
+        self.k = options.pop("k", None) or default_steps_per_dispatch(self.batch)
         optimizer = config_optimizer(TrainConfig(learning_rate=1e-3), spec)
         self.params = init_params(spec, jax.random.PRNGKey(0))
         self.opt_state = optimizer.init(self.params)
