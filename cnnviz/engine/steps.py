@@ -174,14 +174,15 @@ def make_train_step(spec: NetworkSpec, optimizer: optax.GradientTransformation,
         a batch of `batch_size` images whose slices are numbered from `first_slice`."""
         total, slices = None, batch_slices(x.shape[0], slice_images)
         batch_size = batch_size or x.shape[0]
+        # a whole batch in one slice keeps the step's key (its runs stay as they were)
+        whole = first_slice is None and len(slices) == 1
+        first_slice = 0 if first_slice is None else first_slice
         moving = None
         for i, (start, stop) in enumerate(slices):
             weight = (stop - start) / batch_size
             if total is not None:  # one slice after the other: they share the caches
                 params, total = jax.lax.optimization_barrier((params, total))
-            slice_key = (key if first_slice is None and len(slices) == 1
-                         else jax.random.fold_in(key, i if first_slice is None
-                                                 else first_slice + i))
+            slice_key = key if whole else jax.random.fold_in(key, first_slice + i)
             (loss, (acc, moving)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
                 params, x[start:stop], y[start:stop], slice_key)
             part = jax.tree.map(lambda t, w=weight: t * w, ((loss, acc), grads))

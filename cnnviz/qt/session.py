@@ -378,11 +378,12 @@ class Session(QObject):
     def start(self, *, paused: bool = False) -> None:
         if self.blocker() is not None:
             return
-        if self.start_mode() == AGAIN:
+        mode = self.start_mode()
+        if mode == AGAIN:
             self.weights = self.masks = None
             self._clear_history()
         # the same run goes on with its optimizer's state; any other starts a fresh one
-        state = self.optimizer_state() if self.start_mode() == CONTINUE else None
+        state = self.optimizer_state() if mode == CONTINUE else None
         self.state = COMPILING  # until the trainer's first snapshot says more
         self._watch, self.warning = LossWatch(), None
         self.worker.start(self.network.spec, self.dataset, self.config, self.weights,
