@@ -105,7 +105,7 @@ class ClassAxis(pg.AxisItem):
         shown = [self._cut(name, metrics) for name in self.names]
         widths = [metrics.horizontalAdvance(s) for s in shown]
         height = metrics.height()
-        top = max(0, self.style["tickLength"]) + self.style["tickTextOffset"][1]
+        top = self._text_top()
         first = (0 - lo) * column
         room_left = self.pos().x()  # the left axis's width: an empty corner below it
         angle = angle_for(widths, height, column, room_left, first)
@@ -116,15 +116,17 @@ class ClassAxis(pg.AxisItem):
             self._set_bounds(QRectF())
             return labels
         # each turned name hangs below the axis: lift it so its top is at `top`
-        lifted = []
+        lifted, reach = [], QRectF()
         for label in labels:
             rise = label.polygon(metrics).boundingRect().top() - top
             lifted.append(Label(label.text, label.anchor - QPointF(0, rise), angle))
-        reach = QRectF()
-        for label in lifted:
-            reach = reach.united(label.polygon(metrics).boundingRect())
+            reach = reach.united(lifted[-1].polygon(metrics).boundingRect())
         self._set_bounds(reach)
         return lifted
+
+    def _text_top(self) -> float:
+        """Where the names start below the axis line: past the ticks and their gap."""
+        return max(0, self.style["tickLength"]) + self.style["tickTextOffset"][1]
 
     def _set_bounds(self, bounds: QRectF) -> None:
         if bounds != self._bounds:
@@ -133,8 +135,7 @@ class ClassAxis(pg.AxisItem):
 
     def _updateMaxTextSize(self, x: int):
         if self._bounds.isValid():  # turned names: the axis is as tall as they reach
-            top = max(0, self.style["tickLength"]) + self.style["tickTextOffset"][1]
-            x = math.ceil(self._bounds.bottom() - top)
+            x = math.ceil(self._bounds.bottom() - self._text_top())
         super()._updateMaxTextSize(x)
 
     def boundingRect(self) -> QRectF:
