@@ -27,7 +27,7 @@ from cnnviz.engine.cpu import this_cpu
 from cnnviz.engine.model import init_params
 from cnnviz.engine.steps import batch_parts, batch_slices, config_optimizer, make_train_step
 from cnnviz.engine.trainer import default_steps_per_dispatch
-from cnnviz.engine.tuning import DISPATCH_SLICES, spec_slice_images
+from cnnviz.engine.tuning import spec_call_images, spec_slice_images
 
 DATASET = 4096
 DEFAULT = ["128", "512", "512/p0", "512/p64", "512/p32"]
@@ -56,7 +56,7 @@ class Variant:
         slice_images = options.get("slice_images", spec_slice_images(spec, "cpu"))
         part = options.get("part_images", "auto")
         if part == "auto":
-            part = None if slice_images is None else slice_images * DISPATCH_SLICES
+            part = spec_call_images(spec, slice_images)
         parts = batch_parts(self.batch, part)
         self.layout = (f"{len(parts)} part(s) x "
                        f"{len(batch_slices(parts[0][1], slice_images))} slice(s), k={self.k}")

@@ -251,8 +251,9 @@ def test_same_seed_same_run_and_grouping_does_not_matter(small_data, steps, fast
 
 def test_a_batch_in_parts_trains_as_in_one_call(small_data, monkeypatch, fast_path_ready):
     """Batch 64 with slices of 8 is computed in 2 parts of 32 (tuning.DISPATCH_SLICES
-    slices each), one jitted call each: the Trainer then sends one step per call (no
-    k-step program is compiled) and the run is the one-call run, up to float rounding."""
+    slices of this small network each), one jitted call each: the Trainer then sends one
+    step per call (no k-step program is compiled) and the run is the one-call run, up to
+    float rounding."""
     from cnnviz.engine import steps as steps_module
 
     config = TrainConfig(batch_size=64, epochs=2, seed=3)

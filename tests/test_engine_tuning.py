@@ -101,6 +101,38 @@ def test_a_slice_never_overflows_the_caches_unless_at_the_smallest(l3_mib):
     assert tuning.slice_images(bigger, image) >= size
 
 
+def test_a_call_holds_whole_slices_within_its_bytes():
+    image = tuning.activation_bytes(get_preset("keras-cifar10").spec)
+    # keras-cifar10 keeps 128 images a call (83 MB with gradients), however it is sliced:
+    # 4 slices of 32 on the EPYC, one of 128 on the Xeon (not one call of 4 slices)
+    assert tuning.call_images(tuning.slice_images(EPYC, image), image) == 128
+    assert tuning.call_images(tuning.slice_images(XEON, image), image) == 128
+    assert tuning.call_images(64, image) == 128
+    for slice_size in (16, 32, 64, 128, 256):
+        images = tuning.call_images(slice_size, image)
+        assert images % slice_size == 0
+        assert images // slice_size <= tuning.DISPATCH_SLICES
+        assert images == slice_size or 2 * images * image <= tuning.CALL_BYTES
+    # a small network: DISPATCH_SLICES slices; a huge one: still one slice a call
+    assert tuning.call_images(32, 1_000) == 32 * tuning.DISPATCH_SLICES
+    assert tuning.call_images(16, 10_000_000) == 16
+
+
+def test_a_512_batch_is_computed_in_parts_of_one_slice_on_the_xeon(monkeypatch):
+    from cnnviz.core.config import TrainConfig
+    from cnnviz.engine import steps
+    from cnnviz.engine.steps import batch_parts, config_optimizer, make_train_step
+
+    spec = get_preset("keras-cifar10").spec
+    monkeypatch.setattr(steps, "spec_slice_images",
+                        lambda s, backend: tuning.slice_images(XEON, tuning.activation_bytes(s)))
+    step = make_train_step(spec, config_optimizer(TrainConfig(), spec))
+    assert not step.in_parts(128)
+    assert step.in_parts(512)
+    assert batch_parts(512, tuning.spec_call_images(spec, 128)) == [
+        (0, 128), (128, 256), (256, 384), (384, 512)]
+
+
 def test_only_the_cpu_slices_batches():
     spec = NetworkSpec((28, 28, 1), (Conv2D(8, 3), MaxPool2D(2), Flatten(), Dense(10)))
     assert tuning.spec_slice_images(spec, "gpu") is None

@@ -27,7 +27,7 @@ from cnnviz.core.config import TrainConfig
 from cnnviz.core.layers import BatchNorm
 from cnnviz.core.network import NetworkSpec, frozen_layers
 from cnnviz.engine.model import MOVING, apply, apply_train, to_float
-from cnnviz.engine.tuning import DISPATCH_SLICES, MAX_SLICES, spec_slice_images
+from cnnviz.engine.tuning import MAX_SLICES, spec_call_images, spec_slice_images
 
 # Keras' Adam epsilon (optax's default is 1e-8), so runs match Keras'.
 ADAM_EPS = 1e-7
@@ -136,8 +136,8 @@ def make_train_step(spec: NetworkSpec, optimizer: optax.GradientTransformation,
 
     A batch's gradient is summed over slices of `slice_images` images, one after the
     other ("auto": the size engine.tuning chooses for this network and machine; None: the
-    batch in one pass). A batch of more than `part_images` ("auto": tuning's part of
-    DISPATCH_SLICES slices; None: no limit) is computed in parts, one jitted call each,
+    batch in one pass). A batch of more than `part_images` ("auto": what tuning lets one
+    call hold; None: no limit) is computed in parts, one jitted call each,
     whose gradients are summed before one optimizer update (`parted_step`).
 
     x_all (N, H, W, C) and y_all (N,) stay on the device for the whole run; each of the
@@ -158,7 +158,7 @@ def make_train_step(spec: NetworkSpec, optimizer: optax.GradientTransformation,
     if whole_batch:
         slice_images = None
     if part_images == "auto":
-        part_images = None if slice_images is None else slice_images * DISPATCH_SLICES
+        part_images = spec_call_images(spec, slice_images)
 
     def loss_fn(params, x, y, key):
         params = [jax.lax.stop_gradient(p) if f else p for p, f in zip(params, frozen,

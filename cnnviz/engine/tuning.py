@@ -16,12 +16,18 @@ than 4 of 128 and 13 % faster than one pass. Slicing only pays while a slice ove
 no cache, so the size follows the cache, and a CPU whose caches are unknown gets
 DEFAULT_CACHE's.
 
-A batch of more than DISPATCH_SLICES slices is computed in parts of at most that many
-slices, one jitted call each, whose gradients are summed before the optimizer's update
-(engine.steps). Unrolled in one call, a large batch's slices trained slower than the same
-slices at batch 128: on the EPYC above, batch 512 as 8 slices of 64 in one call ran 0.75x
-batch 128's speed (rounds 0.74, 0.79, 0.69, 0.89, 0.75); as 4 parts of 4 slices of 32,
-0.87-1.09x (two runs of 5 rounds, benchmarks/batch_parts.py).
+One jitted call computes at most `call_images`: whole slices whose activations and
+gradients together stay within CALL_BYTES, and at most DISPATCH_SLICES of them. A larger
+batch is computed in parts, one call each, whose gradients are summed before the
+optimizer's update (engine.steps). It is the images a call holds, not its slices, that
+slow a call down: on the EPYC above (benchmarks/batch_parts.py, 5 rounds, ratios to
+batch 128 as one call of 4 slices of 32), batch 512 as one call of 8 slices of 64 ran
+0.75x (rounds 0.74, 0.79, 0.69, 0.89, 0.75); with slices of 128, as a Xeon's caches choose
+(2 cores, 2 MiB L2 each, 105 MiB L3), one call of 4 slices ran 0.72x, 2 parts of 2 slices 0.66x, and
+4 parts of one slice 0.89x (0.96, 1.13, 0.84, 0.89, 0.87). Calls of 128 images (83 MB
+of keras-cifar10's activations and gradients) keep batch 128's speed; calls of 256 or
+512 images do not. The Xeon's own figures agree: there a plain one-pass step at batch
+512 outran the engine's one call of 4 slices of 128 (4,189 against 3,457 img/s).
 
 On a GPU there is no cache to fit and the batch goes through in one pass.
 """
@@ -39,8 +45,11 @@ MIN_SLICE, MAX_SLICE = 16, 256
 # time grows with the count: with 8 (batch 512 in slices of 64) it was 2.24 s on the
 # 2-core EPYC, idle (1.25 s for batch 32 in one slice).
 MAX_SLICES = 8
-# Slices one jitted call computes at most; a larger batch is computed in parts.
+# Slices one jitted call computes at most (each is compiled as its own copy, above).
 DISPATCH_SLICES = 4
+# Activations and gradients one jitted call may hold: 128 images of keras-cifar10 (83 MB)
+# kept batch 128's speed, 256 (167 MB) did not (docstring)
+CALL_BYTES = 96 << 20
 DEFAULT_CACHE = 32 << 20  # a CPU that does not say: a typical desktop or server L3
 
 
@@ -62,6 +71,14 @@ def slice_images(cpu: Cpu, image_bytes: int) -> int:
     return size
 
 
+def call_images(slice_images: int, image_bytes: int) -> int:
+    """Images one jitted call computes at most, in slices of `slice_images` for a network
+    that keeps `image_bytes` per image: the whole slices whose activations and gradients
+    fit CALL_BYTES, at least one and at most DISPATCH_SLICES."""
+    fit = CALL_BYTES // max(1, 2 * image_bytes * slice_images)
+    return slice_images * max(1, min(DISPATCH_SLICES, fit))
+
+
 def activation_bytes(spec: NetworkSpec) -> int:
     """What a training step keeps per image of `spec` (core.memory's estimate)."""
     return training_memory(spec.check(), tuple(spec.input_shape), 1, "adam").activations
@@ -77,3 +94,9 @@ def spec_slice_images(spec: NetworkSpec, backend: str) -> int | None:
     if backend != "cpu":
         return None
     return slice_images(_cpu(), activation_bytes(spec))
+
+
+def spec_call_images(spec: NetworkSpec, slice_size: int | None) -> int | None:
+    """The most images one call computes for `spec` in slices of `slice_size`; None (no
+    limit) when the batch goes through in one pass."""
+    return None if slice_size is None else call_images(slice_size, activation_bytes(spec))
