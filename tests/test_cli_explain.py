@@ -202,3 +202,59 @@ def test_weights_that_do_not_fit_the_network_are_refused(project, tmp_path):
     lines = err.strip().splitlines()
     assert code == 2 and out == "" and len(lines) == 1
     assert "conv1" in lines[0] and "3x3x1x4" in lines[0] and "3x3x1x5" in lines[0]
+
+
+def _with_adam_state(tmp_path, weights, steps: int, kept_steps: int):
+    """The worked example after `steps` steps, its file keeping an Adam state with moments
+    of its own (taken after `kept_steps` steps): (path, Adam's m and v)."""
+    import jax
+    import jax.numpy as jnp
+
+    from cnnviz.core.history import History
+    from cnnviz.engine.inspect import host_tree
+    from cnnviz.engine.resume import kept_leaves
+    from cnnviz.engine.steps import config_optimizer
+
+    state = host_tree(config_optimizer(CONFIG, SPEC).init(jax.tree.map(jnp.asarray, weights)))
+    adam, rng = state.inner_state[0], np.random.default_rng(1)
+    mu = jax.tree.map(lambda a: (0.01 * rng.standard_normal(a.shape)).astype(np.float32),
+                      adam.mu)
+    nu = jax.tree.map(lambda a: (1e-4 * rng.random(a.shape)).astype(np.float32), adam.nu)
+    adam = adam._replace(count=np.int32(kept_steps), mu=mu, nu=nu)
+    state = state._replace(inner_state=(adam, *state.inner_state[1:]))
+    history = History()
+    history.add_steps(np.ones(steps, np.float32), np.zeros(steps, np.float32))
+    path = tmp_path / "kept.cnnviz"
+    save_project(path, Project(SPEC, CONFIG, "digits-32", weights, history,
+                               optimizer_state=kept_leaves("adam", kept_steps, state)))
+    return path, mu, nu
+
+
+def test_the_update_goes_on_from_the_state_the_run_left(project, tmp_path):
+    """A project that keeps its optimizer state shows the next step's Adam update from
+    that state's moments and count, as the textbook works it out."""
+    _, weights = project
+    path, mu, nu = _with_adam_state(tmp_path, weights, steps=3, kept_steps=3)
+    (event,) = _json_lines(explain(path, "--image", 5, "--layer", "dense1", "--unit", 3,
+                                   "--backward", "--json"))
+    back = event["backward"]
+    update, (j, unit) = back["update"], back["weight"]["index"]
+    assert not update["fresh_state"] and update["t"] == 4
+    g, w = back["weight"]["gradient"], back["weight"]["value"]
+    m = 0.9 * float(mu[3]["kernel"][j, unit]) + 0.1 * g
+    v = 0.999 * float(nu[3]["kernel"][j, unit]) + 0.001 * g * g
+    m_hat, v_hat = m / (1 - 0.9 ** 4), v / (1 - 0.999 ** 4)
+    assert update["new_weight"] == pytest.approx(w - 0.01 * m_hat / (math.sqrt(v_hat) + 1e-7),
+                                                 rel=1e-4)
+    text = explain(path, "--image", 5, "--layer", "dense1", "--unit", 3, "--backward")
+    assert "from the optimizer state the run left after step 3" in text
+
+
+def test_a_state_from_another_step_is_not_taken_for_the_run(project, tmp_path):
+    _, weights = project
+    path, _, _ = _with_adam_state(tmp_path, weights, steps=5, kept_steps=3)
+    (event,) = _json_lines(explain(path, "--image", 5, "--layer", "dense1", "--unit", 3,
+                                   "--backward", "--json"))
+    assert event["backward"]["update"]["fresh_state"]
+    text = explain(path, "--image", 5, "--layer", "dense1", "--unit", 3, "--backward")
+    assert "the first step's, from a fresh optimizer state" in text

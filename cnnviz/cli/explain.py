@@ -17,6 +17,7 @@ from cnnviz.core.columns import pad, text_width
 from cnnviz.core.i18n import marked, tr, translate
 from cnnviz.core.inspection import Inspection, PositionError
 from cnnviz.core.layers import Conv2D, Dense
+from cnnviz.core.optimizer_leaves import OptimizerStateError
 from cnnviz.io.project import load_project
 
 SOFTMAX = ("softmax", "loss")  # --layer names of the last step
@@ -53,12 +54,28 @@ def _inspection(args: argparse.Namespace):
     weights = project.weights
     if weights is None:
         weights = initial_params(spec, config.seed)
-    state = optimizer_numbers(config.optimizer, fresh_optimizer(
-        config.optimizer, config.learning_rate, weights), fresh=True)
+    kept = _run_state(project, weights)
+    state = optimizer_numbers(config.optimizer, kept if kept is not None else fresh_optimizer(
+        config.optimizer, config.learning_rate, weights), fresh=kept is None)
     inspection = Inspector(spec).inspect(weights, x[args.image:args.image + 1],
                                          y[args.image:args.image + 1], project.history.steps,
                                          state)
     return inspection, dataset, split, project.weights is None
+
+
+def _run_state(project, weights):
+    """The optimizer state the project's run left, to show its next update; None (a fresh
+    state) when the file keeps none or one that does not fit the run."""
+    from cnnviz.engine.inspect import host_tree
+    from cnnviz.engine.resume import run_state
+
+    if project.optimizer_state is None or project.weights is None:
+        return None
+    try:
+        return host_tree(run_state(project.config, project.spec, weights,
+                                   project.history.steps, project.optimizer_state))
+    except OptimizerStateError:
+        return None
 
 
 def _position(args: argparse.Namespace, ins: Inspection, index: int) -> tuple[int, ...]:
@@ -188,11 +205,14 @@ def _backward(args, ins: Inspection, index: int, position, close_up) -> tuple[di
                              "engine_gradient": float(ins.param_grads[index]["kernel"][element])},
                   "update": {"optimizer": update.optimizer, "before": update.before,
                              **update.quantities, "new_weight": update.new_weight,
-                             "fresh_state": True}}
+                             "fresh_state": ins.optimizer.fresh}}
         lines += formulas.gradient_lines(gradient, symbol, of, 1)
         lines.append(tr("the engine's dL/d{w}: {g}", w=symbol, g=formulas.plain(
             event["weight"]["engine_gradient"])))
-        lines.append(tr("the update (the first step's, from a fresh optimizer state):"))
+        lines.append(tr("the update (the first step's, from a fresh optimizer state):")
+                     if ins.optimizer.fresh else
+                     tr("the update (the next step's, from the optimizer state the run left "
+                        "after step {n}, at the learning rate of that step):", n=ins.step))
         lines += formulas.update_lines(update, ins.optimizer.settings)
     elif isinstance(close_up, ar.PoolWindow) and close_up.source is not None:
         lines.append(tr("all of it goes back to input ({r}, {c}), the window's first maximum",

@@ -13,9 +13,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from cnnviz.core.config import TrainConfig
 from cnnviz.core.i18n import Message
+from cnnviz.core.network import NetworkSpec
 from cnnviz.core.optimizer_leaves import OptimizerLeaves, OptimizerStateError, check_leaves
 from cnnviz.engine.model import Params
+from cnnviz.engine.steps import config_optimizer
 
 
 def checked_state(optimizer: optax.GradientTransformation, params: Params, state):
@@ -49,6 +52,17 @@ def state_from_leaves(optimizer: optax.GradientTransformation, params: Params,
             "the optimizer state does not fit: it has {n} arrays, the optimizer needs "
             "{want}", n=len(kept.leaves), want=treedef.num_leaves))
     return jax.tree.unflatten(treedef, kept.leaves)
+
+
+def run_state(config: TrainConfig, spec: NetworkSpec, params: Params, steps: int,
+              kept: OptimizerLeaves):
+    """The state `kept` holds for going on with a run of `config` and `spec` at `params`
+    after `steps` steps, as `config_optimizer` builds it (checked_state's copies);
+    OptimizerStateError if it belongs to another optimizer, step, tree or shapes."""
+    if (problem := kept.fits(config.optimizer, steps)) is not None:
+        raise OptimizerStateError(problem)
+    optimizer = config_optimizer(config, spec)
+    return checked_state(optimizer, params, state_from_leaves(optimizer, params, kept))
 
 
 def kept_leaves(optimizer: str, steps: int, state) -> OptimizerLeaves:

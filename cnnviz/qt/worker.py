@@ -288,14 +288,10 @@ def _trainer(spec, dataset, config, weights, masks, kept: OptimizerLeaves | None
     from cnnviz.engine.trainer import Trainer
 
     if kept is not None and weights is not None:
-        from cnnviz.engine.resume import state_from_leaves
-        from cnnviz.engine.steps import config_optimizer
+        from cnnviz.engine.resume import run_state
 
-        if (problem := kept.fits(config.optimizer, options["history"].steps)) is not None:
-            raise OptimizerStateError(problem)
-        # the state's tree is the one this optimizer builds for these weights
-        options = {**options, "opt_state": state_from_leaves(config_optimizer(config, spec),
-                                                             weights, kept)}
+        options = {**options, "opt_state": run_state(config, spec, weights,
+                                                      options["history"].steps, kept)}
     if masks is None:
         return Trainer(spec, dataset, config, params=weights, **options)
     # the optimizer zeroes the pruned weights' updates
