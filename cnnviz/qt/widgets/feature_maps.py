@@ -35,7 +35,6 @@ from cnnviz.qt.widgets.probe_bar import ProbeBar
 from cnnviz.qt.widgets.step_through.entry import on_right_click, pixel_menu
 from cnnviz.qt.widgets.wheel_guard import wheel_only_when_focused
 
-CELL_WIDTH = 170  # pixels a layer's mosaic needs to stay readable: sets the columns
 DETAIL_MIN_WIDTH = 150  # the enlarged channel and its texts (a few words to a line)
 INPUT = "input"
 SHARED, PER_CHANNEL = marked("layer-wide"), marked("per channel")
@@ -140,7 +139,6 @@ class FeatureMapsView(LiveView):
         about.addWidget(QLabel(tr("Colours:")))
         about.addWidget(self.scale)
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.splitterMoved.connect(self._relayout)
         split.addWidget(self.panel)
         split.addWidget(self.detail)
         split.setStretchFactor(0, 2)
@@ -153,17 +151,17 @@ class FeatureMapsView(LiveView):
         layout.addWidget(self.status)
         self._layout_key: tuple | None = None
         self.selected: tuple[str, int] | None = None
+        self.panel.resized.connect(self._relayout)  # the window, a dock or the splitter
 
     def columns(self) -> int:
-        """Layers per row: as many as the panel's width holds, 2 to 6."""
-        return max(2, min(6, self.panel.width() // CELL_WIDTH))
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._relayout()
+        """Layers per row: the count that shows their tiles largest in the panel's width
+        and height (a short, wide panel puts more side by side)."""
+        probe = self.model.views.probe
+        return self.panel.best_columns([probe.picture, *(m.shared for m in probe.layers)])
 
     def _relayout(self) -> None:
-        if self._layout_key is not None and self._layout_key[0] != self.columns():
+        if (self.model.views is not None and self._layout_key is not None
+                and self._layout_key[0] != self.columns()):
             self.refresh()
 
     @property
@@ -179,7 +177,7 @@ class FeatureMapsView(LiveView):
             return
         columns = self.columns()
         key = (columns, *((m.name, m.values.shape) for m in views.probe.layers))
-        if key != self._layout_key:  # another network or width: new cells
+        if key != self._layout_key:  # another network or panel size: new cells
             same_network = self._layout_key is not None and self._layout_key[1:] == key[1:]
             self._layout_key = key
             self.panel.reset()

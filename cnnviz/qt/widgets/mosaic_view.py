@@ -1,14 +1,21 @@
 """pyqtgraph pieces the mosaic views share: colour lookup tables and a panel of titled
 mosaics, each one ImageItem of uint8 data with fixed levels and a lookup table (no
 per-update scaling; pyqtgraph's fast path), which reports the tile under the mouse.
+
+The panel keeps its grid inside its own size: a title wider than its column is cut with
+an ellipsis (whole on hover), since a grid cell is never narrower than its title, and
+a grid wider than the panel would put mosaics out of sight.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QPointF, QRectF, pyqtSignal
-from PyQt6.QtGui import QColor, QPen
+from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
+from PyQt6.QtGui import QColor, QFontMetricsF, QPen
 from PyQt6.QtWidgets import QGraphicsRectItem
 
 from cnnviz.core.mosaic import LEVELS, Mosaic
@@ -16,6 +23,8 @@ from cnnviz.core.mosaic import LEVELS, Mosaic
 pg.setConfigOptions(imageAxisOrder="row-major")  # as the app sets it; previews run alone
 
 GAP_COLOUR = (110, 110, 110)
+TITLE_MIN_CHARS = 12  # a column narrower than these cuts a layer's name off its title
+TITLE_MARGINS = 8  # pixels: the margins of a title's text, both sides together
 
 
 def make_lut(colormap: str) -> np.ndarray:
@@ -46,6 +55,9 @@ class MosaicCell:
     """One titled mosaic in a MosaicPanel."""
 
     def __init__(self, layout: pg.GraphicsLayout, row: int, col: int, lut: np.ndarray):
+        self.column = col
+        self.title = ""  # whole; the label shows it cut to `title_width`
+        self.title_width = math.inf
         self.label = layout.addLabel("", row=2 * row, col=col)
         self.box = image_view_box(layout, 2 * row + 1, col)
         self.item = pg.ImageItem()
@@ -61,8 +73,9 @@ class MosaicCell:
         self.box.addItem(self.marker)
 
     def set(self, mosaic: Mosaic, title: str | None = None) -> None:
-        if title is not None and title != self.label.text:
-            self.label.setText(title)  # only on change: a new text re-lays out the panel
+        if title is not None and title != self.title:
+            self.title = title
+            self._show_title()
         if mosaic is self.mosaic:
             return
         reshaped = self.mosaic is None or self.mosaic.image.shape != mosaic.image.shape
@@ -70,6 +83,21 @@ class MosaicCell:
         show_mosaic(self.item, mosaic, self.lut)
         if reshaped:
             self.box.autoRange(padding=0.02)
+
+    def fit_title(self, width: float) -> None:
+        """Show the title in at most `width` pixels."""
+        if width != self.title_width:
+            self.title_width = width
+            self._show_title()
+
+    def _show_title(self) -> None:
+        item = self.label.item
+        room = self.title_width - 2 * item.document().documentMargin() - 1
+        shown = self.title if math.isinf(room) else QFontMetricsF(item.font()).elidedText(
+            self.title, Qt.TextElideMode.ElideRight, max(room, 0.0))
+        if shown != self.label.text:
+            self.label.setText(shown)  # only on change: a new text re-lays out the panel
+        self.label.setToolTip(self.title if shown != self.title else "")
 
     def clear(self) -> None:
         self.mosaic = None
@@ -99,6 +127,7 @@ class MosaicPanel(pg.GraphicsLayoutWidget):
     hovered = pyqtSignal(object, int, int, int)  # key, tile, row, col in the tile
     left = pyqtSignal()  # the mouse is over no tile
     clicked = pyqtSignal(object, int, int, int)
+    resized = pyqtSignal()  # the grid fits the panel's new size
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -112,7 +141,54 @@ class MosaicPanel(pg.GraphicsLayoutWidget):
 
     def add(self, key: object, row: int, col: int, lut: np.ndarray) -> MosaicCell:
         self.cells[key] = cell = MosaicCell(self.ci, row, col, lut)
+        self._fit()
         return cell
+
+    def column_width(self, columns: int) -> float:
+        """The width each of `columns` equal columns has in the panel."""
+        left, _, right, _ = self.ci.layout.getContentsMargins()
+        gaps = (columns - 1) * max(self.ci.layout.horizontalSpacing(), 0.0)
+        return (self.viewport().width() - left - right - gaps) / columns
+
+    def best_columns(self, mosaics: Sequence[Mosaic]) -> int:
+        """How many columns show `mosaics` (titled, left to right then down) with the
+        largest tiles in this panel's width and height (the largest geometric mean of a
+        tile's side on screen over the mosaics), each column wide enough for a layer's
+        name."""
+        layout = self.ci.layout
+        _, top, _, bottom = layout.getContentsMargins()
+        gap = max(layout.verticalSpacing(), 0.0)
+        metrics = QFontMetricsF(self.font())
+        title = metrics.height() + TITLE_MARGINS
+        narrowest = metrics.averageCharWidth() * TITLE_MIN_CHARS + TITLE_MARGINS
+        best, best_score = 1, -math.inf
+        for columns in range(1, len(mosaics) + 1):
+            rows = math.ceil(len(mosaics) / columns)
+            width = self.column_width(columns)
+            height = (self.viewport().height() - top - bottom - (2 * rows - 1) * gap) / rows
+            height -= title
+            if width <= 0 or height <= 0 or (columns > 1 and width < narrowest):
+                continue
+            score = sum(math.log(min(width / m.image.shape[1], height / m.image.shape[0])
+                                 * min(m.tile)) for m in mosaics)
+            if score > best_score:
+                best, best_score = columns, score
+        return best
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if event is not None:  # None: pyqtgraph's own call while the panel is being built
+            self._fit()
+            self.resized.emit()
+
+    def _fit(self) -> None:
+        """Titles cut to their columns, and the grid back to the panel's size (laid out
+        while a title was wider, it grew past it)."""
+        if self.cells:
+            width = self.column_width(1 + max(c.column for c in self.cells.values()))
+            for cell in self.cells.values():
+                cell.fit_title(width)
+        self.ci.setGeometry(self.range)
 
     def _hit(self, pos: QPointF):
         for key, cell in self.cells.items():
