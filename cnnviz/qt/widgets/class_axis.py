@@ -2,7 +2,8 @@
 columns are narrow: upright when each name fits its column, else turned 45 degrees (still
 read left to right, the textbook's confusion matrix), else turned upright along the column,
 and when even that is too crowded, every k-th name. Names longer than MAX_EMS line heights
-are cut with an ellipsis; pointing at a row or column shows its whole name."""
+are cut with an ellipsis; pointing at a row, a column or a turned name shows its whole
+name."""
 
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ GAP_EMS = 0.25  # the least room between two names, in line heights
 
 @dataclass(frozen=True)
 class Label:
-    """One name as drawn: its text (maybe cut), the point its end sits at, in the axis's
-    coordinates, and the angle it is turned by (degrees counter-clockwise)."""
+    """One name as drawn: its class, its text (maybe cut), the point its end sits at, in
+    the axis's coordinates, and the angle it is turned by (degrees counter-clockwise)."""
 
+    index: int
     text: str
     anchor: QPointF
     angle: float
@@ -110,7 +112,7 @@ class ClassAxis(pg.AxisItem):
         room_left = self.pos().x()  # the left axis's width: an empty corner below it
         angle = angle_for(widths, height, column, room_left, first)
         every = 1 if angle != 90 else math.ceil((1 + GAP_EMS) * height / column)
-        labels = [Label(s, QPointF((i - lo) * column, top), angle)
+        labels = [Label(i, s, QPointF((i - lo) * column, top), angle)
                   for i, s in enumerate(shown) if i % every == 0]
         if angle == 0:
             self._set_bounds(QRectF())
@@ -119,7 +121,8 @@ class ClassAxis(pg.AxisItem):
         lifted, reach = [], QRectF()
         for label in labels:
             rise = label.polygon(metrics).boundingRect().top() - top
-            lifted.append(Label(label.text, label.anchor - QPointF(0, rise), angle))
+            lifted.append(Label(label.index, label.text, label.anchor - QPointF(0, rise),
+                                angle))
             reach = reach.united(lifted[-1].polygon(metrics).boundingRect())
         self._set_bounds(reach)
         return lifted
@@ -159,6 +162,16 @@ class ClassAxis(pg.AxisItem):
         if event.isExit() or view is None or not self.names:
             self.setToolTip("")
             return
-        at = view.mapSceneToView(event.scenePos())
+        self.setToolTip(self._name_at(event.pos(), view.mapSceneToView(event.scenePos())))
+
+    def _name_at(self, pos: QPointF, at: QPointF) -> str:
+        """The whole name of the class at `pos` (in the axis's coordinates; `at`: in the
+        plot's): the turned name under it (at 45 degrees it lies under the columns on
+        its left), else its column's or row's."""
+        if self._turned():
+            metrics = QFontMetricsF(self.font())
+            for label in self.labels:
+                if label.polygon(metrics).containsPoint(pos, Qt.FillRule.OddEvenFill):
+                    return self.names[label.index]
         i = round(at.x() if self.orientation == "bottom" else at.y())
-        self.setToolTip(self.names[i] if 0 <= i < len(self.names) else "")
+        return self.names[i] if 0 <= i < len(self.names) else ""
