@@ -18,6 +18,7 @@ from cnnviz.core.i18n import marked, tr, translate
 from cnnviz.core.inspection import Inspection, PositionError
 from cnnviz.core.layers import Conv2D, Dense
 from cnnviz.core.optimizer_leaves import OptimizerStateError
+from cnnviz.data.class_names import shown_class_names
 from cnnviz.io.project import load_project
 
 SOFTMAX = ("softmax", "loss")  # --layer names of the last step
@@ -92,8 +93,9 @@ def _position(args: argparse.Namespace, ins: Inspection, index: int) -> tuple[in
 
 def cmd_explain(args: argparse.Namespace) -> int:
     inspection, dataset, split, untrained = _inspection(args)
+    shown = shown_class_names(dataset.class_names)  # the JSON keeps the English names
     try:
-        event, lines = _explain(args, inspection, dataset.class_names)
+        event, lines = _explain(args, inspection, shown)
     except PositionError as exc:
         raise CliError(str(exc)) from None
     label = int(inspection.labels[0])
@@ -104,7 +106,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print(json.dumps(head | event), flush=True)
         return 0
     print(tr("{split} image {n} (true class {name}), weights after step {step}{untrained}",
-             split=translate(split), n=args.image, name=dataset.class_names[label],
+             split=translate(split), n=args.image, name=shown[label],
              step=inspection.step,
              untrained=tr(" (untrained: the project holds no weights)") if untrained else ""))
     print("\n".join(lines))

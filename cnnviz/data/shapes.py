@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnviz.core.i18n import Message
+from cnnviz.core.i18n import Message, marked
 from cnnviz.data.dataset import TEST_SEED, Dataset
 
-CLASS_NAMES = ("circle", "square", "triangle", "cross", "line")
-OUTLINE_CLASSES = ("ring", "square outline", "triangle outline", "cross outline",
-                   "line outline")
+# English identifiers, kept in files and exports; marked so that they are shown in the
+# interface's language (data.class_names)
+CLASS_NAMES = (marked("circle"), marked("square"), marked("triangle"), marked("cross"),
+               marked("line"))
+OUTLINE_CLASSES = (marked("ring"), marked("square outline"), marked("triangle outline"),
+                   marked("cross outline"), marked("line outline"))
 SIZE = 28
 _SUPERSAMPLE = 3  # anti-aliasing: draw at 3x and average down
 _OUTLINE = 4  # an outline's width, in supersampled pixels (about 1.3 pixels)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnviz.core.i18n import Message
+from cnnviz.core.i18n import Message, marked
 from cnnviz.data.cache import dataset_cache_dir, is_intact
 from cnnviz.data.cifar import read_cifar10
 from cnnviz.data.dataset import Dataset, DatasetError, split_off_test
@@ -29,7 +29,7 @@ Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # x_train, y_tra
 class StandardDataset:
     name: str
     description: Message
-    class_names: tuple[str, ...]
+    class_names: tuple[str, ...]  # English identifiers, marked to be shown translated
     input_shape: tuple[int, int, int]
     size: int  # images in train and test together
     files: tuple[RemoteFile, ...]
@@ -78,8 +78,9 @@ STANDARD: dict[str, StandardDataset] = {
     "fashion-mnist": StandardDataset(
         "fashion-mnist", Message("Zalando clothing photos in 10 classes (Xiao, Rasul, "
                                  "Vollgraf), 28x28 gray"),
-        ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-         "Sneaker", "Bag", "Ankle boot"), (28, 28, 1), 70_000,
+        (marked("T-shirt/top"), marked("Trouser"), marked("Pullover"), marked("Dress"),
+         marked("Coat"), marked("Sandal"), marked("Shirt"), marked("Sneaker"), marked("Bag"),
+         marked("Ankle boot")), (28, 28, 1), 70_000,
         _idx_files((
             (26_421_880, "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84"),
             (29_515, "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845"),
@@ -91,8 +92,9 @@ STANDARD: dict[str, StandardDataset] = {
         _read_idx_dataset),
     "cifar10": StandardDataset(
         "cifar10", Message("Small photos of 10 object classes (Krizhevsky), 32x32 colour"),
-        ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
-         "truck"), (32, 32, 3), 60_000,
+        (marked("airplane"), marked("automobile"), marked("bird"), marked("cat"),
+         marked("deer"), marked("dog"), marked("frog"), marked("horse"), marked("ship"),
+         marked("truck")), (32, 32, 3), 60_000,
         (RemoteFile("cifar-10-binary.tar.gz", 170_052_171,
                     "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd"),),
         ("cifar-10-batches-bin",),

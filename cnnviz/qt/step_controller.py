@@ -21,6 +21,7 @@ from PyQt6.QtCore import QObject
 
 from cnnviz.core.i18n import tr
 from cnnviz.core.snapshot import COMPILING, RUNNING, ProbeImage, Views
+from cnnviz.data.class_names import shown_class_names
 from cnnviz.qt.live_model import LiveModel
 from cnnviz.qt.session import Session
 from cnnviz.qt.step_model import BATCH, AppliedStep, StepModel
@@ -237,7 +238,8 @@ class StepController(QObject):
         if item[0] == "inspection":
             _, _, ins, batch = item
             self._done_key = key
-            names = self.session.dataset.class_names if self.session.dataset else ()
+            dataset = self.session.dataset
+            names = shown_class_names(dataset.class_names) if dataset is not None else ()
             same_image = self._looks_probe is job.probe  # its looks stay until new ones come
             m.show(ins, batch, m.looks if same_image else None, job.live, job.probe.caption,
                    names)

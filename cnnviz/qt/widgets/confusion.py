@@ -15,6 +15,7 @@ from PyQt6.QtWidgets import QGraphicsRectItem, QLabel, QSplitter, QVBoxLayout, Q
 from cnnviz.core.i18n import tr
 from cnnviz.core.mosaic import image_mosaic
 from cnnviz.core.snapshot import Confusion
+from cnnviz.data.class_names import shown_class_names
 from cnnviz.qt.live_model import LiveModel
 from cnnviz.qt.widgets.class_axis import ClassAxis
 from cnnviz.qt.widgets.live_label import live_label
@@ -130,7 +131,7 @@ class ConfusionView(LiveView):
                        epoch=confusion.epoch + 1, accuracy=confusion.accuracy,
                        n=len(confusion.true))
         self.title.setText(title)
-        self.matrix.show_confusion(confusion, views.class_names)
+        self.matrix.show_confusion(confusion, shown_class_names(views.class_names))
         if self.cell is not None:
             self.show_cell(*self.cell)
 
@@ -143,7 +144,7 @@ class ConfusionView(LiveView):
         """List the validation images of cell (true, predicted)."""
         self.cell = (true, predicted)
         self.matrix.mark(self.cell)
-        names = self.model.views.class_names
+        names = shown_class_names(self.model.views.class_names)
         members = self.confusion.members(true, predicted)
         self._indices = members[:MAX_SHOWN]
         if len(members) <= MAX_SHOWN:

@@ -14,6 +14,7 @@ from PyQt6.QtWidgets import QHBoxLayout, QPushButton, QSizePolicy, QVBoxLayout, 
 
 from cnnviz.core.i18n import marked, tr, translate
 from cnnviz.core.snapshot import Views
+from cnnviz.data.class_names import shown_class_names
 from cnnviz.qt.live_model import DRAWING, LiveModel
 from cnnviz.qt.widgets.live_label import live_label
 
@@ -152,8 +153,8 @@ class DrawView(QWidget):
         if probe.input.caption != DRAWING:
             return
         order = np.argsort(probe.probabilities)[::-1][:3]
-        guesses = ", ".join(f"{views.class_names[i]} {probe.probabilities[i]:.0%}"
-                            for i in order)
+        names = shown_class_names(views.class_names)
+        guesses = ", ".join(f"{names[i]} {probe.probabilities[i]:.0%}" for i in order)
         self.verdict.setText(tr("The network thinks: <b>{guesses}</b>", guesses=guesses))
 
 

@@ -11,6 +11,7 @@ from PyQt6.QtWidgets import QFrame, QScrollArea, QSplitter, QToolTip, QVBoxLayou
 
 from cnnviz.core.i18n import marked, tr, translate
 from cnnviz.core.snapshot import PredictionGrid, ProbeResult
+from cnnviz.data.class_names import shown_class_names
 from cnnviz.qt.live_model import LiveModel
 from cnnviz.qt.widgets.live_label import live_label
 from cnnviz.qt.widgets.live_view import LiveView
@@ -287,7 +288,7 @@ class PredictionsView(LiveView):
         views = self.model.views
         if views is None:
             return
-        probe, names = views.probe, views.class_names
+        probe, names = views.probe, shown_class_names(views.class_names)
         top = int(np.argmax(probe.probabilities))
         self.probe_title.setText(tr("{image}: the network says <b>{name}</b> ({p:.0%})",
                                     image=probe.input.caption, name=names[top],
@@ -311,7 +312,8 @@ class PredictionsView(LiveView):
     def _step_through(self, event) -> None:
         """Right-click on a class's bar: a menu to step through softmax and the loss, or
         to see where the network looks for that class."""
-        names = self.model.views.class_names if self.model.views is not None else ()
+        views = self.model.views
+        names = shown_class_names(views.class_names) if views is not None else ()
         cls = round(self.bars.getPlotItem().vb.mapSceneToView(event.scenePos()).y())
         if event.button() == Qt.MouseButton.RightButton and 0 <= cls < len(names):
             self._menu = class_menu(self, self.model, cls, names[cls], event)

@@ -6,6 +6,7 @@ from PyQt6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from cnnviz.core.i18n import tr
 from cnnviz.core.snapshot import ProbeImage
+from cnnviz.data.class_names import shown_class_names
 from cnnviz.qt.live_model import LiveModel
 from cnnviz.qt.widgets.live_label import live_label
 from cnnviz.qt.widgets.wheel_guard import wheel_only_when_focused
@@ -55,14 +56,17 @@ class ProbeBar(QWidget):
     def _fill_classes(self) -> None:
         self.classes.clear()
         self.classes.addItem(tr("any class"), None)
-        names = self.model.dataset.class_names if self.model.dataset is not None else ()
-        for label, name in enumerate(names):
+        for label, name in enumerate(self._class_names()):
             self.classes.addItem(name, label)
+
+    def _class_names(self) -> tuple[str, ...]:
+        dataset = self.model.dataset
+        return shown_class_names(dataset.class_names) if dataset is not None else ()
 
     def _on_class(self, row: int) -> None:
         self.model.set_class_filter(self.classes.itemData(row))
 
     def _show_probe(self, probe: ProbeImage) -> None:
-        names = self.model.dataset.class_names if self.model.dataset is not None else ()
+        names = self._class_names()
         self.caption.setText(str(probe.caption) if probe.label is None else tr(
             "{caption} · true class: {name}", caption=probe.caption, name=names[probe.label]))
