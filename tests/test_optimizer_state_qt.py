@@ -105,11 +105,13 @@ def test_a_saved_project_continues_with_its_optimizer_state(window, qtbot, tmp_p
     assert handed == [opened]
     assert _adam_count(window.session.optimizer_state()) == window.session.history.steps
 
-    # a kept run's weights restored: its optimizer's state was not kept with them
+    # the run in place restored as it is: its optimizer's state goes on with it (another
+    # run restored starts a fresh one: tests/test_restore_run_state_qt.py)
     run = window.session.runs.get(window.session.runs.current)
     assert run.weights is not None
+    kept = window.session.optimizer_state()
     window.session.restore_run(run)
-    assert window.session.weights is not None and window.session.optimizer_state() is None
+    assert window.session.weights is not None and window.session.optimizer_state() is kept
 
 
 def _damage(path, member: str) -> None:

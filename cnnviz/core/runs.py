@@ -304,12 +304,24 @@ def with_current(runs: list[Run], spec: NetworkSpec, config: TrainConfig, datase
     if not history.steps and weights is None:
         return runs, None
     for run in reversed(runs):
-        if run.spec == spec and run.history == history:
+        # a compressed run shares its source's history: only its weights tell it apart
+        if run.spec == spec and run.history == history and (
+                run.own_history or same_weights(run.weights, weights)):
             return runs, run.number
     if not history.steps:
         return runs, None
     run = new_run(runs, spec, config, dataset, history, per_class=per_class, weights=weights)
     return [*runs, run], run.number
+
+
+def same_weights(a: Weights | None, b: Weights | None) -> bool:
+    """Whether `a` and `b` are the same weights: one object, or equal arrays under the
+    same names (as read back from a file). None, no weights, is never the same."""
+    if a is None or b is None:
+        return False
+    return a is b or len(a) == len(b) and all(
+        x.keys() == y.keys() and all(np.array_equal(x[k], y[k]) for k in x)
+        for x, y in zip(a, b, strict=True))
 
 
 def frozen_names(spec: NetworkSpec) -> list[str]:

@@ -78,6 +78,12 @@ class RunLog(QObject):
                               **extra))
         self.changed.emit()
 
+    def make_current(self, number: int) -> None:
+        """Training continues run `number` (its weights and curves were put back)."""
+        if self.get(number) is not None and number != self.current:
+            self.current = number
+            self.changed.emit()
+
     def close(self) -> None:
         """The run being recorded is over: the next training is a new run."""
         self.current = None

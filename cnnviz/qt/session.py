@@ -36,7 +36,7 @@ from cnnviz.core.network import (
     trainable_flags_only,
 )
 from cnnviz.core.optimizer_leaves import OptimizerLeaves
-from cnnviz.core.runs import FINE_TUNED, Run, with_current
+from cnnviz.core.runs import FINE_TUNED, Run, same_weights, with_current
 from cnnviz.core.snapshot import COMPILING, FINISHED, PAUSED, STOPPED, Snapshot
 from cnnviz.data.dataset import Dataset
 from cnnviz.data.per_class import per_class_slice
@@ -270,9 +270,25 @@ class Session(QObject):
 
     def restore_run(self, run: Run) -> None:
         """`run`'s network, data, settings, curves and weights (it must have kept them)
-        back in place: training continues that run."""
+        back in place: training continues that run. The run in place, restored as it is,
+        keeps its pruning masks and its optimizer's state (the next Start goes on as if
+        nothing had been restored); any other run starts a fresh state (its weights
+        differ)."""
+        same = self._is_in_place(run)
+        kept, masks = (self._kept_here(), self.masks) if same else (None, None)
         self._adopt(run.spec, run.config, run.dataset, run.per_class, run.weights,
                     History.from_dict(run.history.to_dict()))
+        self.runs.make_current(run.number)
+        if same:
+            self.set_masks(masks)
+            if kept is not None:  # settings as the state left them: optimizer_state checks
+                self._kept = (self._run_now()[0], *kept)
+
+    def _is_in_place(self, run: Run) -> bool:
+        """Whether `run` is the one in place as it is now: the current run, its curves and
+        weights the session's (the same, or equal ones read back from a file)."""
+        return (run.number == self.runs.current and run.history == self.history
+                and same_weights(run.weights, self.weights))
 
     def new_run_from(self, run: Run) -> None:
         """`run`'s network (every layer trainable), data and settings with fresh weights:
@@ -317,11 +333,17 @@ class Session(QObject):
 
     def optimizer_state(self) -> OptimizerLeaves | None:
         """The kept optimizer state if it still belongs to the run as it is now, else None."""
+        kept = self._kept_here()
+        return kept[1] if kept is not None and kept[0] == self._run_now()[1] else None
+
+    def _kept_here(self) -> tuple[tuple, OptimizerLeaves] | None:
+        """The kept state and the settings it was kept with, if these very weights,
+        history and masks left it; else None."""
         if self._kept is None or self.weights is None:
             return None
-        (objects, settings), (kept_objects, kept_settings) = self._run_now(), self._kept[:2]
+        objects, kept_objects = self._run_now()[0], self._kept[0]
         same = all(a is b for a, b in zip(objects, kept_objects, strict=True))
-        return self._kept[2] if same and settings == kept_settings else None
+        return self._kept[1:] if same else None
 
     # -- the run ---------------------------------------------------------------------------
     @property
