@@ -53,7 +53,8 @@ DONE = ("cnnviz/core/lessons.py", "cnnviz/core/lesson_vocabulary.py",
         "cnnviz/qt/widgets/step_through/view.py",
         *(f"cnnviz/qt/widgets/{name}.py" for name in (
             "builder", "curves", "data_picker", "layer_editor", "layer_help", "layer_palette",
-            "layer_table", "probe_bar", "rate_curve", "run_table", "runs", "training_options",
+            "layer_table", "probe_bar", "rate_curve", "run_curves", "run_table", "runs",
+            "training_options",
             "training_panel")))
 
 

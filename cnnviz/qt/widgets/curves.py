@@ -10,6 +10,8 @@ grows only when a loss exceeds it. Hovering shows the values under the cursor.
 
 from __future__ import annotations
 
+from html import escape
+
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import QEvent, QPointF, Qt, QTimer
@@ -372,7 +374,19 @@ class CurvesPanel(QWidget):
         for metric, values in zip(self.metrics, runs, strict=True):
             metric.show_previous(values)
         text = legend_text(previous is not None and previous.steps > 0)
-        self.legend.setText(text + (" &nbsp; " + runs_legend(kept) if kept else ""))
+        self.legend.setText(text + self._borrowed_note()
+                            + (" &nbsp; " + runs_legend(kept) if kept else ""))
+
+    def _borrowed_note(self) -> str:
+        """When the run in progress is a model compressed without training after, its
+        curves are its source's: the legend says so, not to pass them off as its own."""
+        log = self.session.runs
+        run = log.get(log.current) if log.current is not None else None
+        if run is None or run.own_history or not self.session.history.steps:
+            return ""
+        return " &nbsp; " + tr("<i>Up to step {step:,} these curves are {source}'s: this "
+                               "model was compressed from it, not trained.</i>",
+                               step=run.history.steps, source=escape(run.source))
 
     def _run_length(self) -> int:
         s = self.session
