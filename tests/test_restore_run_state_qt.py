@@ -1,18 +1,27 @@
 """Restoring a run from the Runs panel and training on: the run in place, restored as it
-is (also once saved and opened again), keeps its optimizer's state, so stopping,
-restoring and continuing trains exactly as a run never interrupted; any other run
-starts a fresh state."""
+is (also once saved and opened again), keeps its optimizer's state and its pruning
+masks, so stopping, restoring and continuing trains exactly as a run never interrupted;
+any other run starts a fresh state."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from PyQt6.QtCore import Qt
+from reference import random_weights
 from test_qt_support import SMALL_NET, make_window, wait_idle
 
+from cnnviz.core.compression import apply_masks, magnitude_masks
+from cnnviz.core.compression_record import PruneStep
+from cnnviz.core.config import TrainConfig
+from cnnviz.core.history import History
 from cnnviz.core.snapshot import PAUSED
+from cnnviz.engine.compress_pipeline import Compressed
+from cnnviz.io.compression import compressed_project
+from cnnviz.io.project import Project, save_project
 from cnnviz.qt import dialogs
 from cnnviz.qt.session import AGAIN
+from cnnviz.qt.widgets.compress import add_compress_workspace
 
 EPOCHS = 4  # of 3 steps each (96 images, batch 32): one step per call all along
 
@@ -126,3 +135,19 @@ def test_restoring_another_run_starts_a_fresh_state(window, qtbot, monkeypatch):
     # other weights: run 2's state is not theirs
     _restore_and_train(window, qtbot, monkeypatch, 1, None)
     assert s.runs.get(1).history.steps == 3 * EPOCHS and s.runs.get(2).history.steps == 1
+
+
+def test_the_pruned_run_in_place_restored_keeps_its_masks(window, tmp_path):
+    add_compress_workspace(window)  # it reads the masks member
+    weights = random_weights(SMALL_NET)
+    masks = magnitude_masks(SMALL_NET, weights, 0.5)
+    dense = Project(SMALL_NET, TrainConfig(), window.session.dataset_name, weights, History())
+    path = tmp_path / "pruned.cnnviz"
+    save_project(path, compressed_project(dense, Compressed(
+        SMALL_NET, apply_masks(weights, masks), masks, PruneStep(None, None, 0, 0, 0, 0,
+                                                                 sparsity=0.5))))
+    assert window.files.open_path(str(path))
+    s = window.session
+    assert s.runs.current == 1 and s.pruned_share() == pytest.approx(0.5, abs=0.01)
+    _restore_from_panel(window, 1)
+    assert s.pruned_share() == pytest.approx(0.5, abs=0.01)
