@@ -1,7 +1,7 @@
-"""The class names the window shows: in Chinese the predictions panel, its gallery and the
-confusion matrix say 正方形 where the data, the views and what is saved keep "square"; in
-English they say square; a folder dataset's own names show as they are; the Chinese
-names fit the confusion matrix's axis in a narrow dock."""
+"""The class names the window shows: in Chinese the predictions panel, its gallery, the
+confusion matrix and the feature maps' input say 正方形 where the data, the views and
+what is saved keep "square"; in English they say square; a folder dataset's own names
+show as they are; the Chinese names fit the confusion matrix's axis in a narrow dock."""
 
 import cnnviz.engine  # noqa: F401, I001  (first: sets XLA's flags before JAX starts)
 
@@ -22,6 +22,7 @@ from cnnviz.data.shapes import CLASS_NAMES
 from cnnviz.engine.probe import Prober
 from cnnviz.qt.live_model import LiveModel
 from cnnviz.qt.widgets.confusion import ConfusionView, MatrixPlot
+from cnnviz.qt.widgets.feature_maps import INPUT, FeatureMapsView
 from cnnviz.qt.widgets.predictions import PredictionsView
 
 SQUARE = CLASS_NAMES.index("square")
@@ -56,20 +57,21 @@ def panels(qtbot, data, views):
     model = LiveModel()
     model.dataset = data
     model.show(views)
-    predictions, matrix = PredictionsView(model), ConfusionView(model)
-    for view in (predictions, matrix):
+    predictions, matrix, maps = (PredictionsView(model), ConfusionView(model),
+                                 FeatureMapsView(model))
+    for view in (predictions, matrix, maps):
         qtbot.addWidget(view)
         view.resize(900, 600)
         view.show()
         qtbot.waitExposed(view)
-    return model, predictions, matrix
+    return model, predictions, matrix, maps
 
 
 def test_the_predictions_and_the_matrix_name_the_classes_in_the_language(
         qtbot, data, views, language):
     assert data.y_test[SQUARE] == SQUARE  # the test split cycles through the classes
     names = shown(language)
-    model, predictions, matrix = panels(qtbot, data, views)
+    model, predictions, matrix, maps = panels(qtbot, data, views)
     # the bars: one tick per class, the true class ticked
     (ticks,) = predictions.bars.getAxis("left")._tickLevels
     assert [text for _, text in ticks] == [f"{n} ✓" if i == SQUARE else n
@@ -91,6 +93,8 @@ def test_the_predictions_and_the_matrix_name_the_classes_in_the_language(
     assert matrix.cell_title.text() == i18n.tr(
         "{n} images of {truth} predicted as {guess}. Click one to probe with it.", n=n,
         truth=names[SQUARE], guess=names[SQUARE])
+    # the feature maps' input image
+    assert maps.panel.cells[INPUT].title == i18n.tr("input ({name})", name=names[SQUARE])
     # what the views hold and what is saved from them stays English
     assert model.views.class_names == data.class_names == CLASS_NAMES
 
@@ -100,7 +104,7 @@ def test_a_folder_datasets_own_names_show_as_they_are(qtbot, data, views):
     own = ("cats", "input", "right", "none", "dogs")  # words translated elsewhere among them
     assert all(i18n.translate(n) != n for n in own[1:4])
     mine = replace(data, class_names=own)
-    _, predictions, matrix = panels(qtbot, mine, replace(views, class_names=own))
+    _, predictions, matrix, _ = panels(qtbot, mine, replace(views, class_names=own))
     assert matrix.matrix.getAxis("bottom").names == own
     assert [text.removesuffix(" ✓")
             for _, text in predictions.bars.getAxis("left")._tickLevels[0]] == list(own)

@@ -22,6 +22,7 @@ from PyQt6.QtWidgets import (
 from cnnviz.core.glossary import FirstMention
 from cnnviz.core.i18n import marked, tr, translate
 from cnnviz.core.snapshot import LayerMaps
+from cnnviz.data.class_names import shown_class_names
 from cnnviz.qt.live_model import LiveModel
 from cnnviz.qt.widgets.live_label import live_label
 from cnnviz.qt.widgets.live_view import LiveView
@@ -187,7 +188,7 @@ class FeatureMapsView(LiveView):
             if not same_network:
                 self.selected = (views.probe.layers[0].name, 0) if views.probe.layers else None
         probe = views.probe
-        names = views.class_names
+        names = shown_class_names(views.class_names)
         title = (tr("input ({name})", name=names[probe.input.label])
                  if probe.input.label is not None else tr("input"))
         self.panel.cells[INPUT].set(probe.picture, title)
