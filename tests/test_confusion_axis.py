@@ -94,3 +94,24 @@ def test_the_angle_follows_the_room():
     assert angle_for([50, 50], line, 40, 0, 20) == 90  # no room left of the axis
     assert angle_for([50, 50], line, 20, 50, 10) == 90  # too close for 45 degrees
     assert MAX_EMS * line > 100  # "triangle outline" and the like shown whole
+    # names drawn taller than the font's line (a fallback font's Chinese): turned lines
+    # 26 px apart hold 14 px lines with their gap, and 17.4 px ones, but not 20 px ones
+    assert angle_for([50, 50], 14.0, 26, 50, 20, drawn=17.4) == 45
+    assert angle_for([50, 50], 14.0, 26, 50, 20, drawn=20.0) == 90
+
+
+def test_a_name_is_boxed_as_tall_as_it_is_drawn(qtbot):
+    """Chinese characters come from a fallback font whose line is taller than the tick
+    font's: the name's box (drawn into, hovered) is as tall as the text drawn."""
+    from PyQt6.QtCore import QPointF, QRectF
+    from PyQt6.QtGui import QFont, QFontMetricsF
+
+    from cnnviz.qt.widgets.class_axis import Label
+
+    metrics = QFontMetricsF(QFont())
+    for text in ("square", "三角形轮廓"):
+        drawn = metrics.boundingRect(QRectF(), 0, text)
+        for angle in (0, 45, 90):
+            box = Label(0, text, QPointF(), angle).box(metrics)
+            assert box.height() >= max(drawn.height(), metrics.height()), (text, angle)
+            assert box.width() == pytest.approx(metrics.horizontalAdvance(text))

@@ -19,6 +19,12 @@ MAX_EMS = 8  # the longest name shown whole, in line heights (a name on a projec
 GAP_EMS = 0.25  # the least room between two names, in line heights
 
 
+def line_height(text: str, metrics: QFontMetricsF) -> float:
+    """The height `text` is drawn in: taller than the font's own line when characters come
+    from a fallback font (Chinese names: 17.4 px against 14)."""
+    return max(metrics.height(), metrics.boundingRect(QRectF(), 0, text).height())
+
+
 @dataclass(frozen=True)
 class Label:
     """One name as drawn: its class, its text (maybe cut), the point its end sits at, in
@@ -31,7 +37,7 @@ class Label:
 
     def box(self, metrics: QFontMetricsF) -> QRectF:
         """The text's box in its own turned frame: it ends at the anchor, centred on it."""
-        width, height = metrics.horizontalAdvance(self.text), metrics.height()
+        width, height = metrics.horizontalAdvance(self.text), line_height(self.text, metrics)
         if self.angle == 0:  # upright: centred under the anchor
             return QRectF(-width / 2, 0, width, height)
         return QRectF(-width, -height / 2, width, height)
@@ -43,16 +49,19 @@ class Label:
 
 
 def angle_for(widths: list[float], height: float, column: float, room_left: float,
-              first: float) -> float:
+              first: float, drawn: float | None = None) -> float:
     """The angle the names are drawn at: 0 if each pair of neighbours fits side by side,
     45 if turned names keep apart and the first one stays right of `room_left` pixels
-    left of the axis (`first`: its tick's position), else 90."""
+    left of the axis (`first`: its tick's position), else 90. Names keep GAP_EMS of the
+    font's line `height` apart, and their drawn lines (`drawn`: the tallest, taller than
+    the font's when a fallback font draws them) never overlap."""
     gap = GAP_EMS * height
+    drawn = height if drawn is None else drawn
     if all((a + b) / 2 + gap <= column for a, b in zip(widths, widths[1:], strict=False)):
         return 0
     diagonal = math.sqrt(0.5)
-    reach = (widths[0] + height / 2) * diagonal if widths else 0  # the first name's leftward
-    if column * diagonal >= height + gap and first - reach >= -room_left:
+    reach = (widths[0] + drawn / 2) * diagonal if widths else 0  # the first name's leftward
+    if column * diagonal >= max(drawn, height + gap) and first - reach >= -room_left:
         return 45
     return 90
 
@@ -107,11 +116,12 @@ class ClassAxis(pg.AxisItem):
         shown = [self._cut(name, metrics) for name in self.names]
         widths = [metrics.horizontalAdvance(s) for s in shown]
         height = metrics.height()
+        drawn = max((line_height(s, metrics) for s in shown), default=height)
         top = self._text_top()
         first = (0 - lo) * column
         room_left = self.pos().x()  # the left axis's width: an empty corner below it
-        angle = angle_for(widths, height, column, room_left, first)
-        every = 1 if angle != 90 else math.ceil((1 + GAP_EMS) * height / column)
+        angle = angle_for(widths, height, column, room_left, first, drawn)
+        every = 1 if angle != 90 else math.ceil(max(drawn, (1 + GAP_EMS) * height) / column)
         labels = [Label(i, s, QPointF((i - lo) * column, top), angle)
                   for i, s in enumerate(shown) if i % every == 0]
         if angle == 0:
