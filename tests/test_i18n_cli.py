@@ -146,7 +146,7 @@ def test_a_listing_in_chinese_and_its_json_keys_in_english(monkeypatch, english_
     assert code == 0 and err == ""
     shapes = next(line for line in out.splitlines() if line.startswith("shapes "))
     assert "5 类" in shapes and "11,000 张图像" in shapes and "已内置" in shapes
-    assert "生成的圆、正方形、三角形、十字和线条" in shapes
+    assert "生成的圆形、正方形、三角形、十字和线段" in shapes
     _no_english(out, english_left)
     code, out, _ = _main(CHINESE, monkeypatch, "datasets", "--json")
     first = json.loads(out.splitlines()[0])
