@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 from PyQt6.QtCore import QRectF
 from test_class_names import CHINESE_NAMES
-from test_confusion_axis import NARROW, apart, confusion, drawn_names
+from test_confusion_axis import NARROW, apart, drawn_names, shown_matrix
 from test_i18n_core import chinese  # noqa: F401 (fixture)
 from test_probe import qt_garbage_dies_in_this_thread  # noqa: F401 (fixture)
 from test_probe import SPEC
@@ -21,7 +21,7 @@ from cnnviz.core.snapshot import ProbeImage
 from cnnviz.data.shapes import CLASS_NAMES
 from cnnviz.engine.probe import Prober
 from cnnviz.qt.live_model import LiveModel
-from cnnviz.qt.widgets.confusion import ConfusionView, MatrixPlot
+from cnnviz.qt.widgets.confusion import ConfusionView
 from cnnviz.qt.widgets.feature_maps import INPUT, FeatureMapsView
 from cnnviz.qt.widgets.predictions import PredictionsView
 
@@ -118,13 +118,7 @@ def test_the_chinese_names_fit_the_axis_in_a_narrow_dock(qtbot, size, dataset):
     cleared by its text rather than its box: in Chinese the title's line is taller, and
     pyqtgraph lets the top of a title's box (its empty margin) reach into the names'."""
     names = CHINESE_NAMES[dataset]
-    plot = MatrixPlot()
-    qtbot.addWidget(plot)
-    plot.resize(*size)
-    plot.show()
-    qtbot.waitExposed(plot)
-    plot.show_confusion(confusion(len(names)), names)
-    qtbot.wait(50)  # laid out, the axis as tall as its names need
+    plot = shown_matrix(qtbot, size, names)
     axis = plot.getAxis("bottom")
     drawn = drawn_names(axis)
     texts = [text for text, _ in drawn]

@@ -54,6 +54,19 @@ def confusion(n: int) -> Confusion:
                      np.zeros((n, n), np.uint8), np.zeros((0, 28, 28, 1), np.uint8))
 
 
+def shown_matrix(qtbot, size: tuple[int, int], names: tuple[str, ...]) -> MatrixPlot:
+    """A matrix plot of `size` showing a confusion of `names`, laid out: its axes as
+    tall as their names need."""
+    plot = MatrixPlot()
+    qtbot.addWidget(plot)
+    plot.resize(*size)
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.show_confusion(confusion(len(names)), names)
+    qtbot.wait(50)
+    return plot
+
+
 def apart(polygons: list[QPolygonF]) -> bool:
     return all(not a.intersects(b) for i, a in enumerate(polygons) for b in polygons[i + 1:])
 
@@ -62,13 +75,7 @@ def apart(polygons: list[QPolygonF]) -> bool:
 @pytest.mark.parametrize("names", [CLASS_NAMES, OUTLINE_CLASSES, tuple("0123456789")],
                          ids=["shapes", "outlines", "digits"])
 def test_the_column_names_keep_apart_in_a_narrow_dock(qtbot, size, names):
-    plot = MatrixPlot()
-    qtbot.addWidget(plot)
-    plot.resize(*size)
-    plot.show()
-    qtbot.waitExposed(plot)
-    plot.show_confusion(confusion(len(names)), names)
-    qtbot.wait(50)  # laid out, the axis as tall as its names need
+    plot = shown_matrix(qtbot, size, names)
     axis = plot.getAxis("bottom")
     drawn = drawn_names(axis)
     assert drawn, "no names drawn"

@@ -5,9 +5,7 @@ beside the rows."""
 import numpy as np
 import pytest
 from PyQt6.QtCore import QPointF
-from test_confusion_axis import NARROW, confusion, drawn_names
-
-from cnnviz.qt.widgets.confusion import MatrixPlot
+from test_confusion_axis import NARROW, drawn_names, shown_matrix
 
 LONG = "a class whose name is far too long to show whole"
 NAMES = ("circle", LONG, "square", "triangle", "cross")
@@ -27,13 +25,7 @@ def hover(qtbot, plot, axis, at: QPointF) -> str:
 
 @pytest.mark.parametrize("size", [*NARROW, (600, 420)], ids=lambda s: f"{s[0]}x{s[1]}")
 def test_a_cut_class_name_shows_whole_on_hover(qtbot, size):
-    plot = MatrixPlot()
-    qtbot.addWidget(plot)
-    plot.resize(*size)
-    plot.show()
-    qtbot.waitExposed(plot)
-    plot.show_confusion(confusion(len(NAMES)), NAMES)
-    qtbot.wait(50)
+    plot = shown_matrix(qtbot, size, NAMES)
     bottom = plot.getAxis("bottom")
     drawn = dict(drawn_names(bottom))
     assert LONG not in drawn and all(text in NAMES or LONG.startswith(text[:-1])
