@@ -54,6 +54,22 @@ def test_a_class_with_fewer_images_gives_all_it_has_and_says_so():
     assert any("fewer than 3" in note and "b" in note for note in sliced.notes)
 
 
+def test_the_note_names_a_built_in_class_in_the_interfaces_language():
+    from cnnviz.core import i18n
+
+    x = np.zeros((7, 2, 2, 1), np.uint8)
+    y = np.array([0, 0, 0, 0, 0, 1, 1], np.int32)
+    dataset = Dataset("toy", ("circle", "square"), x, y, x[:0], y[:0], x[:1], y[:1])
+    try:
+        i18n.install("zh_CN")
+        (note,) = per_class_slice(dataset, 3, seed=0).notes
+    finally:
+        i18n.install("en")
+    assert "正方形" in note and "square" not in note and "圆形" not in note
+    (note,) = per_class_slice(dataset, 3, seed=0).notes
+    assert "square" in note
+
+
 @pytest.mark.parametrize("bad", [0, -1, 2.5, True, "10"])
 def test_a_number_that_is_not_a_count_is_refused_before_loading(bad):
     with pytest.raises(DatasetError, match="images per class"):

@@ -46,7 +46,10 @@ def per_class_slice(dataset: Dataset, per_class: int, seed: int) -> Dataset:
     check_per_class(per_class)
     keep = slice_indices(dataset.y_train, per_class, seed)
     counts = np.bincount(dataset.y_train, minlength=dataset.num_classes)
-    short = [dataset.class_names[c] for c in range(dataset.num_classes) if counts[c] < per_class]
+    from cnnviz.data.class_names import shown_class_name  # it reads the registry's names
+
+    short = [shown_class_name(dataset.class_names[c]) for c in range(dataset.num_classes)
+             if counts[c] < per_class]
     notes = dataset.notes
     if short:
         notes += (tr("{name}: fewer than {n} training images in class(es) {classes}; all "
