@@ -14,6 +14,7 @@ from cnnviz.cli.common import CliError, Parents, load_data
 from cnnviz.core import arithmetic as ar
 from cnnviz.core import formulas
 from cnnviz.core.columns import pad, text_width
+from cnnviz.core.glossary import FirstMention
 from cnnviz.core.i18n import marked, tr, translate
 from cnnviz.core.inspection import Inspection, PositionError
 from cnnviz.core.layers import Conv2D, Dense
@@ -95,7 +96,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     inspection, dataset, split, untrained = _inspection(args)
     shown = shown_class_names(dataset.class_names)  # the JSON keeps the English names
     try:
-        event, lines = _explain(args, inspection, shown)
+        # one text: each term in both languages the first time it is named
+        event, lines = _explain(args, inspection, shown, FirstMention())
     except PositionError as exc:
         raise CliError(str(exc)) from None
     label = int(inspection.labels[0])
@@ -113,15 +115,15 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def _explain(args: argparse.Namespace, ins: Inspection, names: tuple[str, ...]
-             ) -> tuple[dict, list[str]]:
+def _explain(args: argparse.Namespace, ins: Inspection, names: tuple[str, ...],
+             mention: FirstMention) -> tuple[dict, list[str]]:
     """(the JSON fields, the text lines) of --layer at its position, and --backward's."""
     if args.layer in SOFTMAX:
         s = ins.softmax()
         event = {"layer": "softmax", "logits": s.logits, "shift": s.shift, "exps": s.exps,
                  "sum": s.total, "probabilities": s.probabilities, "loss": s.loss,
                  "engine_probabilities": ins.probabilities[0], "engine_loss": ins.loss}
-        lines = formulas.softmax_lines(s, names)
+        lines = formulas.softmax_lines(s, names, mention)
         if args.backward:
             g = ins.logit_gradient()[0]
             event["backward"] = {"dL_dlogits": g, "engine_dL_dlogits": ins.grad_post[-1][0]}
@@ -131,20 +133,21 @@ def _explain(args: argparse.Namespace, ins: Inspection, names: tuple[str, ...]
     layer = ins.spec.layers[index]
     position = _position(args, ins, index)
     close_up = ins.close_up(index, position)
-    event, lines = _forward(close_up, layer, ins, index, position)
+    event, lines = _forward(close_up, layer, ins, index, position, mention)
     event |= {"layer": args.layer, "kind": layer.kind, "position": position,
               "engine_value": ins.value(index, position)}
     lines.append(tr("the engine's value at {layer}({position}): {value}", layer=args.layer,
                     position=", ".join(map(str, position)),
                     value=formulas.plain(ins.value(index, position))))
     if args.backward:
-        more, text = _backward(args, ins, index, position, close_up)
+        more, text = _backward(args, ins, index, position, close_up, mention)
         event["backward"] = more
         lines += text
     return _plain(event), lines
 
 
-def _forward(o, layer, ins: Inspection, index: int, position) -> tuple[dict, list[str]]:
+def _forward(o, layer, ins: Inspection, index: int, position, mention: FirstMention
+             ) -> tuple[dict, list[str]]:
     if isinstance(o, ar.ConvOutput):
         event = {"patch": o.patch.values, "padding": o.patch.padded,
                  "patch_origin": (o.patch.top, o.patch.left), "kernel": o.kernel,
@@ -155,11 +158,12 @@ def _forward(o, layer, ins: Inspection, index: int, position) -> tuple[dict, lis
         grids = [_grid(tr("input patch"), o.patch.values), _grid(tr("kernel"), o.kernel),
                  _grid(tr("products"), o.products)]
         return event, [*_side_by_side(grids),
-                       *formulas.conv_lines(o, position[0], position[1], layer.stride)]
+                       *formulas.conv_lines(o, position[0], position[1], layer.stride,
+                                           mention)]
     if isinstance(o, ar.PoolWindow):
         event = {"window": o.values, "window_origin": (o.top, o.left), "pooling": o.kind,
                  "sum": o.total, "result": o.value, "gradient_goes_to": o.source}
-        return event, formulas.pool_lines(o)
+        return event, formulas.pool_lines(o, mention)
     if isinstance(o, ar.FlatElement):
         return ({"source": o.source, "result": o.value},
                 formulas.flat_lines(o, ins.layer_input(index).shape[1:]))
@@ -176,7 +180,8 @@ def _forward(o, layer, ins: Inspection, index: int, position) -> tuple[dict, lis
                 "while training")])
 
 
-def _backward(args, ins: Inspection, index: int, position, close_up) -> tuple[dict, list[str]]:
+def _backward(args, ins: Inspection, index: int, position, close_up, mention: FirstMention
+              ) -> tuple[dict, list[str]]:
     layer = ins.spec.layers[index]
     at = (0, *position)
     g_out, g_pre = float(ins.grad_post[index][at]), float(ins.grad_pre[index][at])
@@ -208,14 +213,14 @@ def _backward(args, ins: Inspection, index: int, position, close_up) -> tuple[di
                   "update": {"optimizer": update.optimizer, "before": update.before,
                              **update.quantities, "new_weight": update.new_weight,
                              "fresh_state": ins.optimizer.fresh}}
-        lines += formulas.gradient_lines(gradient, symbol, of, 1)
+        lines += formulas.gradient_lines(gradient, symbol, of, 1, mention)
         lines.append(tr("the engine's dL/d{w}: {g}", w=symbol, g=formulas.plain(
             event["weight"]["engine_gradient"])))
         lines.append(tr("the update (the first step's, from a fresh optimizer state):")
                      if ins.optimizer.fresh else
                      tr("the update (the next step's, from the optimizer state the run left "
                         "after step {n}, at the learning rate of that step):", n=ins.step))
-        lines += formulas.update_lines(update, ins.optimizer.settings)
+        lines += formulas.update_lines(update, ins.optimizer.settings, mention)
     elif isinstance(close_up, ar.PoolWindow) and close_up.source is not None:
         lines.append(tr("all of it goes back to input ({r}, {c}), the window's first maximum",
                         r=close_up.source[0], c=close_up.source[1]))
