@@ -68,14 +68,16 @@ def _inspection(args: argparse.Namespace):
 def _run_state(project, weights):
     """The optimizer state the project's run left, to show its next update; None (a fresh
     state) when the file keeps none or one that does not fit the run."""
-    from cnnviz.engine.inspect import host_tree
-    from cnnviz.engine.resume import run_state
+    from cnnviz.engine.resume import checked_state, run_state
+    from cnnviz.engine.steps import config_optimizer
 
     if project.optimizer_state is None or project.weights is None:
         return None
+    config, spec = project.config, project.spec
     try:
-        return host_tree(run_state(project.config, project.spec, weights,
-                                   project.history.steps, project.optimizer_state))
+        state = run_state(config, spec, weights, project.history.steps,
+                          project.optimizer_state)
+        return checked_state(config_optimizer(config, spec), weights, state)
     except OptimizerStateError:
         return None
 

@@ -57,12 +57,12 @@ def state_from_leaves(optimizer: optax.GradientTransformation, params: Params,
 def run_state(config: TrainConfig, spec: NetworkSpec, params: Params, steps: int,
               kept: OptimizerLeaves):
     """The state `kept` holds for going on with a run of `config` and `spec` at `params`
-    after `steps` steps, as `config_optimizer` builds it (checked_state's copies);
-    OptimizerStateError if it belongs to another optimizer, step, tree or shapes."""
+    after `steps` steps, in the tree `config_optimizer` builds (the Trainer, or
+    checked_state, checks its shapes and dtypes); OptimizerStateError if it belongs to
+    another optimizer, step or tree."""
     if (problem := kept.fits(config.optimizer, steps)) is not None:
         raise OptimizerStateError(problem)
-    optimizer = config_optimizer(config, spec)
-    return checked_state(optimizer, params, state_from_leaves(optimizer, params, kept))
+    return state_from_leaves(config_optimizer(config, spec), params, kept)
 
 
 def kept_leaves(optimizer: str, steps: int, state) -> OptimizerLeaves:

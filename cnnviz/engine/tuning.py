@@ -22,12 +22,13 @@ batch is computed in parts, one call each, whose gradients are summed before the
 optimizer's update (engine.steps). It is the images a call holds, not its slices, that
 slow a call down: on the EPYC above (benchmarks/batch_parts.py, 5 rounds, ratios to
 batch 128 as one call of 4 slices of 32), batch 512 as one call of 8 slices of 64 ran
-0.75x (rounds 0.74, 0.79, 0.69, 0.89, 0.75); with slices of 128, as a Xeon's caches choose
-(2 cores, 2 MiB L2 each, 105 MiB L3), one call of 4 slices ran 0.72x, 2 parts of 2 slices 0.66x, and
-4 parts of one slice 0.89x (0.96, 1.13, 0.84, 0.89, 0.87). Calls of 128 images (83 MB
-of keras-cifar10's activations and gradients) keep batch 128's speed; calls of 256 or
-512 images do not. The Xeon's own figures agree: there a plain one-pass step at batch
-512 outran the engine's one call of 4 slices of 128 (4,189 against 3,457 img/s).
+0.75x (rounds 0.74, 0.79, 0.69, 0.89, 0.75); with slices of 128, as a Xeon's caches
+choose (2 cores, 2 MiB L2 each, 105 MiB L3), one call of 4 slices ran 0.72x, 2 parts of
+2 slices 0.66x, and 4 parts of one slice 0.89x (0.96, 1.13, 0.84, 0.89, 0.87). Calls of
+128 images (83 MB of keras-cifar10's activations and gradients) keep batch 128's speed;
+calls of 256 or 512 images do not. The Xeon's own figures agree: there a plain one-pass
+step at batch 512 outran the engine's one call of 4 slices of 128 (4,189 against 3,457
+img/s).
 
 On a GPU there is no cache to fit and the batch goes through in one pass.
 """
